@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { findCycleDates, findStatusOn } from '../../policy/cycle.js';
+import { findDueActions, findNextDueOn } from '../../policy/due.js';
+import { findExceptions } from '../../policy/exceptions.js';
+import { findPartner, findSubscription } from '../../store/queries.js';
+import { readHistory } from '../../store/history.js';
+import type { CliContext } from '../context.js';
+import { printJson } from '../context.js';
+
+export function describeSubscription(context: CliContext, id: string, asOf: string) {
+  const subscription = findSubscription(context.store, id);
+  if (!subscription) throw new InputError(`no subscription "${id}" (ids are those given at import)`);
+  const partner = findPartner(context.store, subscription.partnerId);
+  const dates = findCycleDates(subscription.anniversaryOn);
+  const history = readHistory(context.store, id);
+  return {
+    id: subscription.id,
+    asOf,
+    partner: partner ? { id: partner.id, name: partner.name, locale: partner.locale } : { id: subscription.partnerId, name: null },
+    offer: subscription.offer,
+    competency: subscription.competency,
+    purchasedOn: subscription.purchasedOn,
+    status: findStatusOn(subscription, asOf),
+    anniversary: subscription.anniversaryOn,
+    remindBeforeOn: dates.remindBeforeOn,
+    windowOpens: dates.windowOpens,
+    remindAfterOn: dates.remindAfterOn,
+    windowCloses: dates.windowCloses,
+    lapsesOn: dates.lapsesOn,
+    autoRenew: subscription.isAutoRenew,
+    requirementsMet: subscription.isRequirementsMet,
+    paymentMethod: subscription.payment?.method ?? null,
+    cancelledOn: subscription.cancelledOn,
+    lapsedOn: subscription.lapsedOn,
+    pendingInvoice: subscription.pendingInvoice,
+    dueOnAsOf: findDueActions(subscription, asOf),
+    nextDueOn: findNextDueOn(subscription),
+    exceptions: partner ? findExceptions(subscription, partner) : [],
+    ...history,
+  };
+}
+
+function printHuman(d: ReturnType<typeof describeSubscription>): void {
+  const offer = d.offer === 'action_pack' ? 'Action Pack' : `competency ${d.competency?.area} (${d.competency?.level})`;
+  const lines = [
+    `${d.id}  ${offer}  partner ${d.partner.id}${d.partner.name ? ` (${d.partner.name})` : ''}`,
+    `  status        ${d.status} on ${d.asOf}`,
+    `  anniversary   ${d.anniversary}   (purchased ${d.purchasedOn})`,
+    `  reminders     ${d.remindBeforeOn} (before), ${d.remindAfterOn} (after, if not renewed)`,
+    `  window        ${d.windowOpens} … ${d.windowCloses}`,
+    `  lapses on     ${d.lapsesOn}${d.lapsedOn ? ` (lapsed on ${d.lapsedOn})` : ''}`,
+    `  auto-renew    ${d.autoRenew ? `on (${d.paymentMethod ?? 'no payment method'})` : 'off'}`,
+  ];
+  if (d.offer === 'competency') lines.push(`  requirements  ${d.requirementsMet ? 'met' : 'not met'}`);
+  if (d.cancelledOn) lines.push(`  cancelled     on ${d.cancelledOn}`);
+  if (d.pendingInvoice) lines.push(`  pending       invoice ${d.pendingInvoice} awaiting payment`);
+  for (const e of d.exceptions) {
+    lines.push(
+      `  exception     ${e.id}: ${e.isEligible ? `requirements waived until ${e.requirementsWaivedUntil}, reactivation until ${e.reactivationDeadline}` : 'not eligible until the partner moves to Partner Center'}`,
+    );
+  }
+  lines.push(`  due on ${d.asOf}  ${d.dueOnAsOf.length ? d.dueOnAsOf.join(', ') : 'nothing'}${d.nextDueOn ? `   (next check ${d.nextDueOn})` : ''}`);
+  lines.push('  actions');
+  if (d.actions.length === 0) lines.push('    none yet');
+  for (const a of d.actions) lines.push(`    ${a.effectiveOn}  ${a.action.padEnd(13)} ${a.outcome.padEnd(16)} cycle ${a.anniversary}${a.detail ? `  ${a.detail}` : ''}`);
+  if (d.notices.length > 0) lines.push('  notices');
+  for (const n of d.notices) lines.push(`    ${n.sentAt ?? '-'}  ${n.kind.padEnd(19)} ${n.status.padEnd(13)} ${n.recipients.join(', ') || '(no recipient)'}`);
+  if (d.invoices.length > 0) lines.push('  invoices');
+  for (const i of d.invoices) {
+    lines.push(`    ${i.number}  ${i.purpose.padEnd(12)} ${(i.amountMinor / 100).toFixed(2)} ${i.currency}  ${i.method}  ${i.status}${i.failureReason ? ` (${i.failureReason})` : ''}  issued ${i.issuedOn}`);
+  }
+  if (d.audit.length > 0) lines.push('  history');
+  for (const a of d.audit) lines.push(`    ${a.at}  ${a.event}  by ${a.actor}${a.actorRef ? ` ${a.actorRef}` : ''}${a.detail ? `  ${JSON.stringify(a.detail)}` : ''}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function registerShow(program: Command, context: CliContext): void {
+  program
+    .command('show')
+    .description('one subscription: status, dates, exceptions, every action and notice')
+    .argument('<id>', 'subscription id')
+    .option('--as-of <date>', 'status as of this day (YYYY-MM-DD) instead of today')
+    .option('--json', 'print one JSON document')
+    .action((id: string, options: { asOf?: string; json?: boolean }) => {
+      const description = describeSubscription(context, id, context.asOf(options.asOf));
+      if (options.json) printJson(description);
+      else printHuman(description);
+    });
+}

@@ -1,0 +1,53 @@
+import { loadConfig, type Config } from '../config.js';
+import { databaseFile, openStore, type Store } from '../store/db.js';
+import { todayIn } from '../policy/dates.js';
+import { isIsoDate } from '../policy/dates.js';
+import { InputError } from '../errors.js';
+
+/** What a command needs, opened on first use so `--help` touches nothing. */
+export interface CliContext {
+  readonly config: Readonly<Config>;
+  readonly store: Store;
+  /** Today in LIFECYCLE_TZ, or the --as-of date. */
+  asOf(value: string | undefined): string;
+  close(): Promise<void>;
+  onClose(close: () => Promise<void> | void): void;
+}
+
+export function createContext(): CliContext {
+  let config: Readonly<Config> | undefined;
+  let store: Store | undefined;
+  const closers: (() => Promise<void> | void)[] = [];
+  const context: CliContext = {
+    get config() {
+      config ??= loadConfig();
+      return config;
+    },
+    get store() {
+      store ??= openStore(databaseFile(context.config.dataDir));
+      return store;
+    },
+    asOf(value) {
+      if (value === undefined) return todayIn(context.config.timeZone, new Date());
+      if (!isIsoDate(value)) throw new InputError(`--as-of ${value}: not a real calendar date (expected YYYY-MM-DD)`);
+      return value;
+    },
+    onClose(close) {
+      closers.push(close);
+    },
+    async close() {
+      for (const close of closers.reverse()) await close();
+      store?.close();
+    },
+  };
+  return context;
+}
+
+export function parseDate(flag: string, value: string): string {
+  if (!isIsoDate(value)) throw new InputError(`${flag} ${value}: not a real calendar date (expected YYYY-MM-DD)`);
+  return value;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

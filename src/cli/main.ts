@@ -1,0 +1,54 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import { InputError, RefusedError } from '../errors.js';
+import { createContext } from './context.js';
+import { registerImport } from './commands/import.js';
+import { registerScan } from './commands/scan.js';
+import { registerShow } from './commands/show.js';
+
+/** Runs the CLI; resolves to the exit status (SPEC §6: 0 done, 1 refused or failed, 2 usage). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const context = createContext();
+  const program = new Command('lifecycle')
+    .description('Runs the yearly lifecycle of partner-program membership offers (Action Pack, competencies).')
+    .exitOverride()
+    .showHelpAfterError('(lifecycle --help lists the commands)');
+  registerImport(program, context);
+  registerScan(program, context, async () => {
+    throw new InputError('a scan through the daemon is not available yet: use --dry-run');
+  });
+  registerShow(program, context);
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    return reportError(error);
+  } finally {
+    await context.close();
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    return 2;
+  }
+  const write = (line: string) => process.stderr.write(`error: ${line}\n`);
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) write(problem);
+    return 1;
+  }
+  if (error instanceof InputError) {
+    for (const problem of error.problems) write(problem);
+    write(error.message);
+    return 1;
+  }
+  if (error instanceof RefusedError) {
+    write(`refused (${error.rule}): ${error.message}`);
+    return 1;
+  }
+  write(error instanceof Error ? error.message : String(error));
+  if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return 1;
+}

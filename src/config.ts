@@ -1,0 +1,143 @@
+import path from 'node:path';
+import { isTimeZone } from './policy/dates.js';
+
+export type PaymentGatewayName = 'manual' | 'test' | 'webhook';
+
+/** Everything configurable, parsed once from the environment at start (README "Configuration"). */
+export interface Config {
+  /** LIFECYCLE_DATA_DIR. @defaultValue `./data` */
+  dataDir: string;
+  /** LIFECYCLE_TZ: the program time zone, an IANA name. @defaultValue `UTC` */
+  timeZone: string;
+  /** REDIS_URL: unset → the daemon owns a private redis-server in the data dir. */
+  redisUrl: string | null;
+  /** QUEUE_PREFIX: BullMQ key prefix, so several deployments can share one Redis. @defaultValue `lifecycle` */
+  queuePrefix: string;
+  /** SMTP_URL: unset → messages are written as .eml files under `<dataDir>/outbox`. */
+  smtpUrl: string | null;
+  /** SMTP_MAX_PER_SECOND: rate limit of the SMTP pool. @defaultValue unlimited */
+  smtpMaxPerSecond: number | null;
+  /** MAIL_FROM. @defaultValue `Partner Program <no-reply@membership-lifecycle.local>` */
+  mailFrom: string;
+  /** MAIL_DOMAIN: the right-hand side of Message-IDs. @defaultValue `membership-lifecycle.local` */
+  mailDomain: string;
+  /** RENEW_URL, SUPPORT_URL: the links notices give. */
+  renewUrl: string;
+  supportUrl: string;
+  /** SCAN_CRON: when the daily scan fires, in `timeZone`. @defaultValue `0 6 * * *` */
+  scanCron: string;
+  /** WORKER_CONCURRENCY: jobs processed at once per daemon. @defaultValue 8 */
+  workerConcurrency: number;
+  /** JOB_ATTEMPTS: tries of a job before it is left failed for operators. @defaultValue 8 */
+  jobAttempts: number;
+  /** JOB_BACKOFF_MS: first retry delay, doubled at each attempt. @defaultValue 5000 */
+  jobBackoffMs: number;
+  /** SHUTDOWN_TIMEOUT_MS: how long a stop waits for running jobs. @defaultValue 20000 */
+  shutdownTimeoutMs: number;
+  /** ADMIN_HOST, ADMIN_PORT: the admin API. @defaultValue `127.0.0.1`, `8787` */
+  adminHost: string;
+  adminPort: number;
+  /** ADMIN_TOKEN: bearer token of the admin API (required to listen beyond loopback). */
+  adminToken: string | null;
+  /** PAYMENT_GATEWAY: manual | test | webhook. @defaultValue `manual` */
+  paymentGateway: PaymentGatewayName;
+  paymentWebhookUrl: string | null;
+  paymentWebhookSecret: string | null;
+  /** LOG_LEVEL: pino level. @defaultValue `info` */
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function isUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Parses the environment; every problem is one line naming the variable, the value and what is expected. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const text = (name: string): string | null => {
+    const value = env[name]?.trim();
+    return value ? value : null;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const value = text(name);
+    if (value === null) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${value}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, protocols: string[]): string | null => {
+    const value = text(name);
+    if (value !== null && !isUrl(value, protocols)) {
+      problems.push(`${name}=${value}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    }
+    return value;
+  };
+
+  const timeZone = text('LIFECYCLE_TZ') ?? 'UTC';
+  if (!isTimeZone(timeZone)) problems.push(`LIFECYCLE_TZ=${timeZone}: not an IANA time zone name (e.g. UTC, Asia/Taipei)`);
+  const scanCron = text('SCAN_CRON') ?? '0 6 * * *';
+  const cronFields = scanCron.split(/\s+/).length;
+  if (cronFields < 5 || cronFields > 6) problems.push(`SCAN_CRON=${scanCron}: expected a cron pattern of 5 or 6 fields, e.g. "0 6 * * *"`);
+  const paymentGateway = (text('PAYMENT_GATEWAY') ?? 'manual') as PaymentGatewayName;
+  if (!['manual', 'test', 'webhook'].includes(paymentGateway)) {
+    problems.push(`PAYMENT_GATEWAY=${paymentGateway}: expected manual, test or webhook`);
+  }
+  const paymentWebhookUrl = url('PAYMENT_WEBHOOK_URL', ['http:', 'https:']);
+  const paymentWebhookSecret = text('PAYMENT_WEBHOOK_SECRET');
+  if (paymentGateway === 'webhook') {
+    if (!paymentWebhookUrl) problems.push('PAYMENT_WEBHOOK_URL: required when PAYMENT_GATEWAY=webhook');
+    if (!paymentWebhookSecret) problems.push('PAYMENT_WEBHOOK_SECRET: required when PAYMENT_GATEWAY=webhook');
+  }
+  const mailDomain = text('MAIL_DOMAIN') ?? 'membership-lifecycle.local';
+  if (!/^[A-Za-z0-9.-]+$/.test(mailDomain)) problems.push(`MAIL_DOMAIN=${mailDomain}: expected a domain name`);
+  const queuePrefix = text('QUEUE_PREFIX') ?? 'lifecycle';
+  if (!/^[A-Za-z0-9_{}-]+$/.test(queuePrefix)) problems.push(`QUEUE_PREFIX=${queuePrefix}: letters, digits, _ - { } only`);
+  const smtpMax = text('SMTP_MAX_PER_SECOND');
+  const adminHost = text('ADMIN_HOST') ?? '127.0.0.1';
+  const adminToken = text('ADMIN_TOKEN');
+  const isLoopback = ['127.0.0.1', '::1', 'localhost'].includes(adminHost);
+  if (!isLoopback && !adminToken) problems.push(`ADMIN_HOST=${adminHost}: listening beyond loopback needs ADMIN_TOKEN`);
+
+  const config: Config = {
+    dataDir: path.resolve(text('LIFECYCLE_DATA_DIR') ?? 'data'),
+    timeZone,
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    queuePrefix,
+    smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
+    smtpMaxPerSecond: smtpMax === null ? null : integer('SMTP_MAX_PER_SECOND', 0, 1, 100_000),
+    mailFrom: text('MAIL_FROM') ?? 'Partner Program <no-reply@membership-lifecycle.local>',
+    mailDomain,
+    renewUrl: url('RENEW_URL', ['http:', 'https:']) ?? 'https://partner.microsoft.com/dashboard/account/v3/membership/offers',
+    supportUrl: url('SUPPORT_URL', ['http:', 'https:']) ?? 'https://partner.microsoft.com/support',
+    scanCron,
+    workerConcurrency: integer('WORKER_CONCURRENCY', 8, 1, 256),
+    jobAttempts: integer('JOB_ATTEMPTS', 8, 1, 100),
+    jobBackoffMs: integer('JOB_BACKOFF_MS', 5_000, 1, 3_600_000),
+    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000),
+    adminHost,
+    adminPort: integer('ADMIN_PORT', 8787, 0, 65_535),
+    adminToken,
+    paymentGateway,
+    paymentWebhookUrl,
+    paymentWebhookSecret,
+    logLevel: text('LOG_LEVEL') ?? 'info',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,28 @@
+import { UnrecoverableError } from 'bullmq';
+
+/** Bad input (a file, a flag, an id): reported to the user as `error: …`, exit status 1. */
+export class InputError extends Error {
+  override name = 'InputError';
+  /** One line per problem, each `where: what is wrong`. */
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = []) {
+    super(message);
+    this.problems = problems;
+  }
+}
+
+/** An operator action the rules refuse (R6, R9, R11, R14): the message names the rule and the dates. */
+export class RefusedError extends Error {
+  override name = 'RefusedError';
+  constructor(
+    readonly rule: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What no retry can fix (bad address, missing template): the job fails at once, operators can retry it. */
+export class PermanentError extends UnrecoverableError {
+  override name = 'PermanentError';
+}

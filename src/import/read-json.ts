@@ -1,0 +1,224 @@
+import { createReadStream } from 'node:fs';
+import { InputError } from '../errors.js';
+
+export type Section = 'partners' | 'subscriptions';
+
+export interface JsonRecord {
+  /** The top-level key the value sits under. */
+  key: string;
+  /** Index in the key's array, or -1 when the key's value is not an array. */
+  index: number;
+  line: number;
+  value: unknown;
+}
+
+const enum State {
+  BeforeRoot,
+  BeforeKey,
+  InKey,
+  BeforeColon,
+  BeforeValue,
+  BeforeElement,
+  AfterElement,
+  AfterValue,
+  InValue,
+  AfterRoot,
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/**
+ * Splits a top-level JSON object into its keys' array elements. Only element boundaries are
+ * found here (strings, escapes, nesting); each element is parsed by `JSON.parse` on its own, so
+ * a file of a million records is never held whole in memory.
+ */
+class JsonSplitter {
+  private state = State.BeforeRoot as State;
+  line = 1;
+  private key = '';
+  private keyParts: Buffer[] = [];
+  private isInArray = false;
+  private index = 0;
+  private parts: Buffer[] = [];
+  private depth = 0;
+  private isInString = false;
+  private isEscaped = false;
+  private isScalar = false;
+  private startLine = 0;
+  private chunk: Buffer = Buffer.alloc(0);
+  private start = -1;
+  private out: JsonRecord[] = [];
+
+  constructor(private readonly file: string) {}
+
+  private fail(what: string): never {
+    throw new InputError(`${this.file}:${this.line}: malformed JSON: ${what}`);
+  }
+
+  push(chunk: Buffer): JsonRecord[] {
+    this.chunk = chunk;
+    this.out = [];
+    this.start = this.state === State.InValue || this.state === State.InKey ? 0 : -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (byte === NEWLINE) this.line++;
+      if (this.state === State.InValue) {
+        i = this.scanValue(i, byte);
+        continue;
+      }
+      if (this.state === State.InKey) {
+        this.scanKey(i, byte);
+        continue;
+      }
+      if (!isSpace(byte)) this.step(i, byte);
+    }
+    if (this.state === State.InValue) this.parts.push(chunk.subarray(this.start));
+    else if (this.state === State.InKey) this.keyParts.push(chunk.subarray(this.start));
+    return this.out;
+  }
+
+  end(): void {
+    if (this.state === State.BeforeRoot) this.fail('the file is empty');
+    if (this.state !== State.AfterRoot) this.fail('unexpected end of file');
+  }
+
+  /** Returns the index to continue from (one less when a scalar's terminator must be read again). */
+  private scanValue(i: number, byte: number): number {
+    if (this.isInString) {
+      if (this.isEscaped) this.isEscaped = false;
+      else if (byte === BACKSLASH) this.isEscaped = true;
+      else if (byte === QUOTE) {
+        this.isInString = false;
+        if (this.isScalar) this.finishValue(i + 1);
+      }
+      return i;
+    }
+    if (this.isScalar) {
+      if (byte === COMMA || byte === CLOSE_BRACE || byte === CLOSE_BRACKET || isSpace(byte)) {
+        this.finishValue(i);
+        if (byte === NEWLINE) this.line--;
+        return i - 1;
+      }
+      return i;
+    }
+    if (byte === QUOTE) this.isInString = true;
+    else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) this.depth++;
+    else if ((byte === CLOSE_BRACE || byte === CLOSE_BRACKET) && --this.depth === 0) this.finishValue(i + 1);
+    return i;
+  }
+
+  private scanKey(i: number, byte: number): void {
+    if (this.isEscaped) this.isEscaped = false;
+    else if (byte === BACKSLASH) this.isEscaped = true;
+    else if (byte === QUOTE) {
+      this.keyParts.push(this.chunk.subarray(this.start, i));
+      this.key = JSON.parse(`"${Buffer.concat(this.keyParts).toString('utf8')}"`) as string;
+      this.keyParts = [];
+      this.state = State.BeforeColon;
+    }
+  }
+
+  private step(i: number, byte: number): void {
+    switch (this.state) {
+      case State.BeforeRoot:
+        if (byte !== OPEN_BRACE) this.fail('the file must be an object with "partners" and "subscriptions" arrays');
+        this.state = State.BeforeKey;
+        return;
+      case State.BeforeKey:
+        if (byte === CLOSE_BRACE) this.state = State.AfterRoot;
+        else if (byte === QUOTE) {
+          this.state = State.InKey;
+          this.start = i + 1;
+          this.isEscaped = false;
+        } else this.fail(`expected a key, found "${String.fromCharCode(byte)}"`);
+        return;
+      case State.BeforeColon:
+        if (byte !== 0x3a) this.fail(`expected ":" after "${this.key}"`);
+        this.state = State.BeforeValue;
+        return;
+      case State.BeforeValue:
+        if (byte === OPEN_BRACKET) {
+          this.isInArray = true;
+          this.index = 0;
+          this.state = State.BeforeElement;
+        } else {
+          this.isInArray = false;
+          this.startValue(i, byte);
+        }
+        return;
+      case State.BeforeElement:
+        if (byte === CLOSE_BRACKET && this.index === 0) this.state = State.AfterValue;
+        else this.startValue(i, byte);
+        return;
+      case State.AfterElement:
+        if (byte === COMMA) this.state = State.BeforeElement;
+        else if (byte === CLOSE_BRACKET) this.state = State.AfterValue;
+        else this.fail(`expected "," or "]" after ${this.key}[${this.index - 1}]`);
+        return;
+      case State.AfterValue:
+        if (byte === COMMA) this.state = State.BeforeKey;
+        else if (byte === CLOSE_BRACE) this.state = State.AfterRoot;
+        else this.fail(`expected "," or "}" after the value of "${this.key}"`);
+        return;
+      case State.AfterRoot:
+        this.fail('unexpected content after the end of the top-level object');
+    }
+  }
+
+  private startValue(i: number, byte: number): void {
+    if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE || byte === COMMA) {
+      this.fail(`expected a value in "${this.key}", found "${String.fromCharCode(byte)}"`);
+    }
+    this.state = State.InValue;
+    this.start = i;
+    this.startLine = this.line;
+    this.parts = [];
+    this.isInString = byte === QUOTE;
+    this.isEscaped = false;
+    this.isScalar = byte !== OPEN_BRACE && byte !== OPEN_BRACKET;
+    this.depth = this.isScalar ? 0 : 1;
+  }
+
+  private finishValue(end: number): void {
+    const head = this.chunk.subarray(this.start, end);
+    const text = this.parts.length === 0 ? head.toString('utf8') : Buffer.concat([...this.parts, head]).toString('utf8');
+    this.parts = [];
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      const where = this.isInArray ? `${this.key}[${this.index}]` : `"${this.key}"`;
+      throw new InputError(`${this.file}:${this.startLine}: malformed JSON in ${where}: ${(error as Error).message}`);
+    }
+    this.out.push({ key: this.key, index: this.isInArray ? this.index : -1, line: this.startLine, value });
+    if (this.isInArray) {
+      this.index++;
+      this.state = State.AfterElement;
+    } else this.state = State.AfterValue;
+  }
+}
+
+export async function* readJsonRecords(file: string): AsyncGenerator<JsonRecord> {
+  const splitter = new JsonSplitter(file);
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      yield* splitter.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read: ${(error as Error).message}`);
+  }
+  splitter.end();
+}

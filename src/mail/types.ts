@@ -1,0 +1,81 @@
+/** The contract between the job processors and the mail layer. */
+
+export const noticeKinds = [
+  'remind-before',
+  'remind-after',
+  'auto-renew-receipt',
+  'auto-renew-failed',
+  'lapsed',
+  'renewed',
+] as const;
+export type NoticeKind = (typeof noticeKinds)[number];
+
+export const locales = ['en', 'zh-TW'] as const;
+export type Locale = (typeof locales)[number];
+
+export type IsoDate = string; // YYYY-MM-DD, a calendar date in the program time zone
+
+export interface NoticeInvoice {
+  number: string;
+  /** Decimal string in major units, e.g. "475.00". */
+  amount: string;
+  currency: string; // ISO 4217, e.g. "USD"
+  method: 'credit_card' | 'bank_transfer';
+  status: 'paid' | 'pending' | 'failed' | 'void';
+  issuedOn: IsoDate;
+}
+
+/** Why an automatic renewal failed (R7, R13). */
+export type RenewalFailureReason =
+  | 'declined'
+  | 'expired-card'
+  | 'invalid-address'
+  | 'no-payment-method'
+  | 'gateway-error';
+
+export interface NoticeException {
+  id: 'covid-19-2020';
+  /** The partner moved to Partner Center: the waiver applies. False: the notice says moving makes it eligible. */
+  isEligible: boolean;
+  /** Requirements are treated as met until this date (the next anniversary). */
+  requirementsWaivedUntil: IsoDate;
+  /** A lapsed competency can be reactivated by paying the fee until this date, inclusive. */
+  reactivationDeadline: IsoDate;
+}
+
+export interface NoticeData {
+  kind: NoticeKind;
+  locale: Locale;
+  subscriptionId: string;
+  partner: { id: string; name: string };
+  offer: {
+    kind: 'action_pack' | 'competency';
+    /** Competency only. */
+    competency?: { area: string; level: 'silver' | 'gold' };
+  };
+  /** The cycle's anniversary A (the expiry date). */
+  anniversary: IsoDate;
+  windowOpens: IsoDate; // A + 1
+  windowCloses: IsoDate; // A + 30
+  lapsesOn: IsoDate; // A + 31
+  /** remind-before of an Action Pack with auto-renew on: the text announces the automatic charge on A. */
+  isAutoRenewing: boolean;
+  /** Receipts and `renewed`: the next anniversary. */
+  newAnniversary?: IsoDate;
+  invoice?: NoticeInvoice;
+  failureReason?: RenewalFailureReason;
+  exception?: NoticeException;
+  renewUrl: string;
+  supportUrl: string;
+}
+
+export interface Recipient {
+  name: string;
+  email: string;
+}
+
+export interface RenderedNotice {
+  subject: string;
+  html: string;
+  text: string;
+}

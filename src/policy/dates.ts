@@ -1,0 +1,76 @@
+/** Calendar dates as `YYYY-MM-DD` strings: no time of day, no time zone (SPEC §1). */
+export type IsoDate = string;
+
+const isoDatePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
+const msPerDay = 86_400_000;
+
+/** True for a real calendar date written `YYYY-MM-DD` (rejects 2019-02-29, 2019-13-01). */
+export function isIsoDate(value: unknown): value is IsoDate {
+  if (typeof value !== 'string') return false;
+  const match = isoDatePattern.exec(value);
+  if (!match) return false;
+  const [, y, m, d] = match.map(Number) as [number, number, number, number];
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= daysInMonth(y, m);
+}
+
+export function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 ? (isLeapYear(year) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+}
+
+/** Days since 1970-01-01. */
+export function toDayNumber(date: IsoDate): number {
+  const y = Number(date.slice(0, 4));
+  const m = Number(date.slice(5, 7));
+  const d = Number(date.slice(8, 10));
+  return Date.UTC(y, m - 1, d) / msPerDay;
+}
+
+export function fromDayNumber(day: number): IsoDate {
+  return new Date(day * msPerDay).toISOString().slice(0, 10);
+}
+
+export function addDays(date: IsoDate, days: number): IsoDate {
+  return fromDayNumber(toDayNumber(date) + days);
+}
+
+/** `b − a` in days. */
+export function daysBetween(a: IsoDate, b: IsoDate): number {
+  return toDayNumber(b) - toDayNumber(a);
+}
+
+/** Same calendar date `years` later; Feb 29 becomes Feb 28 in a non-leap year (R1, R7). */
+export function addYears(date: IsoDate, years: number): IsoDate {
+  const y = Number(date.slice(0, 4)) + years;
+  const md = date.slice(5);
+  const year = String(y).padStart(4, '0');
+  return md === '02-29' && !isLeapYear(y) ? `${year}-02-28` : `${year}-${md}`;
+}
+
+/** Today's calendar date in an IANA time zone. `now` is an argument: callers own the clock. */
+export function todayIn(timeZone: string, now: Date): IsoDate {
+  // en-CA formats as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+/** True when `timeZone` is an IANA name this runtime knows. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function minDate(a: IsoDate, b: IsoDate): IsoDate {
+  return a <= b ? a : b;
+}
+
+export function maxDate(a: IsoDate, b: IsoDate): IsoDate {
+  return a >= b ? a : b;
+}

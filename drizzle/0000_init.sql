@@ -66,6 +66,7 @@ CREATE TABLE `notices` (
 	`anniversary_on` text NOT NULL,
 	`locale` text NOT NULL,
 	`recipients` text NOT NULL,
+	`data` text NOT NULL,
 	`status` text NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`sent_at` text,

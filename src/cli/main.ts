@@ -5,6 +5,14 @@ import { createContext } from './context.js';
 import { registerImport } from './commands/import.js';
 import { registerScan } from './commands/scan.js';
 import { registerShow } from './commands/show.js';
+import { registerStart } from './commands/daemon.js';
+import { registerStatus } from './commands/status.js';
+import { registerSimulate } from './commands/simulate.js';
+import { registerOperatorCommands } from './commands/operator.js';
+import { registerDemo } from './commands/demo.js';
+import { registerPreview } from './commands/preview.js';
+import { requestScan } from './queue-client.js';
+import { printJson } from './context.js';
 
 /** Runs the CLI; resolves to the exit status (SPEC §6: 0 done, 1 refused or failed, 2 usage). */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -13,11 +21,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('Runs the yearly lifecycle of partner-program membership offers (Action Pack, competencies).')
     .exitOverride()
     .showHelpAfterError('(lifecycle --help lists the commands)');
+  registerStart(program, context);
   registerImport(program, context);
-  registerScan(program, context, async () => {
-    throw new InputError('a scan through the daemon is not available yet: use --dry-run');
+  registerScan(program, context, async (asOf, options) => {
+    const result = await requestScan(context, asOf!);
+    if (options.json) return printJson(result);
+    process.stdout.write(
+      result.skipped
+        ? `${result.skipped}\n`
+        : `scan #${result.scanId} as of ${result.asOf}: ${result.due} due, ${result.enqueued} enqueued, ${result.missed} missed (recorded as skipped)\n`,
+    );
   });
+  registerSimulate(program, context);
   registerShow(program, context);
+  registerOperatorCommands(program, context);
+  registerPreview(program);
+  registerStatus(program, context);
+  registerDemo(program, context);
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });

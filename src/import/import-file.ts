@@ -116,7 +116,9 @@ export async function importFile(store: Store, file: string, now: Date): Promise
       if (problemCount > maxListedProblems) problems.push(`… and ${problemCount - maxListedProblems} more problems`);
       throw new InputError(`${file}: ${problemCount} problem${problemCount === 1 ? '' : 's'}; nothing was imported`, problems);
     }
-    writer.recordImport(summary);
+    // SPEC §2: re-importing the same file changes nothing, not even the audit trail.
+    const isChanged = [summary.partners, summary.subscriptions].some((c) => c.created + c.updated > 0);
+    if (isChanged) writer.recordImport(summary);
     store.sqlite.exec('COMMIT');
     return summary;
   } catch (error) {

@@ -165,7 +165,8 @@ function toRecord(row: Record<string, string>, line: number): CsvRecord {
 }
 
 export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
-  const parser = createReadStream(file).pipe(
+  const input = createReadStream(file);
+  const parser = input.pipe(
     parse({
       bom: true,
       trim: true,
@@ -183,6 +184,8 @@ export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
       },
     }),
   );
+  // pipe() does not forward the file's errors (ENOENT): without this they crash the process.
+  input.on('error', (error) => parser.destroy(error));
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       yield toRecord(record, info.lines);
@@ -192,5 +195,7 @@ export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
     const e = error as NodeJS.ErrnoException & { lines?: number };
     if (e.code === 'ENOENT') throw new InputError(`${file}: no such file`);
     throw new InputError(`${file}${e.lines ? `:${e.lines}` : ''}: malformed CSV: ${e.message}`);
+  } finally {
+    input.destroy();
   }
 }

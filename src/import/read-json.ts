@@ -49,6 +49,8 @@ class JsonSplitter {
   private key = '';
   private keyParts: Buffer[] = [];
   private isInArray = false;
+  /** After a comma between top-level members: another key must follow, not "}". */
+  private isKeyRequired = false;
   private index = 0;
   private parts: Buffer[] = [];
   private depth = 0;
@@ -136,7 +138,7 @@ class JsonSplitter {
         this.state = State.BeforeKey;
         return;
       case State.BeforeKey:
-        if (byte === CLOSE_BRACE) this.state = State.AfterRoot;
+        if (byte === CLOSE_BRACE && !this.isKeyRequired) this.state = State.AfterRoot;
         else if (byte === QUOTE) {
           this.state = State.InKey;
           this.start = i + 1;
@@ -167,8 +169,10 @@ class JsonSplitter {
         else this.fail(`expected "," or "]" after ${this.key}[${this.index - 1}]`);
         return;
       case State.AfterValue:
-        if (byte === COMMA) this.state = State.BeforeKey;
-        else if (byte === CLOSE_BRACE) this.state = State.AfterRoot;
+        if (byte === COMMA) {
+          this.state = State.BeforeKey;
+          this.isKeyRequired = true;
+        } else if (byte === CLOSE_BRACE) this.state = State.AfterRoot;
         else this.fail(`expected "," or "}" after the value of "${this.key}"`);
         return;
       case State.AfterRoot:

@@ -90,11 +90,13 @@ export interface PlaceholderNames {
 export function compileTemplate(source: string, origin: string, names: PlaceholderNames): CompiledTemplate {
   const steps: Step[] = [];
   const openSections: number[] = [];
+  // A section boundary is a jump target: text on either side of it must stay in separate steps.
+  let boundary = 0;
   for (const token of tokenize(source, origin)) {
     switch (token.type) {
       case 'text': {
         const previous = steps.at(-1);
-        if (previous?.kind === literal) previous.text += token.text;
+        if (previous?.kind === literal && steps.length > boundary) previous.text += token.text;
         else steps.push({ kind: literal, text: token.text, index: -1, end: -1 });
         break;
       }
@@ -113,6 +115,7 @@ export function compileTemplate(source: string, origin: string, names: Placehold
       case 'end': {
         const start = steps[openSections.pop() ?? -1];
         if (start) start.end = steps.length;
+        boundary = steps.length;
         break;
       }
       case 'string':

@@ -34,7 +34,7 @@ function checkRequirements(subscription: Subscription, partner: Partner): Refusa
   const { area, level } = subscription.competency ?? { area: '?', level: '?' };
   const notMigrated = findExceptions(subscription, partner).find((e) => !e.isEligible);
   const hint = notMigrated
-    ? ` (exception ${notMigrated.id} would waive them once the partner moves to Partner Center)`
+    ? ` (exception ${notMigrated.id}, R14, would waive them once the partner moves to Partner Center)`
     : '';
   return refuse('R9', `the requirements of competency ${area} (${level}) are not met${hint}`);
 }

@@ -58,7 +58,7 @@ export function readHistory(store: Store, subscriptionId: string) {
          FROM notices WHERE subscription_id = ? ORDER BY id`,
       )
       .all(subscriptionId) as (Omit<NoticeRecord, 'recipients'> & { recipients: string })[]
-  ).map((n) => ({ ...n, recipients: n.recipients ? n.recipients.split(',') : [] }));
+  ).map((n) => ({ ...n, recipients: (JSON.parse(n.recipients) as { email: string }[]).map((r) => r.email) }));
   const audit = (
     sqlite
       .prepare(

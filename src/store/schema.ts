@@ -126,7 +126,7 @@ export const actions = sqliteTable(
   ],
 );
 
-/** Every message built for a notice; `status` 'sending' before the SMTP hand-off, 'sent' after. */
+/** The outbox: every notice, written with the effect it reports and delivered after it (never lost). */
 export const notices = sqliteTable(
   'notices',
   {
@@ -137,7 +137,10 @@ export const notices = sqliteTable(
     anniversaryOn: text('anniversary_on').notNull(),
     locale: text('locale').notNull(),
     recipients: text('recipients').notNull(),
-    status: text('status', { enum: ['sending', 'sent', 'undeliverable'] }).notNull(),
+    /** The notice's content (mail NoticeData as JSON), fixed when its action took effect. */
+    data: text('data').notNull(),
+    /** pending → sent (after the SMTP hand-off), or undeliverable (R10: no recipient). */
+    status: text('status', { enum: ['pending', 'sent', 'undeliverable'] }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     sentAt: text('sent_at'),
     createdAt: text('created_at').notNull(),

@@ -1,0 +1,80 @@
+import type { Config } from './config.js';
+import { dailyScanSchedulerId } from './jobs/queues.js';
+import type { Logger } from './log.js';
+import { startAdminServer, type AdminServer } from './ops/http.js';
+import { todayIn } from './policy/dates.js';
+import { buildRedisOptions, type RedisConnection } from './redis/connect.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
+import { startRuntime, type Runtime } from './runtime.js';
+import { databaseFile, openStore, type Store } from './store/db.js';
+
+export interface Daemon {
+  runtime: Runtime;
+  admin: AdminServer;
+  stop(): Promise<void>;
+}
+
+/**
+ * The one place that knows everything: store, Redis (private or shared), queues and workers,
+ * the daily Job Scheduler, the admin API, and the order in which they stop.
+ */
+export async function startDaemon(config: Readonly<Config>, log: Logger, options: { lockDurationMs?: number } = {}): Promise<Daemon> {
+  const store: Store = openStore(databaseFile(config.dataDir));
+  let redis: EmbeddedRedis | null = null;
+  let runtime: Runtime | undefined;
+  let admin: AdminServer | undefined;
+  try {
+    let connection: RedisConnection;
+    if (config.redisUrl) connection = buildRedisOptions(config, true);
+    else {
+      redis = await startEmbeddedRedis(config.dataDir);
+      connection = { host: redis.info.host, port: redis.info.port, password: redis.info.password };
+      log.info({ port: redis.info.port, pid: redis.info.pid, isOwner: redis.isOwner }, 'private redis-server ready');
+    }
+    const today = () => todayIn(config.timeZone, new Date());
+    runtime = await startRuntime({
+      config,
+      store,
+      log,
+      connection,
+      today,
+      now: () => new Date(),
+      ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    });
+    // Upserting the same scheduler id from every daemon leaves one schedule: one scan a day.
+    await runtime.queues.scans.upsertJobScheduler(
+      dailyScanSchedulerId as 'scan',
+      { pattern: config.scanCron, tz: config.timeZone },
+      { name: 'scan', data: { trigger: 'daily' } },
+    );
+    // Catch up at start: today's daily scan, unless it ran already (the scan_runs key refuses a second).
+    await runtime.queues.scans.add('scan', { trigger: 'daily' }, { jobId: `startup-${today()}` });
+    admin = await startAdminServer({ host: config.adminHost, port: config.adminPort, store, queues: runtime.queues });
+    log.info(
+      { dataDir: config.dataDir, timeZone: config.timeZone, scanCron: config.scanCron, adminPort: admin.port, outbox: !config.smtpUrl },
+      'daemon started',
+    );
+  } catch (error) {
+    await runtime?.close(1_000).catch(() => {});
+    await admin?.close().catch(() => {});
+    store.close();
+    await redis?.stop().catch(() => {});
+    throw error;
+  }
+  const started = { runtime, admin };
+  let stopping: Promise<void> | undefined;
+  return {
+    ...started,
+    stop() {
+      stopping ??= (async () => {
+        log.info({ timeoutMs: config.shutdownTimeoutMs }, 'stopping: no new jobs, waiting for running ones');
+        await started.admin.close();
+        await started.runtime.close();
+        store.close();
+        await redis?.stop();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

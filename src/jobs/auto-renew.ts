@@ -1,0 +1,152 @@
+import { findFee } from '../billing/prices.js';
+import type { RenewalFailureReason } from '../mail/types.js';
+import { actionBits } from '../policy/due.js';
+import { checkAutoRenewal } from '../policy/renewal.js';
+import type { Partner, Subscription } from '../policy/types.js';
+import { findAction, recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { createInvoice, findAutoRenewInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
+import type { JobDeps } from './deps.js';
+import { deliverNotice } from './deliver.js';
+import { putNoticeInOutbox } from './notices.js';
+import type { ActionJobData } from './payloads.js';
+import { recheckAction } from './recheck.js';
+
+type Prepared =
+  | { kind: 'done'; outcome: string; messageId: string | null }
+  | { kind: 'charge'; subscription: Subscription; partner: Partner; invoice: InvoiceRow };
+
+/**
+ * R7 on A: check (R13), then charge with the invoice number as idempotency key. The invoice is
+ * written before the charge, so a retry after a crash charges the same invoice again (the
+ * gateway deduplicates) and never a second one.
+ */
+export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId: string | undefined): Promise<string> {
+  const { store } = deps;
+  const action = 'auto-renew';
+  const prepared = store.sqlite.transaction((): Prepared => {
+    const done = findAction(store, data.subscription, action, data.anniversary);
+    if (done) return { kind: 'done', outcome: done.outcome, messageId: findNoticeId(deps, data) };
+    const check = recheckAction(deps, action, data, jobId);
+    if (!check.ok) return { kind: 'done', outcome: check.outcome, messageId: null };
+    const { subscription, partner } = check;
+    const at = deps.now();
+    const eligibility = checkAutoRenewal(subscription, partner);
+    if (!eligibility.ok) {
+      const result = finishFailure(deps, subscription, partner, eligibility.failure, eligibility.reason, null, jobId);
+      return { kind: 'done', ...result };
+    }
+    const invoice =
+      findAutoRenewInvoice(store, subscription.id, subscription.anniversaryOn) ??
+      createInvoice(store, {
+        subscriptionId: subscription.id,
+        anniversary: subscription.anniversaryOn,
+        purpose: 'auto-renew',
+        offer: subscription.offer,
+        ...findFee(subscription),
+        method: subscription.payment!.method,
+        renewsTo: eligibility.newAnniversary,
+        issuedOn: deps.today(),
+        at,
+      });
+    return { kind: 'charge', subscription, partner, invoice };
+  }).immediate();
+
+  if (prepared.kind === 'done') {
+    if (prepared.messageId) await deliverNotice(deps, prepared.messageId);
+    return prepared.outcome;
+  }
+  const { subscription, partner, invoice } = prepared;
+  const charge = await deps.gateway.charge({
+    invoice: invoice.number,
+    subscription: subscription.id,
+    partner: partner.id,
+    amountMinor: invoice.amount_minor,
+    currency: invoice.currency,
+    payment: subscription.payment!,
+  });
+  const result = store.sqlite.transaction((): { outcome: string; messageId: string | null } => {
+    const recorded = findAction(store, data.subscription, action, data.anniversary);
+    if (recorded) return { outcome: recorded.outcome, messageId: findNoticeId(deps, data) };
+    const at = deps.now();
+    const today = deps.today();
+    if (charge.status === 'failed') {
+      settleInvoice(store, invoice.number, { status: 'failed', failureReason: charge.reason, at });
+      return finishFailure(deps, subscription, partner, charge.reason, charge.message, invoice.number, jobId);
+    }
+    const isPaid = charge.status === 'paid';
+    settleInvoice(store, invoice.number, { status: isPaid ? 'paid' : 'pending', paidOn: isPaid ? today : null, gatewayRef: charge.reference, at });
+    const outcome = isPaid ? 'renewed' : 'pending-payment';
+    recordAction(store, {
+      subscriptionId: subscription.id,
+      action,
+      anniversary: subscription.anniversaryOn,
+      outcome,
+      effectiveOn: today,
+      detail: `invoice ${invoice.number}${isPaid ? `, new anniversary ${invoice.renews_to}` : ', waiting for payment'}`,
+      jobId: jobId ?? null,
+      at,
+    });
+    const settled = { ...invoice, status: isPaid ? ('paid' as const) : ('pending' as const) };
+    const { messageId } = putNoticeInOutbox(store, deps.config, 'auto-renew-receipt', subscription, partner, at, {
+      newAnniversary: invoice.renews_to,
+      invoice: settled,
+    });
+    // Paid: the new cycle starts. Pending (bank transfer, manual gateway): R3–R5 run meanwhile.
+    const next: Subscription = isPaid
+      ? { ...subscription, anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null }
+      : { ...subscription, doneMask: subscription.doneMask | actionBits[action], pendingInvoice: invoice.number };
+    saveLifecycleState(store, next, at);
+    recordAudit(store, {
+      at,
+      effectiveOn: today,
+      subscriptionId: subscription.id,
+      partnerId: partner.id,
+      event: isPaid ? 'auto-renewed' : 'auto-renew-pending-payment',
+      actor: 'job',
+      actorRef: jobId ?? null,
+      detail: { invoice: invoice.number, from: subscription.anniversaryOn, to: isPaid ? invoice.renews_to : null },
+    });
+    return { outcome, messageId };
+  }).immediate();
+  if (result.messageId) await deliverNotice(deps, result.messageId);
+  return result.outcome;
+}
+
+function findNoticeId(deps: JobDeps, data: ActionJobData): string | null {
+  const row = deps.store.sqlite
+    .prepare("SELECT message_id FROM notices WHERE subscription_id = ? AND anniversary_on = ? AND kind IN ('auto-renew-receipt', 'auto-renew-failed')")
+    .pluck()
+    .get(data.subscription, data.anniversary) as string | undefined;
+  return row ?? null;
+}
+
+/** Any failure → a failure notice, and R3–R5 apply (reminder after, lapse). */
+function finishFailure(
+  deps: JobDeps,
+  subscription: Subscription,
+  partner: Partner,
+  reason: RenewalFailureReason,
+  message: string,
+  invoiceNumber: string | null,
+  jobId: string | undefined,
+): { outcome: string; messageId: string } {
+  const at = deps.now();
+  const outcome = `failed:${reason}`;
+  recordAction(deps.store, {
+    subscriptionId: subscription.id,
+    action: 'auto-renew',
+    anniversary: subscription.anniversaryOn,
+    outcome,
+    effectiveOn: deps.today(),
+    detail: invoiceNumber ? `invoice ${invoiceNumber}: ${message}` : message,
+    jobId: jobId ?? null,
+    at,
+  });
+  const invoice = invoiceNumber ? findAutoRenewInvoice(deps.store, subscription.id, subscription.anniversaryOn) : null;
+  const { messageId } = putNoticeInOutbox(deps.store, deps.config, 'auto-renew-failed', subscription, partner, at, {
+    failureReason: reason,
+    invoice,
+  });
+  saveLifecycleState(deps.store, { ...subscription, doneMask: subscription.doneMask | actionBits['auto-renew'] }, at);
+  return { outcome, messageId };
+}

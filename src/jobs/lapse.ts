@@ -1,0 +1,52 @@
+import { findCycleDates } from '../policy/cycle.js';
+import { actionBits } from '../policy/due.js';
+import { findAction, recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { settleInvoice } from '../store/invoices.js';
+import type { JobDeps } from './deps.js';
+import { deliverNotice } from './deliver.js';
+import { findMessageId, putNoticeInOutbox } from './notices.js';
+import type { ActionJobData } from './payloads.js';
+import { recheckAction } from './recheck.js';
+
+/** R5: not renewed by the end of A + 30 → lapsed on A + 31; benefits and the competency are lost. */
+export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: string | undefined): Promise<string> {
+  const { store } = deps;
+  const outcome = store.sqlite.transaction((): string => {
+    const done = findAction(store, data.subscription, 'lapse', data.anniversary);
+    if (done) return done.outcome;
+    const check = recheckAction(deps, 'lapse', data, jobId);
+    if (!check.ok) return check.outcome;
+    const { subscription, partner } = check;
+    const at = deps.now();
+    const today = deps.today();
+    const lapsedOn = findCycleDates(subscription.anniversaryOn).lapsesOn;
+    // A bank transfer still unpaid when the window closes no longer renews anything.
+    if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: 'lapsed before payment', at });
+    const lapsed = { ...subscription, status: 'lapsed' as const, lapsedOn, pendingInvoice: null, doneMask: subscription.doneMask | actionBits.lapse };
+    putNoticeInOutbox(store, deps.config, 'lapsed', lapsed, partner, at);
+    recordAction(store, {
+      subscriptionId: subscription.id,
+      action: 'lapse',
+      anniversary: subscription.anniversaryOn,
+      outcome: 'lapsed',
+      effectiveOn: today,
+      detail: `lapsed on ${lapsedOn}`,
+      jobId: jobId ?? null,
+      at,
+    });
+    saveLifecycleState(store, lapsed, at);
+    recordAudit(store, {
+      at,
+      effectiveOn: today,
+      subscriptionId: subscription.id,
+      partnerId: partner.id,
+      event: 'lapsed',
+      actor: 'job',
+      actorRef: jobId ?? null,
+      detail: { anniversary: subscription.anniversaryOn, lapsedOn, voidedInvoice: subscription.pendingInvoice },
+    });
+    return 'lapsed';
+  }).immediate();
+  if (outcome === 'lapsed') await deliverNotice(deps, findMessageId('lapsed', data.subscription, data.anniversary, deps.config.mailDomain));
+  return outcome;
+}

@@ -1,0 +1,38 @@
+import type { LifecycleAction } from '../policy/types.js';
+
+/** One lifecycle action of one subscription's cycle: the key (subscription, action, anniversary). */
+export interface ActionJobData {
+  subscription: string;
+  anniversary: string;
+  /** The day the scan (or the previous action) found it due. */
+  foundOn: string;
+}
+
+export interface ScanJobData {
+  trigger: 'daily' | 'operator' | 'simulate';
+  /** Operators may scan as of another day; the daily scan always uses today. */
+  asOf?: string;
+}
+
+export interface DeliverJobData {
+  messageId: string;
+}
+
+/** Every job name and its payload, shared by producers and processors. */
+export interface JobPayloads extends Record<LifecycleAction, ActionJobData> {
+  scan: ScanJobData;
+  deliver: DeliverJobData;
+}
+
+export type JobName = keyof JobPayloads;
+
+export interface ScanResult {
+  scanId: number | null;
+  asOf: string;
+  due: number;
+  enqueued: number;
+  missed: number;
+  redelivered: number;
+  /** Set when this day's daily scan had already run. */
+  skipped?: string;
+}

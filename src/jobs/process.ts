@@ -1,0 +1,54 @@
+import type { Job } from 'bullmq';
+import { findDueActions } from '../policy/due.js';
+import { lifecycleActions, type LifecycleAction } from '../policy/types.js';
+import { findSubscription } from '../store/queries.js';
+import { processAutoRenew } from './auto-renew.js';
+import type { JobDeps } from './deps.js';
+import { deliverNotice } from './deliver.js';
+import { processLapse } from './lapse.js';
+import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
+import { enqueueActions } from './queues.js';
+import { processReminder } from './remind.js';
+
+function isLifecycleAction(name: string): name is LifecycleAction {
+  return (lifecycleActions as readonly string[]).includes(name);
+}
+
+async function runAction(deps: JobDeps, action: LifecycleAction, data: ActionJobData, jobId: string | undefined): Promise<string> {
+  switch (action) {
+    case 'remind-before':
+    case 'remind-after':
+      return processReminder(deps, action, data, jobId);
+    case 'auto-renew':
+      return processAutoRenew(deps, data, jobId);
+    case 'lapse':
+      return processLapse(deps, data, jobId);
+  }
+}
+
+/**
+ * The processor of the actions queue. After an action, the subscription's next due action is
+ * enqueued, so one subscription's jobs run in cycle order (auto-renew before the reminder after,
+ * before the lapse). A crash before that enqueue leaves this job to be retried, which re-enqueues.
+ */
+export function createActionProcessor(deps: JobDeps) {
+  return async (job: Job<JobPayloads[JobName], unknown, JobName>): Promise<string> => {
+    if (job.name === 'deliver') {
+      const { messageId } = job.data as JobPayloads['deliver'];
+      return deliverNotice(deps, messageId);
+    }
+    if (!isLifecycleAction(job.name)) throw new Error(`unknown job name "${job.name}"`);
+    const data = job.data as ActionJobData;
+    const log = deps.log.child({ queue: job.queueName, job: job.name, jobId: job.id, subscription: data.subscription });
+    const outcome = await runAction(deps, job.name, data, job.id);
+    log.info({ outcome, anniversary: data.anniversary }, 'action done');
+    const subscription = findSubscription(deps.store, data.subscription);
+    const next = subscription ? findDueActions(subscription, deps.today())[0] : undefined;
+    if (subscription && next) {
+      await enqueueActions(deps.queue, [
+        { action: next, data: { subscription: subscription.id, anniversary: subscription.anniversaryOn, foundOn: deps.today() } },
+      ]);
+    }
+    return outcome;
+  };
+}

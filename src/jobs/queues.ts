@@ -1,0 +1,81 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Config } from '../config.js';
+import type { LifecycleAction } from '../policy/types.js';
+import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
+
+export const actionQueueName = 'actions';
+export const scanQueueName = 'scans';
+export const dailyScanSchedulerId = 'daily-scan';
+
+/** BullMQ job ids must not contain ':'; ids from the import may. */
+function encodeIdPart(value: string): string {
+  return value.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+/** Deterministic: the same action of the same cycle is the same job, however often it is found due. */
+export function buildActionJobId(action: LifecycleAction, subscription: string, anniversary: string): string {
+  return `${action}.${encodeIdPart(subscription)}.${anniversary}`;
+}
+
+export function buildDeliverJobId(messageId: string): string {
+  return `deliver.${encodeIdPart(messageId)}`;
+}
+
+export function buildJobOptions(config: Pick<Config, 'jobAttempts' | 'jobBackoffMs'>): JobsOptions {
+  return {
+    attempts: config.jobAttempts,
+    backoff: { type: 'exponential', delay: config.jobBackoffMs },
+    // Completed jobs stay a week so a re-scan's add of the same id is ignored; the ledger is the
+    // real once-only guarantee after that.
+    removeOnComplete: { age: 7 * 24 * 3600, count: 1_000_000 },
+    // Failed jobs stay for operators to inspect and retry.
+    removeOnFail: { age: 90 * 24 * 3600 },
+  };
+}
+
+export type ActionQueue = Queue<JobPayloads[JobName], unknown, JobName>;
+
+export interface Queues {
+  actions: ActionQueue;
+  scans: Queue<JobPayloads['scan'], unknown, 'scan'>;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: ConnectionOptions, prefix: string, config: Pick<Config, 'jobAttempts' | 'jobBackoffMs'>): Queues {
+  const defaultJobOptions = buildJobOptions(config);
+  const actions: ActionQueue = new Queue(actionQueueName, { connection, prefix, defaultJobOptions });
+  const scans = new Queue<JobPayloads['scan'], unknown, 'scan'>(scanQueueName, {
+    connection,
+    prefix,
+    defaultJobOptions: { ...defaultJobOptions, removeOnComplete: { age: 30 * 24 * 3600 } },
+  });
+  return {
+    actions,
+    scans,
+    close: async () => {
+      await Promise.all([actions.close(), scans.close()]);
+    },
+  };
+}
+
+export interface ActionToEnqueue {
+  action: LifecycleAction;
+  data: ActionJobData;
+}
+
+/** Adds action jobs in bulk; an id already present is ignored by BullMQ. */
+export async function enqueueActions(queue: ActionQueue, items: readonly ActionToEnqueue[]): Promise<void> {
+  if (items.length === 0) return;
+  await queue.addBulk(
+    items.map(({ action, data }) => ({
+      name: action,
+      data,
+      opts: { jobId: buildActionJobId(action, data.subscription, data.anniversary) },
+    })),
+  );
+}
+
+export async function enqueueDelivery(queue: ActionQueue, messageIds: readonly string[]): Promise<void> {
+  if (messageIds.length === 0) return;
+  await queue.addBulk(messageIds.map((messageId) => ({ name: 'deliver' as const, data: { messageId }, opts: { jobId: buildDeliverJobId(messageId) } })));
+}

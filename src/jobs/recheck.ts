@@ -1,0 +1,48 @@
+import { findCycleDates } from '../policy/cycle.js';
+import { actionBits, findMissedActions, isDone, isDueOn } from '../policy/due.js';
+import type { LifecycleAction, Partner, Subscription } from '../policy/types.js';
+import { recordAction, saveLifecycleState } from '../store/effects.js';
+import { findPartner, findSubscription } from '../store/queries.js';
+import type { ActionJobData } from './payloads.js';
+import type { JobDeps } from './deps.js';
+
+export type Recheck =
+  | { ok: true; subscription: Subscription; partner: Partner }
+  | { ok: false; outcome: string };
+
+/**
+ * A job re-checks its subscription when it runs, not only when it was enqueued: renewed,
+ * cancelled, lapsed or past its range since → no effect. Runs inside the effect transaction.
+ */
+export function recheckAction(deps: JobDeps, action: LifecycleAction, data: ActionJobData, jobId: string | undefined): Recheck {
+  const subscription = findSubscription(deps.store, data.subscription);
+  if (!subscription) return { ok: false, outcome: 'skipped:unknown-subscription' };
+  if (subscription.anniversaryOn !== data.anniversary) return { ok: false, outcome: 'skipped:renewed' };
+  if (subscription.status !== 'active') return { ok: false, outcome: `skipped:${subscription.status}` };
+  if (isDone(subscription, action)) return { ok: false, outcome: 'skipped:already-done' };
+  const today = deps.today();
+  if (!isDueOn(subscription, action, today)) {
+    if (!findMissedActions(subscription, today).includes(action)) return { ok: false, outcome: 'skipped:not-yet-due' };
+    // Its range is over: never send what is no longer true; record why, once.
+    recordAction(deps.store, {
+      subscriptionId: subscription.id,
+      action,
+      anniversary: subscription.anniversaryOn,
+      outcome: 'skipped:window-passed',
+      effectiveOn: today,
+      detail: `ran on ${today}, after its last day`,
+      jobId: jobId ?? null,
+      at: deps.now(),
+    });
+    saveLifecycleState(deps.store, { ...subscription, doneMask: subscription.doneMask | actionBits[action] }, deps.now());
+    return { ok: false, outcome: 'skipped:window-passed' };
+  }
+  const partner = findPartner(deps.store, subscription.partnerId);
+  if (!partner) return { ok: false, outcome: 'skipped:unknown-partner' };
+  return { ok: true, subscription, partner };
+}
+
+export function describeCycle(subscription: Subscription): string {
+  const d = findCycleDates(subscription.anniversaryOn);
+  return `anniversary ${d.anniversary}, window ${d.windowOpens} … ${d.windowCloses}`;
+}

@@ -1,0 +1,96 @@
+import { actionBits } from '../policy/due.js';
+import { findCycleDates } from '../policy/cycle.js';
+import { findDue } from '../scan/find-due.js';
+import { listPendingNotices, recordAction, saveLifecycleState } from '../store/effects.js';
+import type { JobDeps } from './deps.js';
+import type { ScanJobData, ScanResult } from './payloads.js';
+import { enqueueActions, enqueueDelivery, type ActionToEnqueue } from './queues.js';
+
+const batchSize = 1_000;
+
+/**
+ * Works out what is due as of a day (today for the daily scan, never the firing time) and
+ * enqueues the first due action of each subscription; the rest follow in cycle order as each
+ * job completes. Actions whose range passed unrun are recorded as skipped, never sent late.
+ */
+export async function runScan(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
+  const { store } = deps;
+  const asOf = job.trigger === 'daily' ? deps.today() : (job.asOf ?? deps.today());
+  const startedAt = deps.now().toISOString();
+  const inserted = store.sqlite
+    .prepare(
+      `INSERT INTO scan_runs (as_of, "trigger", status, started_at) VALUES (?, ?, 'running', ?)
+       ON CONFLICT (as_of) WHERE "trigger" = 'daily' DO NOTHING`,
+    )
+    .run(asOf, job.trigger, startedAt);
+  if (inserted.changes === 0) {
+    return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
+  }
+  const scanId = Number(inserted.lastInsertRowid);
+  const result: ScanResult = { scanId, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0 };
+  try {
+    let batch: ActionToEnqueue[] = [];
+    let missed: { id: string; actions: string[] }[] = [];
+    const seen = new Set<string>();
+    const recordMissed = () => {
+      if (missed.length === 0) return;
+      const at = deps.now();
+      store.sqlite.transaction(() => {
+        for (const { id, actions } of missed) {
+          const row = store.sqlite.prepare('SELECT anniversary_on, done_mask FROM subscriptions WHERE id = ?').get(id) as { anniversary_on: string; done_mask: number };
+          for (const action of actions) {
+            const d = findCycleDates(row.anniversary_on);
+            recordAction(store, {
+              subscriptionId: id,
+              action,
+              anniversary: row.anniversary_on,
+              outcome: 'skipped:missed',
+              effectiveOn: asOf,
+              detail: `no scan ran while it was due (anniversary ${d.anniversary}); found by scan ${scanId}`,
+              at,
+            });
+          }
+        }
+      })();
+      missed = [];
+    };
+    for (const { subscription, due, missed: passed } of findDue(store, asOf)) {
+      if (seen.has(subscription.id)) continue;
+      if (passed.length > 0) {
+        seen.add(subscription.id);
+        missed.push({ id: subscription.id, actions: passed });
+        const mask = passed.reduce((m, a) => m | actionBits[a], subscription.doneMask);
+        saveLifecycleState(store, { ...subscription, doneMask: mask }, deps.now());
+        result.missed += passed.length;
+      }
+      if (due.length > 0) {
+        result.due += due.length;
+        batch.push({ action: due[0]!, data: { subscription: subscription.id, anniversary: subscription.anniversaryOn, foundOn: asOf } });
+      }
+      if (batch.length >= batchSize) {
+        recordMissed();
+        await enqueueActions(deps.queue, batch);
+        result.enqueued += batch.length;
+        batch = [];
+      }
+    }
+    recordMissed();
+    await enqueueActions(deps.queue, batch);
+    result.enqueued += batch.length;
+    // The outbox's safety net: a notice whose delivery job was lost (Redis lost its data) goes again.
+    const pending = listPendingNotices(store).map((n) => n.message_id);
+    await enqueueDelivery(deps.queue, pending);
+    result.redelivered = pending.length;
+    store.sqlite
+      .prepare(`UPDATE scan_runs SET status = 'done', finished_at = ?, due_count = ?, enqueued_count = ?, missed_count = ? WHERE id = ?`)
+      .run(deps.now().toISOString(), result.due, result.enqueued, result.missed, scanId);
+    return result;
+  } catch (error) {
+    store.sqlite
+      .prepare(`UPDATE scan_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`)
+      .run(deps.now().toISOString(), (error as Error).message, scanId);
+    // A failed daily scan must be able to run again on its retry.
+    if (job.trigger === 'daily') store.sqlite.prepare(`UPDATE scan_runs SET "trigger" = 'daily-failed' WHERE id = ?`).run(scanId);
+    throw error;
+  }
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
+import { PermanentError } from '../errors.js';
+import { buildMessageId, buildNoticeHeaders, buildOutboxFileName } from './headers.js';
+import type { NoticeData, Recipient, RenderedNotice } from './types.js';
+
+export { buildMessageId, encodeIdPart } from './headers.js';
+export { selectRecipients } from './recipients.js';
+
+export interface MailerOptions {
+  /** `smtp://user:pass@host:port` or `smtps://…`: pooled SMTP. Unset: one `.eml` file per message in outboxDir. */
+  smtpUrl?: string;
+  outboxDir: string;
+  /** The From header, e.g. `Membership <membership@example.com>`. */
+  from: string;
+  /** The right-hand side of every Message-ID. */
+  domain: string;
+  /** SMTP only. @defaultValue no limit */
+  maxMessagesPerSecond?: number;
+}
+
+export interface SendResult {
+  messageId: string;
+  /** The addresses the server (or the outbox) took. */
+  accepted: string[];
+  /** Addresses refused while others were accepted: by the server, or for bad syntax before sending. */
+  rejected: string[];
+}
+
+export interface Mailer {
+  /**
+   * Sends one message to all recipients. Throws PermanentError when no retry can help (every
+   * recipient refused with 5xx, no valid address); any other error is transient and retryable.
+   */
+  send(rendered: RenderedNotice, data: NoticeData, recipients: readonly Recipient[]): Promise<SendResult>;
+  /** Lets messages in flight finish, then closes SMTP connections. */
+  close(): Promise<void>;
+}
+
+// Bounded so a job on a dead server fails (and is retried with backoff) instead of hanging for minutes.
+const connectionTimeoutMs = 15_000;
+const greetingTimeoutMs = 15_000;
+const socketTimeoutMs = 60_000;
+
+const domainPattern = /^[A-Za-z0-9.-]+$/;
+
+export function createMailer(options: MailerOptions): Mailer {
+  if (!domainPattern.test(options.domain)) {
+    throw new Error(`mail domain "${options.domain}" is not a host name (letters, digits, dots, hyphens)`);
+  }
+  const deliver = options.smtpUrl ? createSmtpDelivery(options.smtpUrl, options.maxMessagesPerSecond) : createOutboxDelivery(options.outboxDir);
+  let isClosed = false;
+
+  return {
+    async send(rendered, data, recipients) {
+      if (isClosed) throw new Error('mailer is closed');
+      const { valid, invalid } = partitionAddresses(recipients);
+      if (valid.length === 0) {
+        throw new PermanentError(
+          recipients.length === 0
+            ? `notice ${data.kind} for subscription ${data.subscriptionId} has no recipients`
+            : `notice ${data.kind} for subscription ${data.subscriptionId}: no valid recipient address (${invalid.join(', ')})`,
+        );
+      }
+      const messageId = buildMessageId(data, options.domain);
+      const message: SendMailOptions = {
+        from: options.from,
+        to: valid.map((recipient) => ({ name: recipient.name, address: recipient.email })),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        messageId,
+        headers: buildNoticeHeaders(data),
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      };
+      const result = await deliver.send(message, data);
+      return { messageId, accepted: result.accepted, rejected: [...invalid, ...result.rejected] };
+    },
+    async close() {
+      isClosed = true;
+      await deliver.close();
+    },
+  };
+}
+
+interface Delivery {
+  send(message: SendMailOptions, data: NoticeData): Promise<{ accepted: string[]; rejected: string[] }>;
+  close(): Promise<void>;
+}
+
+function createSmtpDelivery(smtpUrl: string, maxMessagesPerSecond: number | undefined): Delivery {
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    pool: true,
+    connectionTimeout: connectionTimeoutMs,
+    greetingTimeout: greetingTimeoutMs,
+    socketTimeout: socketTimeoutMs,
+    ...(maxMessagesPerSecond ? { rateLimit: maxMessagesPerSecond, rateDelta: 1000 } : {}),
+  });
+  return {
+    async send(message) {
+      const recipients = (message.to as { address: string }[]).map((to) => to.address);
+      try {
+        const info = await transport.sendMail(message);
+        return { accepted: info.accepted.map(String), rejected: info.rejected.map(String) };
+      } catch (error) {
+        throw classifySmtpError(error as NodemailerError, recipients);
+      }
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+/** RFC 5321: a 5xx reply is final (nodemailer marks it `permanent`); everything else may pass on a later try. */
+function classifySmtpError(error: NodemailerError, recipients: readonly string[]): Error {
+  if (error.permanent === true) {
+    const perRecipient = error.rejectedErrors?.map((rejection) => `${rejection.recipient ?? '?'}: ${rejection.response ?? rejection.message}`);
+    const detail = perRecipient?.length ? perRecipient.join('; ') : (error.response ?? error.message);
+    const what = error.code === 'EENVELOPE' && error.command === 'RCPT TO' ? 'rejected every recipient' : 'refused the message';
+    return new PermanentError(`SMTP server ${what} (${recipients.join(', ')}): ${detail}`);
+  }
+  return new Error(`SMTP delivery to ${recipients.join(', ')} failed, will retry: ${error.message}`, { cause: error });
+}
+
+function createOutboxDelivery(outboxDir: string): Delivery {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  let isReady: Promise<unknown> | undefined;
+  return {
+    async send(message, data) {
+      isReady ??= mkdir(outboxDir, { recursive: true }).catch((error: unknown) => {
+        isReady = undefined;
+        throw error;
+      });
+      await isReady;
+      const info = await transport.sendMail(message);
+      const file = path.join(outboxDir, buildOutboxFileName(data));
+      await writeFileAtomically(file, info.message as Buffer);
+      return { accepted: info.envelope.to.map(String), rejected: [] };
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+/** A reader of the outbox never sees half a message: write aside, then rename over. */
+async function writeFileAtomically(file: string, content: Buffer): Promise<void> {
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, content);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+// Deliberately loose: the server has the last word; this only stops what no server would take.
+const addressPattern = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:".][^\s@<>()[\]\\,;:"]*$/;
+
+function partitionAddresses(recipients: readonly Recipient[]): { valid: Recipient[]; invalid: string[] } {
+  const valid: Recipient[] = [];
+  const invalid: string[] = [];
+  for (const recipient of recipients) {
+    if (addressPattern.test(recipient.email) && !recipient.email.endsWith('.')) valid.push(recipient);
+    else invalid.push(recipient.email);
+  }
+  return { valid, invalid };
+}

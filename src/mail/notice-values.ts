@@ -1,0 +1,145 @@
+import { PermanentError } from '../errors.js';
+import { escapeHtml, flattenLine, type LocaleFormat } from './format.js';
+import type { NoticeData, RenewalFailureReason } from './types.js';
+
+/** Every `{{value}}` a template or string may use. */
+export const valueNames = [
+  'partnerName',
+  'partnerId',
+  'subscriptionId',
+  'competencyArea',
+  'anniversary',
+  'windowOpens',
+  'windowCloses',
+  'lapsesOn',
+  'newAnniversary',
+  'renewUrl',
+  'supportUrl',
+  'invoiceNumber',
+  'invoiceAmount',
+  'invoiceCurrency',
+  'invoiceIssuedOn',
+  'waivedUntil',
+  'reactivationDeadline',
+] as const;
+export type ValueName = (typeof valueNames)[number];
+
+/** Every `{{#flag}}` a template or string may use. */
+export const flagNames = [
+  'isAutoRenewing',
+  'isActionPack',
+  'isCompetency',
+  'isSilver',
+  'isGold',
+  'hasException',
+  'isExceptionEligible',
+  'hasInvoice',
+  'isInvoicePaid',
+  'isInvoicePending',
+  'isInvoiceFailed',
+  'isInvoiceVoid',
+  'isCreditCard',
+  'isBankTransfer',
+  'hasNewAnniversary',
+  'hasFailureReason',
+  'isDeclined',
+  'isExpiredCard',
+  'isInvalidAddress',
+  'isNoPaymentMethod',
+  'isGatewayError',
+] as const;
+export type FlagName = (typeof flagNames)[number];
+
+const knownFailureReasons: ReadonlySet<string> = new Set<RenewalFailureReason>([
+  'declined',
+  'expired-card',
+  'invalid-address',
+  'no-payment-method',
+  'gateway-error',
+]);
+
+export const valueIndexes: ReadonlyMap<string, number> = new Map(valueNames.map((name, i) => [name, i]));
+export const flagIndexes: ReadonlyMap<string, number> = new Map(flagNames.map((name, i) => [name, i]));
+
+export interface NoticeValues {
+  /** By valueNames index, escaped for HTML. */
+  html: string[];
+  /** By valueNames index, as plain text. */
+  text: string[];
+  /** By flagNames index. */
+  flags: boolean[];
+}
+
+/** What one notice fills in: formatted dates and amounts, partner text made safe, the flags its wording depends on. */
+export function buildNoticeValues(data: NoticeData, format: LocaleFormat): NoticeValues {
+  const { invoice, exception, offer } = data;
+  const describe = `notice ${data.kind} for subscription ${data.subscriptionId}`;
+  const date = (field: string, iso: string | undefined): string => {
+    if (iso === undefined) return '';
+    const formatted = format.formatDate(iso);
+    if (formatted === undefined) throw new PermanentError(`${describe}: ${field} "${iso}" is not a YYYY-MM-DD date`);
+    return formatted;
+  };
+  let invoiceAmount = '';
+  if (invoice) {
+    const formatted = format.formatAmount(invoice.amount, invoice.currency);
+    if (formatted === undefined) {
+      throw new PermanentError(
+        `${describe}: invoice amount "${invoice.amount}" in "${invoice.currency}" is not a decimal amount in an ISO 4217 currency`,
+      );
+    }
+    invoiceAmount = formatted;
+  }
+
+  const values: Record<ValueName, string> = {
+    partnerName: flattenLine(data.partner.name),
+    partnerId: flattenLine(data.partner.id),
+    subscriptionId: flattenLine(data.subscriptionId),
+    competencyArea: flattenLine(offer.competency?.area ?? ''),
+    anniversary: date('anniversary', data.anniversary),
+    windowOpens: date('windowOpens', data.windowOpens),
+    windowCloses: date('windowCloses', data.windowCloses),
+    lapsesOn: date('lapsesOn', data.lapsesOn),
+    newAnniversary: date('newAnniversary', data.newAnniversary),
+    renewUrl: flattenLine(data.renewUrl),
+    supportUrl: flattenLine(data.supportUrl),
+    invoiceNumber: flattenLine(invoice?.number ?? ''),
+    invoiceAmount,
+    invoiceCurrency: flattenLine(invoice?.currency ?? ''),
+    invoiceIssuedOn: date('invoice.issuedOn', invoice?.issuedOn),
+    waivedUntil: date('exception.requirementsWaivedUntil', exception?.requirementsWaivedUntil),
+    reactivationDeadline: date('exception.reactivationDeadline', exception?.reactivationDeadline),
+  };
+  const reason = data.failureReason;
+  const flagValues: Record<FlagName, boolean> = {
+    isAutoRenewing: data.isAutoRenewing,
+    isActionPack: offer.kind === 'action_pack',
+    isCompetency: offer.kind === 'competency',
+    isSilver: offer.competency?.level === 'silver',
+    isGold: offer.competency?.level === 'gold',
+    hasException: exception !== undefined,
+    isExceptionEligible: exception?.isEligible === true,
+    hasInvoice: invoice !== undefined,
+    isInvoicePaid: invoice?.status === 'paid',
+    isInvoicePending: invoice?.status === 'pending',
+    isInvoiceFailed: invoice?.status === 'failed',
+    isInvoiceVoid: invoice?.status === 'void',
+    isCreditCard: invoice?.method === 'credit_card',
+    isBankTransfer: invoice?.method === 'bank_transfer',
+    hasNewAnniversary: data.newAnniversary !== undefined,
+    // An unknown reason gets the generic wording rather than an empty sentence.
+    hasFailureReason: reason !== undefined && knownFailureReasons.has(reason),
+    isDeclined: reason === 'declined',
+    isExpiredCard: reason === 'expired-card',
+    isInvalidAddress: reason === 'invalid-address',
+    isNoPaymentMethod: reason === 'no-payment-method',
+    isGatewayError: reason === 'gateway-error',
+  };
+
+  const text = valueNames.map((name) => values[name]);
+  return {
+    text,
+    html: text.map(escapeHtml),
+    flags: flagNames.map((name) => flagValues[name]),
+  };
+}

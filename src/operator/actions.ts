@@ -1,0 +1,230 @@
+import type { PaymentGateway } from '../billing/gateway.js';
+import { findFee } from '../billing/prices.js';
+import type { Config } from '../config.js';
+import { InputError, RefusedError } from '../errors.js';
+import { putNoticeInOutbox } from '../jobs/notices.js';
+import { checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../policy/renewal.js';
+import type { Partner, Subscription } from '../policy/types.js';
+import type { Store } from '../store/db.js';
+import { recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { createInvoice, findInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
+import { findPartner, findSubscription } from '../store/queries.js';
+
+export interface OperatorDeps {
+  store: Store;
+  config: Pick<Config, 'renewUrl' | 'supportUrl' | 'mailDomain'>;
+  gateway: PaymentGateway;
+  now(): Date;
+  /** Who acts, for the audit trail. */
+  operator: string;
+}
+
+export interface OperatorResult {
+  subscription: string;
+  outcome: 'renewed' | 'reactivated' | 'pending-payment' | 'cancelled';
+  anniversary: string;
+  newAnniversary?: string;
+  invoice?: string;
+  /** A notice waiting in the outbox for the daemon to deliver. */
+  messageId?: string;
+  message: string;
+}
+
+function load(store: Store, id: string): { subscription: Subscription; partner: Partner } {
+  const subscription = findSubscription(store, id);
+  if (!subscription) throw new InputError(`no subscription "${id}" (ids are those given at import)`);
+  const partner = findPartner(store, subscription.partnerId);
+  if (!partner) throw new InputError(`subscription ${id}: its partner "${subscription.partnerId}" is missing`);
+  return { subscription, partner };
+}
+
+/** Applies a paid renewal or reactivation: the new cycle starts, the `renewed` notice goes to the outbox. */
+function applyRenewal(
+  deps: OperatorDeps,
+  subscription: Subscription,
+  partner: Partner,
+  invoice: InvoiceRow,
+  asOf: string,
+): string {
+  const at = deps.now();
+  const key = invoice.purpose === 'reactivation' ? 'reactivate' : 'renew';
+  const isNew = recordAction(deps.store, {
+    subscriptionId: subscription.id,
+    action: key,
+    anniversary: subscription.anniversaryOn,
+    outcome: invoice.purpose === 'reactivation' ? 'reactivated' : 'renewed',
+    effectiveOn: asOf,
+    detail: `invoice ${invoice.number}, new anniversary ${invoice.renews_to}`,
+    jobId: null,
+    at,
+  });
+  if (!isNew) throw new RefusedError('R6', `cycle ${subscription.anniversaryOn} of ${subscription.id} was renewed already`);
+  const { messageId } = putNoticeInOutbox(deps.store, deps.config, 'renewed', subscription, partner, at, {
+    newAnniversary: invoice.renews_to,
+    invoice: { ...invoice, status: 'paid' },
+  });
+  saveLifecycleState(
+    deps.store,
+    { ...subscription, status: 'active', anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null, lapsedOn: null },
+    at,
+  );
+  recordAudit(deps.store, {
+    at,
+    effectiveOn: asOf,
+    subscriptionId: subscription.id,
+    partnerId: partner.id,
+    event: key === 'reactivate' ? 'reactivated' : 'renewed',
+    actor: 'operator',
+    actorRef: deps.operator,
+    detail: { invoice: invoice.number, from: subscription.anniversaryOn, to: invoice.renews_to },
+  });
+  return messageId;
+}
+
+async function chargeAndApply(
+  deps: OperatorDeps,
+  subscription: Subscription,
+  partner: Partner,
+  purpose: 'renewal' | 'reactivation',
+  newAnniversary: string,
+  asOf: string,
+): Promise<OperatorResult> {
+  const { store } = deps;
+  const billTo = validateBillTo(partner.billTo);
+  if (billTo.length > 0) throw new RefusedError('R13', `update your bill-to address (partner ${partner.id}): ${billTo.join('; ')}`);
+  if (!subscription.payment && deps.gateway.name !== 'manual') {
+    throw new RefusedError('R7', `no payment method on file for ${subscription.id}: import one (payment) first`);
+  }
+  const invoice = store.sqlite.transaction(() =>
+    createInvoice(store, {
+      subscriptionId: subscription.id,
+      anniversary: subscription.anniversaryOn,
+      purpose,
+      offer: subscription.offer,
+      ...findFee(subscription),
+      method: subscription.payment?.method ?? 'bank_transfer',
+      renewsTo: newAnniversary,
+      issuedOn: asOf,
+      at: deps.now(),
+    }),
+  ).immediate();
+  const charge = subscription.payment
+    ? await deps.gateway.charge({
+        invoice: invoice.number,
+        subscription: subscription.id,
+        partner: partner.id,
+        amountMinor: invoice.amount_minor,
+        currency: invoice.currency,
+        payment: subscription.payment,
+      })
+    : ({ status: 'pending', reference: null } as const);
+  return store.sqlite.transaction((): OperatorResult => {
+    const at = deps.now();
+    if (charge.status === 'failed') {
+      settleInvoice(store, invoice.number, { status: 'failed', failureReason: charge.reason, at });
+      recordAudit(store, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-failed`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number, reason: charge.reason } });
+      throw new RefusedError('R7', `the charge of invoice ${invoice.number} failed: ${charge.message} (${charge.reason})`);
+    }
+    if (charge.status === 'pending') {
+      settleInvoice(store, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
+      saveLifecycleState(store, { ...subscription, pendingInvoice: invoice.number }, at);
+      recordAudit(store, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-pending-payment`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number } });
+      return {
+        subscription: subscription.id,
+        outcome: 'pending-payment',
+        anniversary: subscription.anniversaryOn,
+        newAnniversary,
+        invoice: invoice.number,
+        message: `invoice ${invoice.number} issued, pending: the ${purpose} takes effect when it is confirmed (lifecycle payments confirm ${invoice.number})`,
+      };
+    }
+    settleInvoice(store, invoice.number, { status: 'paid', paidOn: asOf, gatewayRef: charge.reference, at });
+    const messageId = applyRenewal(deps, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    return {
+      subscription: subscription.id,
+      outcome: purpose === 'reactivation' ? 'reactivated' : 'renewed',
+      anniversary: subscription.anniversaryOn,
+      newAnniversary,
+      invoice: invoice.number,
+      messageId,
+      message: `${purpose === 'reactivation' ? 'reactivated' : 'renewed'}: new anniversary ${newAnniversary}, invoice ${invoice.number} paid`,
+    };
+  }).immediate();
+}
+
+/** R6 (and R9): an operator renews inside the window on the partner's behalf. */
+export async function renewSubscription(deps: OperatorDeps, id: string, asOf: string): Promise<OperatorResult> {
+  const { subscription, partner } = load(deps.store, id);
+  const grant = checkManualRenewal(subscription, partner, asOf);
+  if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
+  return chargeAndApply(deps, subscription, partner, 'renewal', grant.newAnniversary, asOf);
+}
+
+/** R14: a lapsed subscription comes back by paying the fee while an exception allows it. */
+export async function reactivateSubscription(deps: OperatorDeps, id: string, asOf: string): Promise<OperatorResult> {
+  const { subscription, partner } = load(deps.store, id);
+  const grant = checkReactivation(subscription, partner, asOf);
+  if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
+  return chargeAndApply(deps, subscription, partner, 'reactivation', grant.newAnniversary, asOf);
+}
+
+/** R11: cancelled from a support request; benefits end at A, nothing more is sent or charged. */
+export function cancelSubscription(deps: OperatorDeps, id: string, ticket: string, asOf: string): OperatorResult {
+  const { store } = deps;
+  return store.sqlite.transaction((): OperatorResult => {
+    const { subscription, partner } = load(store, id);
+    const grant = checkCancellation(subscription, ticket, asOf);
+    if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
+    const at = deps.now();
+    if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: 'cancelled', at });
+    saveLifecycleState(store, { ...subscription, status: 'cancelled', cancelledOn: asOf, pendingInvoice: null }, at, ticket);
+    recordAudit(store, {
+      at,
+      effectiveOn: asOf,
+      subscriptionId: id,
+      partnerId: partner.id,
+      event: 'cancelled',
+      actor: 'operator',
+      actorRef: deps.operator,
+      detail: { ticket, benefitsEndOn: grant.benefitsEndOn, voidedInvoice: subscription.pendingInvoice },
+    });
+    return {
+      subscription: id,
+      outcome: 'cancelled',
+      anniversary: subscription.anniversaryOn,
+      message: `cancelled (ticket ${ticket}): auto-renew and reminders stop; benefits end on ${grant.benefitsEndOn}`,
+    };
+  }).immediate();
+}
+
+/** R7: a pending invoice (bank transfer, manual gateway) is paid: the renewal it stands for takes effect. */
+export function confirmPayment(deps: OperatorDeps, number: string, asOf: string): OperatorResult {
+  const { store } = deps;
+  return store.sqlite.transaction((): OperatorResult => {
+    const invoice = findInvoice(store, number);
+    if (!invoice) throw new InputError(`no invoice "${number}"`);
+    if (invoice.status !== 'pending') {
+      throw new RefusedError('R12', `invoice ${number} is ${invoice.status}${invoice.failure_reason ? ` (${invoice.failure_reason})` : ''}, not pending`);
+    }
+    const { subscription, partner } = load(store, invoice.subscription_id);
+    if (subscription.anniversaryOn !== invoice.anniversary_on) {
+      throw new RefusedError('R6', `invoice ${number} renews cycle ${invoice.anniversary_on}, but ${subscription.id} is now in cycle ${subscription.anniversaryOn}`);
+    }
+    if (subscription.status === 'cancelled') throw new RefusedError('R11', `${subscription.id} was cancelled on ${subscription.cancelledOn}`);
+    if (subscription.status === 'lapsed' && invoice.purpose !== 'reactivation') {
+      throw new RefusedError('R5', `${subscription.id} lapsed on ${subscription.lapsedOn} before the payment was confirmed`);
+    }
+    const at = deps.now();
+    settleInvoice(store, number, { status: 'paid', paidOn: asOf, at });
+    const messageId = applyRenewal(deps, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    return {
+      subscription: subscription.id,
+      outcome: invoice.purpose === 'reactivation' ? 'reactivated' : 'renewed',
+      anniversary: subscription.anniversaryOn,
+      newAnniversary: invoice.renews_to,
+      invoice: number,
+      messageId,
+      message: `invoice ${number} paid: ${subscription.id} renewed to ${invoice.renews_to}`,
+    };
+  }).immediate();
+}

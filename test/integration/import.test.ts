@@ -1,0 +1,375 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { importFile, type ImportSummary } from '../../src/import/import-file.js';
+import { databaseFile, openStore } from '../../src/store/db.js';
+import { errorLines, repoRoot, runLifecycle } from '../helpers/cli.js';
+
+const examplesJson = path.join(repoRoot, 'examples/subscriptions.json');
+const examplesCsv = path.join(repoRoot, 'examples/subscriptions.csv');
+const firstImportAt = new Date('2024-01-10T08:00:00Z');
+const secondImportAt = new Date('2024-02-20T09:30:00Z');
+
+let dataDir: string;
+let dbFile: string;
+
+beforeEach(() => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'lifecycle-import-'));
+  dbFile = databaseFile(dataDir);
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function importInto(file: string, now: Date): Promise<ImportSummary> {
+  const store = openStore(dbFile);
+  try {
+    return await importFile(store, file, now);
+  } finally {
+    store.close();
+  }
+}
+
+/** Every row of every table (and the schema), in storage order: equal dumps mean nothing changed. */
+function dumpDatabase(): Record<string, unknown[]> {
+  const sqlite = new Database(dbFile);
+  try {
+    const tables = sqlite.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string; sql: string }[];
+    const dump: Record<string, unknown[]> = { '(schema)': sqlite.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all() };
+    for (const { name } of tables) dump[name] = sqlite.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+    return dump;
+  } finally {
+    sqlite.close();
+  }
+}
+
+function query<T>(sql: string, ...params: unknown[]): T[] {
+  const sqlite = new Database(dbFile);
+  try {
+    return sqlite.prepare(sql).all(...params) as T[];
+  } finally {
+    sqlite.close();
+  }
+}
+
+function writeFixture(name: string, text: string): string {
+  const file = path.join(dataDir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const counts = (created: number, updated: number, unchanged: number) => ({ created, updated, unchanged });
+
+describe('importFile: the examples', () => {
+  it('imports examples/subscriptions.json', async () => {
+    const summary = await importInto(examplesJson, firstImportAt);
+    expect(summary).toEqual({ file: examplesJson, format: 'json', partners: counts(4, 0, 0), subscriptions: counts(9, 0, 0) });
+    expect(
+      query('SELECT id, anniversary_on, is_auto_renew, payment_method, status, done_mask, next_due_on FROM subscriptions WHERE id IN (?, ?, ?) ORDER BY id', 'S-1', 'S-2', 'S-6'),
+    ).toEqual([
+      // R1: bought 2018-09-01 → anniversary 2019-09-01; next check A − 15.
+      { id: 'S-1', anniversary_on: '2019-09-01', is_auto_renew: 1, payment_method: 'credit_card', status: 'active', done_mask: 0, next_due_on: '2019-08-17' },
+      // anniversaryOn given in the file wins over R1.
+      { id: 'S-2', anniversary_on: '2020-03-10', is_auto_renew: 0, payment_method: null, status: 'active', done_mask: 0, next_due_on: '2020-02-24' },
+      { id: 'S-6', anniversary_on: '2019-09-15', is_auto_renew: 1, payment_method: 'bank_transfer', status: 'active', done_mask: 0, next_due_on: '2019-08-31' },
+    ]);
+    expect(query('SELECT id, locale, is_migrated, bill_to_line1, has_bill_to FROM partners ORDER BY id')).toEqual([
+      { id: 'P-1001', locale: 'zh-TW', is_migrated: 1, bill_to_line1: '1 Example Rd', has_bill_to: 1 },
+      { id: 'P-1002', locale: 'en', is_migrated: 0, bill_to_line1: '200 Main St', has_bill_to: 1 },
+      // An empty line1 is kept: R13 refuses it at renewal, not at import.
+      { id: 'P-1003', locale: 'en', is_migrated: 1, bill_to_line1: '', has_bill_to: 1 },
+      // Unknown locale "fr" → en (SPEC §2).
+      { id: 'P-1004', locale: 'en', is_migrated: 0, bill_to_line1: '5 Rue Exemple', has_bill_to: 1 },
+    ]);
+    expect(query('SELECT partner_id, email, role FROM contacts ORDER BY id')).toEqual([
+      { partner_id: 'P-1001', email: 'mei@contoso.example', role: 'mpn_partner_admin' },
+      { partner_id: 'P-1001', email: 'wei@contoso.example', role: 'other' },
+      { partner_id: 'P-1002', email: 'ana@fabrikam.example', role: 'global_admin' },
+      { partner_id: 'P-1003', email: 'sam@northwind.example', role: 'sales_agent' },
+      { partner_id: 'P-1004', email: 'luc@tailspin.example', role: 'other' },
+    ]);
+  });
+
+  it('imports examples/subscriptions.csv', async () => {
+    const summary = await importInto(examplesCsv, firstImportAt);
+    expect(summary).toEqual({ file: examplesCsv, format: 'csv', partners: counts(2, 0, 0), subscriptions: counts(3, 0, 0) });
+    expect(query('SELECT id, partner_id, offer, competency_area, competency_level, anniversary_on, is_auto_renew FROM subscriptions ORDER BY id')).toEqual([
+      { id: 'S-2001', partner_id: 'P-2001', offer: 'action_pack', competency_area: null, competency_level: null, anniversary_on: '2019-09-01', is_auto_renew: 1 },
+      { id: 'S-2002', partner_id: 'P-2001', offer: 'competency', competency_area: 'Application Development', competency_level: 'silver', anniversary_on: '2020-01-20', is_auto_renew: 0 },
+      { id: 'S-2003', partner_id: 'P-2002', offer: 'action_pack', competency_area: null, competency_level: null, anniversary_on: '2019-10-05', is_auto_renew: 0 },
+    ]);
+    expect(query('SELECT id, name, bill_to_line1 FROM partners ORDER BY id')).toEqual([
+      { id: 'P-2001', name: 'Adventure Works', bill_to_line1: '9 Harbour St' },
+      { id: 'P-2002', name: 'Litware, Inc.', bill_to_line1: '3F, No. 7, Sec. 1' },
+    ]);
+    expect(query('SELECT partner_id, name, email, role FROM contacts ORDER BY id')).toEqual([
+      { partner_id: 'P-2001', name: 'Kim Lee', email: 'kim@adventure-works.example', role: 'global_admin' },
+      { partner_id: 'P-2001', name: 'Pat Doe', email: 'pat@adventure-works.example', role: 'other' },
+      { partner_id: 'P-2002', name: 'Yu Chen', email: 'yu@litware.example', role: 'user_admin' },
+    ]);
+  });
+
+  it.each([
+    { name: 'JSON', file: examplesJson, partners: 4, subscriptions: 9 },
+    { name: 'CSV', file: examplesCsv, partners: 2, subscriptions: 3 },
+  ])('re-importing the same $name file changes nothing', async ({ file, partners, subscriptions }) => {
+    await importInto(file, firstImportAt);
+    const before = dumpDatabase();
+    const summary = await importInto(file, secondImportAt);
+    expect(summary.partners).toEqual(counts(0, 0, partners));
+    expect(summary.subscriptions).toEqual(counts(0, 0, subscriptions));
+    expect(dumpDatabase()).toEqual(before);
+  });
+});
+
+describe('importFile: a changed record updates by id', () => {
+  function changedExamples(change: (doc: { partners: Record<string, unknown>[]; subscriptions: Record<string, unknown>[] }) => void): string {
+    const doc = JSON.parse(readFileSync(examplesJson, 'utf8')) as { partners: Record<string, unknown>[]; subscriptions: Record<string, unknown>[] };
+    change(doc);
+    return writeFixture('changed.json', JSON.stringify(doc, null, 2));
+  }
+
+  it('updates the changed subscription and partner only, keeps lifecycle state, and writes audit events', async () => {
+    await importInto(examplesJson, firstImportAt);
+    // As if the daemon had sent S-1's reminder before the correction arrives.
+    query("UPDATE subscriptions SET done_mask = 1, next_due_on = '2019-09-01' WHERE id = 'S-1' RETURNING id");
+    const before = dumpDatabase();
+    const file = changedExamples((doc) => {
+      doc.subscriptions[0]!.autoRenew = false;
+      doc.partners[1]!.name = 'Fabrikam, Inc. (renamed)';
+    });
+
+    const summary = await importInto(file, secondImportAt);
+
+    expect(summary.partners).toEqual(counts(0, 1, 3));
+    expect(summary.subscriptions).toEqual(counts(0, 1, 8));
+    expect(query("SELECT is_auto_renew, anniversary_on, done_mask, next_due_on, updated_at FROM subscriptions WHERE id = 'S-1'")).toEqual([
+      // The reminder stays done; without auto-renew the next thing due is remind-after on A + 23.
+      { is_auto_renew: 0, anniversary_on: '2019-09-01', done_mask: 1, next_due_on: '2019-09-24', updated_at: secondImportAt.toISOString() },
+    ]);
+    expect(query("SELECT name, updated_at FROM partners WHERE id = 'P-1002'")).toEqual([
+      { name: 'Fabrikam, Inc. (renamed)', updated_at: secondImportAt.toISOString() },
+    ]);
+    const after = dumpDatabase();
+    expect(after.subscriptions!.filter((row) => (row as { id: string }).id !== 'S-1')).toEqual(
+      before.subscriptions!.filter((row) => (row as { id: string }).id !== 'S-1'),
+    );
+    const events = query<{ subscription_id: string | null; partner_id: string | null; event: string; actor: string; actor_ref: string; detail: string | null }>(
+      "SELECT subscription_id, partner_id, event, actor, actor_ref, detail FROM audit_events WHERE at = ? AND event <> 'import' ORDER BY id",
+      secondImportAt.toISOString(),
+    );
+    expect(events).toEqual([
+      { subscription_id: null, partner_id: 'P-1002', event: 'partner-updated', actor: 'import', actor_ref: file, detail: null },
+      {
+        subscription_id: 'S-1',
+        partner_id: 'P-1001',
+        event: 'subscription-updated',
+        actor: 'import',
+        actor_ref: file,
+        detail: JSON.stringify({ changed: ['isAutoRenew'], isNewCycle: false }),
+      },
+    ]);
+  });
+
+  it('starts the cycle over when the first anniversary changes', async () => {
+    await importInto(examplesJson, firstImportAt);
+    query("UPDATE subscriptions SET done_mask = 1, next_due_on = '2019-09-01' WHERE id = 'S-1' RETURNING id");
+    const file = changedExamples((doc) => {
+      doc.subscriptions[0]!.purchasedOn = '2018-10-01';
+    });
+
+    const summary = await importInto(file, secondImportAt);
+
+    expect(summary.subscriptions).toEqual(counts(0, 1, 8));
+    expect(query("SELECT purchased_on, imported_anniversary_on, anniversary_on, done_mask, next_due_on FROM subscriptions WHERE id = 'S-1'")).toEqual([
+      { purchased_on: '2018-10-01', imported_anniversary_on: '2019-10-01', anniversary_on: '2019-10-01', done_mask: 0, next_due_on: '2019-09-16' },
+    ]);
+    expect(query("SELECT detail FROM audit_events WHERE subscription_id = 'S-1' AND event = 'subscription-updated'")).toEqual([
+      { detail: JSON.stringify({ changed: ['purchasedOn', 'anniversaryOn'], isNewCycle: true }) },
+    ]);
+  });
+});
+
+describe('lifecycle import: all or nothing', () => {
+  beforeEach(async () => {
+    await importInto(examplesJson, firstImportAt);
+  });
+
+  async function expectRefused(file: string, expectedProblems: RegExp[], total: number) {
+    const before = dumpDatabase();
+    const result = await runLifecycle(['import', file], { dataDir });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    const lines = errorLines(result.stderr);
+    for (const problem of expectedProblems) expect(lines.filter((line) => problem.test(line)), String(problem)).toHaveLength(1);
+    expect(lines).toHaveLength(total + 1);
+    expect(lines[lines.length - 1]).toBe(`error: ${file}: ${total} problems; nothing was imported`);
+    expect(dumpDatabase()).toEqual(before);
+  }
+
+  it('refuses a JSON file with an impossible date, an unknown offer, a missing partner and a malformed email, listing each', async () => {
+    const file = writeFixture(
+      'bad.json',
+      JSON.stringify(
+        {
+          partners: [
+            { id: 'P-9001', name: 'Bad Mail Co', billTo: { line1: '1 Road', city: 'Taipei', postalCode: '100', country: 'TW' }, contacts: [{ name: 'Bo', email: 'bo(at)badmail', role: 'global_admin' }] },
+          ],
+          subscriptions: [
+            { id: 'S-1', partnerId: 'P-1001', offer: 'action_pack', purchasedOn: '2018-09-01', autoRenew: false },
+            { id: 'S-9001', partnerId: 'P-1001', offer: 'action_pack', purchasedOn: '2019-02-30' },
+            { id: 'S-9002', partnerId: 'P-1001', offer: 'platinum', purchasedOn: '2019-03-01' },
+            { id: 'S-9003', partnerId: 'P-404', offer: 'action_pack', purchasedOn: '2019-03-01' },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
+    await expectRefused(
+      file,
+      [
+        /^error: partners\[0\]\.contacts\[0\]\.email: "bo\(at\)badmail" is not a valid email address$/,
+        /^error: subscriptions\[1\]\.purchasedOn: "2019-02-30" is not a real calendar date/,
+        /^error: subscriptions\[2\]\.offer: "platinum" is not one of action_pack, competency$/,
+        /^error: subscriptions\[3\]\.partnerId: partner "P-404" is neither in the file nor in the database$/,
+      ],
+      4,
+    );
+  });
+
+  it('refuses a CSV file with the same four problems, naming lines and columns', async () => {
+    const header =
+      'partner_id,partner_name,partner_locale,partner_migrated,bill_to_line1,bill_to_city,bill_to_postal_code,bill_to_country,contacts,subscription_id,offer,purchased_on,auto_renew';
+    const file = writeFixture(
+      'bad.csv',
+      [
+        header,
+        'P-1001,Contoso Ltd,zh-TW,true,1 Example Rd,Taipei,100,TW,Bo <bo(at)badmail> global_admin,S-9001,action_pack,2019-03-01,false',
+        'P-2001,Adventure Works,en,true,9 Harbour St,Sydney,2000,AU,Kim Lee <kim@adventure-works.example> global_admin,S-9002,action_pack,2019-02-30,false',
+        'P-2001,Adventure Works,en,true,9 Harbour St,Sydney,2000,AU,Kim Lee <kim@adventure-works.example> global_admin,S-9003,platinum,2019-03-01,false',
+        'P-404,,en,true,,,,,,S-9004,action_pack,2019-03-01,false',
+        '',
+      ].join('\n'),
+    );
+    await expectRefused(
+      file,
+      [
+        /^error: line 2, contacts \(entry 1\): "bo\(at\)badmail" is not a valid email address$/,
+        /^error: line 3, purchased_on: "2019-02-30" is not a real calendar date/,
+        /^error: line 4, offer: "platinum" is not one of action_pack, competency$/,
+        /^error: line 5, partner_id: partner "P-404" is neither in the file nor in the database$/,
+        // A CSV row carries its partner: a missing partner is also a row without the partner's columns.
+        /^error: line 5, partner_name: is required$/,
+      ],
+      5,
+    );
+  });
+
+  it.each([
+    { name: 'a missing .json file', file: 'missing.json', line: /^error: .*missing\.json: no such file$/ },
+    { name: 'a missing .csv file', file: 'missing.csv', line: /^error: .*missing\.csv: no such file$/ },
+    { name: 'a missing file without an extension', file: 'missing', line: /^error: .*missing: no such file$/ },
+    { name: 'a malformed JSON file', file: 'malformed.json', text: '{"partners": [\n  {"id": "P-1"}\n  {"id": "P-2"}\n]}', line: /^error: .*malformed\.json:3: malformed JSON: expected "," or "\]" after partners\[0\]$/ },
+    { name: 'a truncated JSON file', file: 'truncated.json', text: '{"partners": [\n  {"id": "P-1"', line: /^error: .*truncated\.json:2: malformed JSON: unexpected end of file$/ },
+    {
+      name: 'a CSV file with an unclosed quote',
+      file: 'unclosed.csv',
+      text: 'partner_id,partner_name,subscription_id,offer,purchased_on\nP-1,"Acme,S-1,action_pack,2019-01-01\n',
+      line: /^error: .*unclosed\.csv:2: malformed CSV: Quote Not Closed/,
+    },
+  ])('reports $name with exactly one error line and exit status 1', async ({ file, text, line }) => {
+    const target = path.join(dataDir, file);
+    if (text !== undefined) writeFileSync(target, text);
+    const before = dumpDatabase();
+    const result = await runLifecycle(['import', target], { dataDir });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    const lines = errorLines(result.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(line);
+    expect(dumpDatabase()).toEqual(before);
+  });
+});
+
+describe('lifecycle scan and show after importing the examples', () => {
+  beforeEach(async () => {
+    const result = await runLifecycle(['import', examplesJson], { dataDir });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('subscriptions: 9 created, 0 updated, 0 unchanged');
+  });
+
+  it('lists S-1’s remind-before on 2019-08-17 (seed 000: A − 15) as one JSON document', async () => {
+    const result = await runLifecycle(['scan', '--as-of', '2019-08-17', '--dry-run', '--json'], { dataDir });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      asOf: '2019-08-17',
+      actions: [{ subscription: 'S-1', action: 'remind-before', anniversary: '2019-09-01' }],
+    });
+  });
+
+  it('catches up on 2019-09-05: auto-renewals from A on, reminders still before A, in next-due order', async () => {
+    const result = await runLifecycle(['scan', '--as-of', '2019-09-05', '--dry-run', '--json'], { dataDir });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      asOf: '2019-09-05',
+      actions: [
+        { subscription: 'S-1', action: 'auto-renew', anniversary: '2019-09-01' },
+        // S-8 (competency, A 2019-09-03): its remind-before is past, nothing else is due.
+        { subscription: 'S-4', action: 'auto-renew', anniversary: '2019-09-05' },
+        { subscription: 'S-3', action: 'remind-before', anniversary: '2019-09-10' },
+        { subscription: 'S-5', action: 'remind-before', anniversary: '2019-09-12' },
+        { subscription: 'S-6', action: 'remind-before', anniversary: '2019-09-15' },
+        { subscription: 'S-7', action: 'remind-before', anniversary: '2019-09-20' },
+      ],
+    });
+  });
+
+  it('shows S-1 in its renewal window on 2019-09-05', async () => {
+    const result = await runLifecycle(['show', 'S-1', '--as-of', '2019-09-05', '--json'], { dataDir });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      id: 'S-1',
+      asOf: '2019-09-05',
+      status: 'renewal-window',
+      anniversary: '2019-09-01',
+      windowOpens: '2019-09-02',
+      windowCloses: '2019-10-01',
+      lapsesOn: '2019-10-02',
+      exceptions: [],
+    });
+  });
+
+  it('shows the covid-19-2020 exception of S-2 with its dates', async () => {
+    const result = await runLifecycle(['show', 'S-2', '--as-of', '2020-03-15', '--json'], { dataDir });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      status: 'renewal-window',
+      exceptions: [{ id: 'covid-19-2020', isEligible: true, requirementsWaivedUntil: '2021-03-10', reactivationDeadline: '2020-06-30' }],
+    });
+  });
+
+  it('refuses an unknown subscription with one error line and exit status 1', async () => {
+    const result = await runLifecycle(['show', 'S-404', '--json'], { dataDir });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(errorLines(result.stderr)).toEqual(['error: no subscription "S-404" (ids are those given at import)']);
+  });
+});
+
+describe('lifecycle usage errors', () => {
+  it.each([
+    { name: 'an unknown command', args: ['bogus'] },
+    { name: 'import without its file', args: ['import'] },
+    { name: 'show without its id', args: ['show'] },
+    { name: 'an unknown option', args: ['scan', '--dry-run', '--bogus'] },
+    { name: 'an option without its value', args: ['scan', '--dry-run', '--as-of'] },
+  ])('exits 2 on $name', async ({ args }) => {
+    const result = await runLifecycle(args, { dataDir });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(errorLines(result.stderr).length).toBeGreaterThanOrEqual(1);
+  });
+});

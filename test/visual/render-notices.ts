@@ -1,0 +1,97 @@
+/**
+ * Renders every notice in every locale to PNG at phone and desktop widths with headless Chromium.
+ * Usage: node --import tsx test/visual/render-notices.ts [outDir]   (default bench/out/notices)
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { createNoticeRenderer } from '../../src/mail/render.js';
+import { buildSampleNotice } from '../../src/mail/sample.js';
+import { locales, noticeKinds, type NoticeData } from '../../src/mail/types.js';
+
+const chromium = '/usr/bin/chromium';
+const widths = [
+  { name: 'phone', width: 375, height: 2600 },
+  { name: 'desktop', width: 1024, height: 1900 },
+] as const;
+
+const run = promisify(execFile);
+
+/** The samples, plus the variants whose wording differs most from them. */
+function listCases(): { name: string; data: NoticeData }[] {
+  const cases: { name: string; data: NoticeData }[] = [];
+  for (const locale of locales) {
+    for (const kind of noticeKinds) cases.push({ name: `${kind}.${locale}`, data: buildSampleNotice(kind, locale) });
+    const before = buildSampleNotice('remind-before', locale);
+    cases.push({ name: `remind-before-manual.${locale}`, data: { ...before, isAutoRenewing: false } });
+    const after = buildSampleNotice('remind-after', locale);
+    cases.push({
+      name: `remind-after-not-migrated.${locale}`,
+      data: { ...after, exception: after.exception && { ...after.exception, isEligible: false } },
+    });
+    const receipt = buildSampleNotice('auto-renew-receipt', locale);
+    cases.push({
+      name: `auto-renew-receipt-pending.${locale}`,
+      data: {
+        ...receipt,
+        newAnniversary: undefined,
+        invoice: receipt.invoice && { ...receipt.invoice, method: 'bank_transfer', status: 'pending' },
+      },
+    });
+  }
+  return cases;
+}
+
+async function screenshot(htmlFile: string, pngFile: string, width: number, height: number): Promise<void> {
+  const profile = await mkdtemp(path.join(tmpdir(), 'notice-chromium-'));
+  try {
+    await run(
+      chromium,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--hide-scrollbars',
+        `--user-data-dir=${profile}`,
+        `--screenshot=${pngFile}`,
+        `--window-size=${width},${height}`,
+        pathToFileURL(htmlFile).href,
+      ],
+      { timeout: 60_000 },
+    );
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(chromium)) {
+    process.stderr.write(`${chromium} not found. Install it with: apt-get update && apt-get install -y chromium fonts-noto-cjk\n`);
+    process.exit(1);
+  }
+  const outDir = path.resolve(process.argv[2] ?? 'bench/out/notices');
+  await mkdir(path.join(outDir, 'html'), { recursive: true });
+  const renderer = await createNoticeRenderer();
+  for (const { name, data } of listCases()) {
+    const notice = renderer.render(data);
+    const htmlFile = path.join(outDir, 'html', `${name}.html`);
+    await writeFile(htmlFile, notice.html);
+    await writeFile(path.join(outDir, 'html', `${name}.txt`), `Subject: ${notice.subject}\n\n${notice.text}`);
+    for (const { name: size, width, height } of widths) {
+      const pngFile = path.join(outDir, `${name}.${size}.png`);
+      await screenshot(htmlFile, pngFile, width, height);
+      process.stdout.write(`${pngFile}\n`);
+    }
+  }
+}
+
+await main();

@@ -32,6 +32,8 @@ export interface Config {
   jobAttempts: number;
   /** JOB_BACKOFF_MS: first retry delay, doubled at each attempt. @defaultValue 5000 */
   jobBackoffMs: number;
+  /** JOB_LOCK_MS: a running job's lock; a crashed worker's jobs run again after it expires. @defaultValue 30000 */
+  jobLockMs: number;
   /** SHUTDOWN_TIMEOUT_MS: how long a stop waits for running jobs. @defaultValue 20000 */
   shutdownTimeoutMs: number;
   /** ADMIN_HOST, ADMIN_PORT: the admin API. @defaultValue `127.0.0.1`, `8787` */
@@ -129,6 +131,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     workerConcurrency: integer('WORKER_CONCURRENCY', 8, 1, 256),
     jobAttempts: integer('JOB_ATTEMPTS', 8, 1, 100),
     jobBackoffMs: integer('JOB_BACKOFF_MS', 5_000, 1, 3_600_000),
+    jobLockMs: integer('JOB_LOCK_MS', 30_000, 1_000, 3_600_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000),
     adminHost,
     adminPort: integer('ADMIN_PORT', 8787, 0, 65_535),

@@ -18,7 +18,7 @@ export interface Daemon {
  * The one place that knows everything: store, Redis (private or shared), queues and workers,
  * the daily Job Scheduler, the admin API, and the order in which they stop.
  */
-export async function startDaemon(config: Readonly<Config>, log: Logger, options: { lockDurationMs?: number } = {}): Promise<Daemon> {
+export async function startDaemon(config: Readonly<Config>, log: Logger): Promise<Daemon> {
   const store: Store = openStore(databaseFile(config.dataDir));
   let redis: EmbeddedRedis | null = null;
   let runtime: Runtime | undefined;
@@ -39,7 +39,6 @@ export async function startDaemon(config: Readonly<Config>, log: Logger, options
       connection,
       today,
       now: () => new Date(),
-      ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     });
     // Upserting the same scheduler id from every daemon leaves one schedule: one scan a day.
     await runtime.queues.scans.upsertJobScheduler(

@@ -26,8 +26,6 @@ export interface RuntimeOptions {
   today(): string;
   now(): Date;
   gateway?: PaymentGateway;
-  /** Lock of a running job: a crashed worker's jobs return to the queue after this long. @defaultValue 30000 */
-  lockDurationMs?: number;
   /** Whether this process runs workers (a CLI producer does not). @defaultValue true */
   hasWorkers?: boolean;
 }
@@ -72,7 +70,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const workers: Worker[] = [];
   if (options.hasWorkers ?? true) {
     const workerConnection = { ...options.connection, maxRetriesPerRequest: null };
-    const lockDuration = options.lockDurationMs ?? 30_000;
+    const lockDuration = config.jobLockMs;
     const actions = new Worker<JobPayloads[JobName], unknown, JobName>(actionQueueName, createActionProcessor(deps), {
       connection: workerConnection,
       prefix,

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
+import { waitUntilIdle } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
 import { addDays } from './policy/dates.js';
 import { buildRedisOptions, type RedisConnection } from './redis/connect.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
-import { startRuntime, type Runtime } from './runtime.js';
+import { startRuntime } from './runtime.js';
 import type { Store } from './store/db.js';
 
 export interface SimulatedAction {
@@ -22,15 +23,6 @@ export interface SimulatedDay {
   actions: SimulatedAction[];
 }
 
-const pendingStates = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
-
-async function waitUntilIdle(runtime: Runtime): Promise<void> {
-  for (;;) {
-    const counts = await runtime.queues.actions.getJobCounts(...pendingStates);
-    if (pendingStates.every((state) => (counts[state] ?? 0) === 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /**
  * SPEC §6 `simulate`: a time-lapse on the configured data. Each day is scanned as of that day
@@ -75,7 +67,7 @@ export async function simulate(
   try {
     for (; day <= range.to; day = addDays(day, 1)) {
       await runScan(runtime.deps, { trigger: 'simulate', asOf: day });
-      await waitUntilIdle(runtime);
+      await waitUntilIdle(runtime.queues.actions);
       const simulated: SimulatedDay = { date: day, actions: selectDay.all(day, startId) as SimulatedAction[] };
       days.push(simulated);
       onDay?.(simulated);

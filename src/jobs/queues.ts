@@ -79,3 +79,14 @@ export async function enqueueDelivery(queue: ActionQueue, messageIds: readonly s
   if (messageIds.length === 0) return;
   await queue.addBulk(messageIds.map((messageId) => ({ name: 'deliver' as const, data: { messageId }, opts: { jobId: buildDeliverJobId(messageId) } })));
 }
+
+const unfinishedStates = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+
+/** Resolves once the queue has nothing waiting, running or due for a retry. */
+export async function waitUntilIdle(queue: ActionQueue, pollMs = 10): Promise<void> {
+  for (;;) {
+    const counts = await queue.getJobCounts(...unfinishedStates);
+    if (unfinishedStates.every((state) => (counts[state] ?? 0) === 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

@@ -23,10 +23,19 @@ export async function runScan(deps: JobDeps, job: ScanJobData): Promise<ScanResu
        ON CONFLICT (as_of) WHERE "trigger" = 'daily' DO NOTHING`,
     )
     .run(asOf, job.trigger, startedAt);
+  let scanId = Number(inserted.lastInsertRowid);
   if (inserted.changes === 0) {
-    return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
+    // One daily scan a day. One that failed or was killed midway runs again: every step of a
+    // scan is idempotent (job ids, ledger keys), so finishing it twice adds nothing.
+    const earlier = store.sqlite
+      .prepare(`SELECT id, status FROM scan_runs WHERE as_of = ? AND "trigger" = 'daily'`)
+      .get(asOf) as { id: number; status: string };
+    if (earlier.status === 'done') {
+      return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
+    }
+    scanId = earlier.id;
+    store.sqlite.prepare(`UPDATE scan_runs SET status = 'running', started_at = ?, error = NULL WHERE id = ?`).run(startedAt, scanId);
   }
-  const scanId = Number(inserted.lastInsertRowid);
   const result: ScanResult = { scanId, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0 };
   try {
     let batch: ActionToEnqueue[] = [];
@@ -89,8 +98,6 @@ export async function runScan(deps: JobDeps, job: ScanJobData): Promise<ScanResu
     store.sqlite
       .prepare(`UPDATE scan_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`)
       .run(deps.now().toISOString(), (error as Error).message, scanId);
-    // A failed daily scan must be able to run again on its retry.
-    if (job.trigger === 'daily') store.sqlite.prepare(`UPDATE scan_runs SET "trigger" = 'daily-failed' WHERE id = ?`).run(scanId);
     throw error;
   }
 }

@@ -6,7 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPreview } from '../../src/cli/commands/preview.js';
 import { InputError, PermanentError } from '../../src/errors.js';
 import { buildMessageId, selectRecipients } from '../../src/mail/mailer.js';
-import { createNoticeRenderer, findDefaultTemplatesDir, type NoticeRenderer } from '../../src/mail/render.js';
+import mjml2html from 'mjml';
+import { createLocaleFormat } from '../../src/mail/format.js';
+import { buildNoticeValues } from '../../src/mail/notice-values.js';
+import {
+  compileMjml,
+  createNoticeRenderer,
+  expandNoticeSources,
+  findDefaultTemplatesDir,
+  placeholderNames,
+  type NoticeRenderer,
+} from '../../src/mail/render.js';
+import { compileTemplate, fillTemplate } from '../../src/mail/template.js';
 import { buildSampleNotice } from '../../src/mail/sample.js';
 import { locales, noticeKinds, type Locale, type NoticeData, type NoticeKind } from '../../src/mail/types.js';
 
@@ -61,6 +72,23 @@ describe.each(table)('$kind in $locale', ({ kind, locale }) => {
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(text).toContain('<script>alert(1)</script>');
     expect(subject).not.toContain('&lt;');
+  });
+});
+
+describe('compiling once', () => {
+  it('gives the same HTML as running MJML on every message', async () => {
+    const sources = await expandNoticeSources();
+    for (const { kind, locale } of table) {
+      const data = buildNotice(kind, locale);
+      const source = sources.get(kind)!.get(locale)!;
+      const values = buildNoticeValues(data, createLocaleFormat(locale));
+      const filled = fillTemplate(compileTemplate(source.mjml, source.origin, placeholderNames), values.html, values.flags);
+      const perMessage = await compileMjml(mjml2html, filled, source.origin);
+      // MJML merges adjacent Outlook conditional comments; a section left out by a flag keeps them apart, which Outlook reads the same.
+      const squash = (html: string): string =>
+        html.replace(/\s+/g, ' ').replace(/> </g, '><').replace(/<!\[endif\]--><!--\[if mso \| IE\]>/g, '');
+      expect(squash(renderer.render(data).html), `${kind} ${locale}`).toBe(squash(perMessage));
+    }
   });
 });
 

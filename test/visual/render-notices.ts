@@ -15,8 +15,8 @@ import { locales, noticeKinds, type NoticeData } from '../../src/mail/types.js';
 
 const chromium = '/usr/bin/chromium';
 const widths = [
-  { name: 'phone', width: 375, height: 2600 },
-  { name: 'desktop', width: 1024, height: 1900 },
+  { name: 'phone', width: 375, height: 1800 },
+  { name: 'desktop', width: 1024, height: 1300 },
 ] as const;
 
 const run = promisify(execFile);

@@ -1,0 +1,368 @@
+/**
+ * Core benchmark: import, dry-run scan and a plain full read at scale.
+ *
+ *   node --import tsx bench/core.ts [--subscriptions N] [--keep]
+ *
+ * Generates N subscriptions (about N/4 partners) as JSON and CSV in a temp dir, then times:
+ * (a) importFile of the JSON into a fresh database, (b) the dry-run scan (findDue) of one day,
+ * (c) `SELECT * FROM subscriptions` iterated, for comparison, (d) a re-import of the same JSON
+ * (every record unchanged), (e) importFile of the CSV into another fresh database.
+ * Aims: import ≥ 100,000 subscriptions/s; the dry-run scan faster than the full read.
+ */
+import { createWriteStream, mkdtempSync, rmSync, statSync, existsSync, type WriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { importFile, type ImportSummary } from '../src/import/import-file.js';
+import { addDays, addYears } from '../src/policy/dates.js';
+import type { LifecycleAction } from '../src/policy/types.js';
+import { findDue } from '../src/scan/find-due.js';
+import { openStore, type Store } from '../src/store/db.js';
+
+const { values } = parseArgs({
+  options: {
+    subscriptions: { type: 'string', default: '1000000' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const subscriptionCount = Number(values.subscriptions!.replace(/[_,]/g, ''));
+if (!Number.isInteger(subscriptionCount) || subscriptionCount < 1) {
+  process.stderr.write(`error: --subscriptions ${values.subscriptions}: expected a whole number ≥ 1\n`);
+  process.exit(2);
+}
+const partnerCount = Math.ceil(subscriptionCount / 4);
+
+/**
+ * The day after the import, as the first daily scan sees it: every anniversary falls in the year
+ * from this day on, so rows due are those with A − 15 ≤ day (about 15/365 of the table).
+ */
+const scanDay = '2019-09-02';
+/** A second day: the daemon was down for 30 days after the import (catch-up scan). */
+const catchUpDay = addDays(scanDay, 30);
+
+// ---------------------------------------------------------------- measuring
+
+let peakRss = 0;
+function sampleRss(): void {
+  const rss = process.memoryUsage().rss;
+  if (rss > peakRss) peakRss = rss;
+}
+const sampler = setInterval(sampleRss, 25);
+sampler.unref();
+
+interface Phase {
+  name: string;
+  seconds: number;
+  rows: number;
+  unit: string;
+  detail: string;
+  peakRssMb: number;
+}
+const phases: Phase[] = [];
+
+async function measure<T>(name: string, unit: string, run: () => Promise<{ rows: number; detail: string; value?: T }> | { rows: number; detail: string; value?: T }): Promise<T | undefined> {
+  if (global.gc) global.gc();
+  peakRss = 0;
+  sampleRss();
+  const started = performance.now();
+  const { rows, detail, value } = await run();
+  const seconds = (performance.now() - started) / 1000;
+  sampleRss();
+  phases.push({ name, seconds, rows, unit, detail, peakRssMb: peakRss / 2 ** 20 });
+  process.stderr.write(`  ${name}: ${seconds.toFixed(2)} s\n`);
+  return value;
+}
+
+// ---------------------------------------------------------------- generating
+
+/** Deterministic PRNG (mulberry32): the same N gives the same files. */
+function createRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const areas = ['Cloud Platform', 'Data Analytics', 'Modern Workplace', 'Security', 'Application Development', 'Data Center', 'Collaboration and Content'];
+const roleMix = ['mpn_partner_admin', 'global_admin', 'user_admin', 'admin_agent', 'sales_agent', 'other', 'other'] as const;
+const countries = [
+  { country: 'TW', city: '台北市', postalCode: '100', locale: 'zh-TW' },
+  { country: 'US', city: 'Seattle', postalCode: '98101', region: 'WA', locale: 'en' },
+  { country: 'GB', city: 'London', postalCode: 'SW1A 1AA', locale: 'en' },
+  { country: 'IE', city: 'Dublin', locale: 'en' },
+  { country: 'AU', city: 'Sydney', postalCode: '2000', locale: 'en' },
+] as const;
+
+interface GeneratedPartner {
+  id: string;
+  name: string;
+  locale: string;
+  migratedToPartnerCenter: boolean;
+  billTo: { line1: string; city: string; region?: string; postalCode?: string; country: string };
+  contacts: { name: string; email: string; role: string }[];
+}
+
+function generatePartner(i: number, random: () => number): GeneratedPartner {
+  const place = countries[Math.floor(random() * countries.length)]!;
+  const id = `P-${String(i + 1).padStart(7, '0')}`;
+  const contacts = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, c) => ({
+    name: place.locale === 'zh-TW' ? `林美${c + 1}` : `Contact ${c + 1}`,
+    email: `c${c + 1}@${id.toLowerCase()}.example`,
+    role: roleMix[Math.floor(random() * roleMix.length)]!,
+  }));
+  const billTo: GeneratedPartner['billTo'] = { line1: `${1 + (i % 400)} Example Rd`, city: place.city, country: place.country };
+  if ('region' in place) billTo.region = place.region;
+  if ('postalCode' in place) billTo.postalCode = place.postalCode;
+  return {
+    id,
+    name: place.locale === 'zh-TW' ? `夥伴 ${i + 1} 有限公司` : `Partner ${i + 1}, Ltd`,
+    locale: place.locale,
+    migratedToPartnerCenter: random() < 0.8,
+    billTo,
+    contacts,
+  };
+}
+
+interface GeneratedSubscription {
+  id: string;
+  partnerId: string;
+  offer: 'action_pack' | 'competency';
+  competency?: { area: string; level: 'silver' | 'gold' };
+  purchasedOn: string;
+  anniversaryOn?: string;
+  autoRenew?: boolean;
+  requirementsMet?: boolean;
+  payment?: { method: 'credit_card'; token: string } | { method: 'bank_transfer'; contactName: string; phone: string; email: string };
+}
+
+function generateSubscription(i: number, random: () => number): GeneratedSubscription {
+  const partnerId = `P-${String(Math.floor(i / 4) + 1).padStart(7, '0')}`;
+  // Anniversaries spread over the year from the scan day; half were bought years ago and renewed since.
+  const anniversary = addDays(scanDay, Math.floor(random() * 365));
+  const isRenewed = random() < 0.5;
+  const purchasedOn = isRenewed ? addYears(anniversary, -(2 + Math.floor(random() * 4))) : addYears(anniversary, -1);
+  const subscription: GeneratedSubscription = {
+    id: `S-${String(i + 1).padStart(8, '0')}`,
+    partnerId,
+    offer: random() < 0.4 ? 'action_pack' : 'competency',
+    purchasedOn,
+  };
+  // R1 derives it when the purchase was a year before; a Feb 29 anniversary needs it given.
+  if (isRenewed || addYears(purchasedOn, 1) !== anniversary) subscription.anniversaryOn = anniversary;
+  if (subscription.offer === 'action_pack') {
+    subscription.autoRenew = random() < 0.6;
+    const method = random();
+    if (method < 0.7) subscription.payment = { method: 'credit_card', token: random() < 0.95 ? 'tok_visa' : 'tok_chargeDeclined' };
+    else if (method < 0.85) {
+      subscription.payment = { method: 'bank_transfer', contactName: 'Accounts Payable', phone: '+886 2 5555 0100', email: `ap@${partnerId.toLowerCase()}.example` };
+    }
+  } else {
+    subscription.competency = { area: areas[Math.floor(random() * areas.length)]!, level: random() < 0.7 ? 'silver' : 'gold' };
+    subscription.requirementsMet = random() < 0.85;
+  }
+  return subscription;
+}
+
+const csvHeader = [
+  'partner_id', 'partner_name', 'partner_locale', 'partner_migrated', 'bill_to_line1', 'bill_to_city', 'bill_to_region',
+  'bill_to_postal_code', 'bill_to_country', 'contacts', 'subscription_id', 'offer', 'competency_area', 'competency_level',
+  'purchased_on', 'anniversary_on', 'auto_renew', 'requirements_met', 'payment_method', 'payment_token',
+  'payment_contact_name', 'payment_phone', 'payment_email',
+].join(',');
+
+function csvCell(value: string | boolean | undefined): string {
+  if (value === undefined) return '';
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function csvRow(p: GeneratedPartner, s: GeneratedSubscription): string {
+  const pay = s.payment;
+  return [
+    p.id, p.name, p.locale, p.migratedToPartnerCenter, p.billTo.line1, p.billTo.city, p.billTo.region, p.billTo.postalCode,
+    p.billTo.country, p.contacts.map((c) => `${c.name} <${c.email}> ${c.role}`).join('; '), s.id, s.offer,
+    s.competency?.area, s.competency?.level, s.purchasedOn, s.anniversaryOn, s.autoRenew, s.requirementsMet, pay?.method,
+    pay?.method === 'credit_card' ? pay.token : undefined,
+    pay?.method === 'bank_transfer' ? pay.contactName : undefined,
+    pay?.method === 'bank_transfer' ? pay.phone : undefined,
+    pay?.method === 'bank_transfer' ? pay.email : undefined,
+  ]
+    .map(csvCell)
+    .join(',');
+}
+
+/** Buffers writes and waits for 'drain': the files are streamed to disk, never held whole. */
+function createBufferedWriter(stream: WriteStream) {
+  let buffer = '';
+  return {
+    async write(text: string): Promise<void> {
+      buffer += text;
+      if (buffer.length < 1 << 16) return;
+      const chunk = buffer;
+      buffer = '';
+      if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+    },
+    async close(): Promise<void> {
+      stream.write(buffer);
+      buffer = '';
+      await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+async function generateFiles(dir: string): Promise<{ json: string; csv: string }> {
+  const json = path.join(dir, 'subscriptions.json');
+  const csv = path.join(dir, 'subscriptions.csv');
+  const jsonOut = createBufferedWriter(createWriteStream(json));
+  const csvOut = createBufferedWriter(createWriteStream(csv));
+  const partnerRandom = createRandom(1001);
+  const subscriptionRandom = createRandom(2002);
+
+  // JSON: partners first, then subscriptions, one record per line.
+  await jsonOut.write('{\n"partners": [\n');
+  for (let i = 0; i < partnerCount; i++) {
+    await jsonOut.write(`${i === 0 ? '' : ',\n'}${JSON.stringify(generatePartner(i, partnerRandom))}`);
+  }
+  await jsonOut.write('\n],\n"subscriptions": [\n');
+  // CSV: one row per subscription with its partner's columns repeated; regenerate partners with the same seed.
+  await csvOut.write(`${csvHeader}\n`);
+  const csvPartnerRandom = createRandom(1001);
+  let partner: GeneratedPartner | null = null;
+  for (let i = 0; i < subscriptionCount; i++) {
+    const subscription = generateSubscription(i, subscriptionRandom);
+    await jsonOut.write(`${i === 0 ? '' : ',\n'}${JSON.stringify(subscription)}`);
+    const partnerIndex = Math.floor(i / 4);
+    if (!partner || partner.id !== subscription.partnerId) partner = generatePartner(partnerIndex, csvPartnerRandom);
+    await csvOut.write(`${csvRow(partner, subscription)}\n`);
+  }
+  await jsonOut.write('\n]\n}\n');
+  await Promise.all([jsonOut.close(), csvOut.close()]);
+  return { json, csv };
+}
+
+// ---------------------------------------------------------------- phases
+
+function databaseBytes(file: string): number {
+  return [file, `${file}-wal`].filter((f) => existsSync(f)).reduce((sum, f) => sum + statSync(f).size, 0);
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+function describeImport(summary: ImportSummary): string {
+  const s = summary.subscriptions;
+  const p = summary.partners;
+  return `subscriptions ${s.created}/${s.updated}/${s.unchanged}, partners ${p.created}/${p.updated}/${p.unchanged} (created/updated/unchanged)`;
+}
+
+function scanDryRun(store: Store, asOf: string): { rows: number; detail: string } {
+  const byAction: Record<LifecycleAction, number> = { 'remind-before': 0, 'auto-renew': 0, 'remind-after': 0, lapse: 0 };
+  let rows = 0;
+  let missed = 0;
+  for (const { due, missed: late } of findDue(store, asOf)) {
+    rows++;
+    for (const action of due) byAction[action]++;
+    missed += late.length;
+    if ((rows & 0xffff) === 0) sampleRss();
+  }
+  const actions = Object.values(byAction).reduce((a, b) => a + b, 0);
+  const read = store.sqlite.prepare('SELECT count(*) FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ?').pluck().get(asOf) as number;
+  return {
+    rows: read,
+    detail: `${actions.toLocaleString('en')} actions (${Object.entries(byAction).map(([a, n]) => `${a} ${n.toLocaleString('en')}`).join(', ')}), ${missed.toLocaleString('en')} missed, ${rows.toLocaleString('en')} subscriptions with something`,
+  };
+}
+
+function readAll(store: Store): { rows: number; detail: string } {
+  let rows = 0;
+  let autoRenewing = 0;
+  for (const row of store.sqlite.prepare('SELECT * FROM subscriptions').iterate() as IterableIterator<{ is_auto_renew: number }>) {
+    rows++;
+    autoRenewing += row.is_auto_renew;
+    if ((rows & 0xffff) === 0) sampleRss();
+  }
+  return { rows, detail: `${autoRenewing.toLocaleString('en')} with auto-renew on` };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lifecycle-bench-'));
+  const now = new Date('2019-09-01T12:00:00Z');
+  process.stderr.write(`bench: ${subscriptionCount.toLocaleString('en')} subscriptions in ${dir}\n`);
+  try {
+    const files = (await measure('generate JSON + CSV', 'subscriptions', async () => {
+      const generated = await generateFiles(dir);
+      return { rows: subscriptionCount, detail: `${partnerCount.toLocaleString('en')} partners`, value: generated };
+    }))!;
+
+    const jsonDb = path.join(dir, 'json.db');
+    const store = openStore(jsonDb);
+    const sqliteVersion = store.sqlite.prepare('SELECT sqlite_version()').pluck().get() as string;
+    await measure('(a) import JSON, fresh DB', 'subscriptions', async () => {
+      const summary = await importFile(store, files.json, now);
+      return { rows: subscriptionCount, detail: describeImport(summary) };
+    });
+    store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    const dbSize = databaseBytes(jsonDb);
+
+    await measure(`(b) dry-run scan ${scanDay}`, 'rows read', () => scanDryRun(store, scanDay));
+    await measure('(c) full read SELECT *', 'rows read', () => readAll(store));
+    await measure(`(b') catch-up scan ${catchUpDay}`, 'rows read', () => scanDryRun(store, catchUpDay));
+    await measure('(d) re-import JSON', 'subscriptions', async () => {
+      const summary = await importFile(store, files.json, new Date(now.getTime() + 86_400_000));
+      return { rows: subscriptionCount, detail: describeImport(summary) };
+    });
+    store.close();
+
+    const csvDb = path.join(dir, 'csv.db');
+    const csvStore = openStore(csvDb);
+    await measure('(e) import CSV, fresh DB', 'subscriptions', async () => {
+      const summary = await importFile(csvStore, files.csv, now);
+      return { rows: subscriptionCount, detail: describeImport(summary) };
+    });
+    csvStore.close();
+
+    const cpus = os.cpus();
+    const conditions = [
+      ['subscriptions', subscriptionCount.toLocaleString('en')],
+      ['partners', partnerCount.toLocaleString('en')],
+      ['node', process.version],
+      ['cpu', `${cpus[0]?.model ?? 'unknown'} × ${cpus.length}`],
+      ['memory', formatBytes(os.totalmem())],
+      ['sqlite', sqliteVersion],
+      ['JSON file', formatBytes(statSync(files.json).size)],
+      ['CSV file', formatBytes(statSync(files.csv).size)],
+      ['database (JSON import)', formatBytes(dbSize)],
+      ['temp dir', dir],
+    ];
+    const out: string[] = ['', 'conditions'];
+    for (const [k, v] of conditions) out.push(`  ${k!.padEnd(24)} ${v}`);
+    out.push('', `  ${'phase'.padEnd(32)} ${'seconds'.padStart(8)} ${'rows'.padStart(11)} ${'rows/s'.padStart(11)} ${'peak RSS'.padStart(9)}  detail`);
+    for (const p of phases) {
+      out.push(
+        `  ${p.name.padEnd(32)} ${p.seconds.toFixed(2).padStart(8)} ${p.rows.toLocaleString('en').padStart(11)} ${Math.round(p.rows / p.seconds).toLocaleString('en').padStart(11)} ${`${p.peakRssMb.toFixed(0)} MB`.padStart(9)}  ${p.unit}; ${p.detail}`,
+      );
+    }
+    const find = (prefix: string) => phases.find((p) => p.name.startsWith(prefix))!;
+    const importRate = subscriptionCount / find('(a)').seconds;
+    const scan = find('(b)').seconds;
+    const full = find('(c)').seconds;
+    out.push(
+      '',
+      'aims',
+      `  import ≥ 100,000 subscriptions/s      ${Math.round(importRate).toLocaleString('en')}/s  ${importRate >= 100_000 ? 'met' : 'MISSED'}`,
+      `  dry-run scan faster than full read    ${scan.toFixed(2)} s vs ${full.toFixed(2)} s  ${scan < full ? 'met' : 'MISSED'}`,
+      '',
+    );
+    process.stdout.write(out.join('\n'));
+  } finally {
+    clearInterval(sampler);
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

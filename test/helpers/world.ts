@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { PaymentGateway } from '../../src/billing/gateway.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { importFile } from '../../src/import/import-file.js';
+import { addDays } from '../../src/policy/dates.js';
+import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { databaseFile, openStore, type Store } from '../../src/store/db.js';
+
+let prefixCounter = 0;
+
+export interface SubscriptionSpec {
+  id: string;
+  anniversaryOn: string;
+  offer?: 'action_pack' | 'competency';
+  autoRenew?: boolean;
+  token?: string;
+  bankTransfer?: boolean;
+  partnerId?: string;
+}
+
+export interface PartnerSpec {
+  id: string;
+  /** Contacts with a purchasing role; 0 makes every notice undeliverable. */
+  contacts?: number;
+  locale?: string;
+}
+
+/** Writes SPEC §2 JSON for the specs (purchase one year before the anniversary). */
+export function writeDataset(dir: string, subscriptions: SubscriptionSpec[], partners: PartnerSpec[] = [{ id: 'P-1' }]): string {
+  const file = path.join(dir, `data-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  const json = {
+    partners: partners.map((p) => ({
+      id: p.id,
+      name: `Partner ${p.id}`,
+      locale: p.locale ?? 'en',
+      migratedToPartnerCenter: true,
+      billTo: { line1: '1 Test Rd', city: 'Taipei', postalCode: '100', country: 'TW' },
+      contacts: Array.from({ length: p.contacts ?? 1 }, (_, i) => ({ name: `Admin ${i}`, email: `admin${i}@${p.id.toLowerCase()}.example`, role: 'global_admin' })),
+    })),
+    subscriptions: subscriptions.map((s) => ({
+      id: s.id,
+      partnerId: s.partnerId ?? partners[0]!.id,
+      offer: s.offer ?? 'action_pack',
+      ...(s.offer === 'competency' ? { competency: { area: 'Cloud Platform', level: 'gold' }, requirementsMet: true } : {}),
+      purchasedOn: addDays(s.anniversaryOn, -365),
+      anniversaryOn: s.anniversaryOn,
+      autoRenew: s.autoRenew ?? false,
+      ...(s.bankTransfer
+        ? { payment: { method: 'bank_transfer', contactName: 'AP', phone: '1', email: 'ap@example.com' } }
+        : s.token
+          ? { payment: { method: 'credit_card', token: s.token } }
+          : {}),
+    })),
+  };
+  writeFileSync(file, JSON.stringify(json));
+  return file;
+}
+
+export interface World {
+  dir: string;
+  config: Readonly<Config>;
+  store: Store;
+  /** The program day the runtime's clock reports. */
+  today: string;
+  prefix: string;
+  import(subscriptions: SubscriptionSpec[], partners?: PartnerSpec[]): Promise<void>;
+  startRuntime(options?: { hasWorkers?: boolean; gateway?: PaymentGateway }): Promise<Runtime>;
+  ledger(): { subscription: string; action: string; anniversary: string; outcome: string; id: number }[];
+  close(): Promise<void>;
+}
+
+/** A temp data dir, a real SQLite file, config from an env map, runtimes on a real Redis. */
+export async function createWorld(env: Record<string, string>, today: string): Promise<World> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lifecycle-test-'));
+  const prefix = `t${process.pid}x${++prefixCounter}x${Date.now()}`;
+  const config = loadConfig({
+    LIFECYCLE_DATA_DIR: dir,
+    PAYMENT_GATEWAY: 'test',
+    QUEUE_PREFIX: prefix,
+    JOB_BACKOFF_MS: '50',
+    JOB_LOCK_MS: '2000',
+    WORKER_CONCURRENCY: '4',
+    ADMIN_PORT: '0',
+    ...env,
+  });
+  const store = openStore(databaseFile(dir));
+  const runtimes: Runtime[] = [];
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const world: World = {
+    dir,
+    config,
+    store,
+    today,
+    prefix,
+    async import(subscriptions, partners) {
+      await importFile(store, writeDataset(dir, subscriptions, partners), new Date());
+    },
+    async startRuntime(options = {}) {
+      const url = new URL(config.redisUrl!);
+      const runtime = await startRuntime({
+        config,
+        store,
+        log,
+        connection: { host: url.hostname, port: Number(url.port) },
+        today: () => world.today,
+        now: () => new Date(),
+        ...options,
+      });
+      runtimes.push(runtime);
+      return runtime;
+    },
+    ledger() {
+      return store.sqlite
+        .prepare('SELECT id, subscription_id AS subscription, action, anniversary_on AS anniversary, outcome FROM actions ORDER BY id')
+        .all() as ReturnType<World['ledger']>;
+    },
+    async close() {
+      for (const runtime of runtimes) {
+        await runtime.queues.actions.obliterate({ force: true }).catch(() => {});
+        await runtime.close(2_000);
+      }
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}

@@ -1,0 +1,183 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestGateway, type PaymentGateway } from '../../src/billing/gateway.js';
+import { waitUntilIdle } from '../../src/jobs/queues.js';
+import { runScan } from '../../src/jobs/scan.js';
+import { cancelSubscription, confirmPayment, renewSubscription } from '../../src/operator/actions.js';
+import { addDays } from '../../src/policy/dates.js';
+import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { createWorld, type World } from '../helpers/world.js';
+
+const D = '2019-09-30';
+
+let redis: TestRedis;
+let smtp: SmtpTestServer;
+let world: World | undefined;
+
+beforeAll(async () => {
+  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
+});
+afterAll(async () => {
+  await Promise.all([redis?.stop(), smtp?.stop()]);
+});
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+  smtp.setRejecting(undefined);
+});
+
+async function newWorld(today = D): Promise<World> {
+  world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url }, today);
+  return world;
+}
+
+function received(subscriptionPrefix: string) {
+  return smtp.messages.filter((m) => String(m.headers.get('x-lifecycle-subscription')).startsWith(subscriptionPrefix));
+}
+
+function operatorDeps(w: World) {
+  return { store: w.store, config: w.config, gateway: createTestGateway(), now: () => new Date(), operator: 'test' };
+}
+
+describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
+  it('scanning the same day twice adds no job and no effect', async () => {
+    const w = await newWorld();
+    const ids = ['A1-1', 'A1-2', 'A1-3'];
+    await w.import(ids.map((id) => ({ id, anniversaryOn: addDays(D, 10) })));
+    const producer = await w.startRuntime({ hasWorkers: false });
+    const first = await runScan(producer.deps, { trigger: 'operator', asOf: D });
+    const second = await runScan(producer.deps, { trigger: 'operator', asOf: D });
+    expect(first.enqueued).toBe(3);
+    expect(second.enqueued).toBe(3); // found again…
+    expect(await producer.queues.actions.getJobCounts('waiting')).toEqual({ waiting: 3 }); // …but the same job ids
+
+    await w.startRuntime();
+    await waitUntilIdle(producer.queues.actions);
+    const third = await runScan(producer.deps, { trigger: 'operator', asOf: D });
+    await waitUntilIdle(producer.queues.actions);
+    expect(third.due).toBe(0);
+    expect(w.ledger().map((r) => [r.subscription, r.action, r.outcome])).toEqual(ids.map((id) => [id, 'remind-before', 'sent']));
+    expect(received('A1-')).toHaveLength(3);
+  });
+
+  it('a job retried after its effect adds no second effect', async () => {
+    const w = await newWorld(addDays(D, 0));
+    await w.import([
+      { id: 'A2-remind', anniversaryOn: addDays(D, 5) },
+      { id: 'A2-renew', anniversaryOn: D, autoRenew: true, token: 'tok_visa' },
+    ]);
+    let charges = 0;
+    const test = createTestGateway();
+    const counting: PaymentGateway = { name: 'test', charge: (request) => ((charges += 1), test.charge(request)) };
+    // SMTP answers 451 at first: every effect is recorded, every delivery fails and is retried.
+    smtp.setRejecting({ code: 451, message: 'try again later' });
+    const runtime = await w.startRuntime({ gateway: counting });
+    await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+    await expect.poll(() => w.store.sqlite.prepare('SELECT MAX(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    smtp.setRejecting(undefined);
+    await waitUntilIdle(runtime.queues.actions);
+
+    expect(charges).toBe(1);
+    expect(w.store.sqlite.prepare("SELECT COUNT(*) FROM invoices WHERE subscription_id = 'A2-renew'").pluck().get()).toBe(1);
+    expect(w.ledger().map((r) => [r.subscription, r.action, r.outcome]).sort()).toEqual([
+      ['A2-remind', 'remind-before', 'sent'],
+      ['A2-renew', 'auto-renew', 'renewed'],
+      ['A2-renew', 'remind-before', 'skipped:missed'],
+    ]);
+    expect(received('A2-').map((m) => m.headers.get('x-lifecycle-notice')).sort()).toEqual(['auto-renew-receipt', 'remind-before']);
+  });
+
+  it('a subscription renewed or cancelled between enqueue and run gets no reminder and no lapse', async () => {
+    const w = await newWorld();
+    await w.import([
+      { id: 'A3-renewed', anniversaryOn: addDays(D, -23), token: 'tok_visa' }, // remind-after due
+      { id: 'A3-cancelled', anniversaryOn: addDays(D, 10) }, // remind-before due
+      { id: 'A3-paid', anniversaryOn: addDays(D, -31), autoRenew: true, bankTransfer: true }, // lapse due
+    ]);
+    const runtime = await w.startRuntime({ hasWorkers: false });
+    // The bank transfer's auto-renewal is pending since A; its lapse is due today.
+    w.store.sqlite.prepare("UPDATE subscriptions SET done_mask = 7, pending_invoice = 'INV-X' WHERE id = 'A3-paid'").run();
+    w.store.sqlite
+      .prepare(
+        `INSERT INTO invoices (number, subscription_id, anniversary_on, purpose, offer, amount_minor, currency, method, status, renews_to, issued_on, created_at, updated_at)
+         VALUES ('INV-X', 'A3-paid', ?, 'auto-renew', 'action_pack', 47500, 'USD', 'bank_transfer', 'pending', ?, ?, 'now', 'now')`,
+      )
+      .run(addDays(D, -31), addDays(D, 334), addDays(D, -31));
+    const scan = await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+    expect(scan.enqueued).toBe(3);
+
+    await renewSubscription(operatorDeps(w), 'A3-renewed', D);
+    cancelSubscription(operatorDeps(w), 'A3-cancelled', 'TICKET-1', D);
+    confirmPayment(operatorDeps(w), 'INV-X', D);
+    await w.startRuntime();
+    await waitUntilIdle(runtime.queues.actions);
+
+    // Recorded as missed is fine (its range passed before the renewal); taking effect is not.
+    const effects = w.ledger().filter((r) => ['sent', 'sending', 'undeliverable', 'lapsed'].includes(r.outcome));
+    expect(effects).toEqual([]);
+    expect(received('A3-').map((m) => m.headers.get('x-lifecycle-notice'))).not.toContain('remind-after');
+    expect(received('A3-').map((m) => m.headers.get('x-lifecycle-notice'))).not.toContain('lapsed');
+    expect(w.store.sqlite.prepare("SELECT status FROM subscriptions WHERE id = 'A3-paid'").pluck().get()).toBe('active');
+  });
+
+  it('a daemon down for 40 days catches up in one scan: in order, nothing stale', async () => {
+    const w = await newWorld(addDays(D, -40));
+    await w.import([
+      { id: 'A4-declined', anniversaryOn: addDays(D, -24), autoRenew: true, token: 'tok_chargeDeclined' },
+      { id: 'A4-visa', anniversaryOn: addDays(D, -24), autoRenew: true, token: 'tok_visa' },
+      { id: 'A4-lapse', anniversaryOn: addDays(D, -35) },
+      { id: 'A4-soon', anniversaryOn: addDays(D, 10) },
+    ]);
+    const runtime = await w.startRuntime();
+    await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
+    await waitUntilIdle(runtime.queues.actions);
+    const before = w.ledger().length;
+    const sentBefore = received('A4-').length;
+
+    w.today = D; // 40 days later
+    const scan = await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+    await waitUntilIdle(runtime.queues.actions);
+    const after = w.ledger().slice(before);
+    const done = (id: string) => after.filter((r) => r.subscription === id).map((r) => `${r.action}:${r.outcome}`);
+    expect(done('A4-declined')).toEqual(['remind-before:skipped:missed', 'auto-renew:failed:declined', 'remind-after:sent']);
+    expect(done('A4-visa')).toEqual(['remind-before:skipped:missed', 'auto-renew:renewed']);
+    expect(done('A4-lapse')).toEqual(['remind-after:skipped:missed', 'lapse:lapsed']);
+    expect(done('A4-soon')).toEqual(['remind-before:sent']);
+    expect(scan.missed).toBe(3);
+    const kinds = received('A4-').slice(sentBefore).map((m) => `${m.headers.get('x-lifecycle-subscription')}:${m.headers.get('x-lifecycle-notice')}`);
+    expect(kinds.filter((k) => k.endsWith('remind-before') && !k.startsWith('A4-soon'))).toEqual([]);
+    // One subscription's jobs ran in cycle order: the failure notice before the reminder after.
+    expect(kinds.filter((k) => k.startsWith('A4-declined'))).toEqual(['A4-declined:auto-renew-failed', 'A4-declined:remind-after']);
+  });
+
+  it('with the SMTP server down, notices wait and are retried; none is lost, none doubled', async () => {
+    const w = await newWorld();
+    const ids = Array.from({ length: 12 }, (_, i) => `A5-${i}`);
+    await w.import(ids.map((id) => ({ id, anniversaryOn: addDays(D, 3) })));
+    await smtp.stop();
+    const runtime = await w.startRuntime();
+    try {
+      await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+      await expect.poll(() => w.store.sqlite.prepare('SELECT MIN(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      expect(w.store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'pending'").pluck().get()).toBe(12);
+    } finally {
+      await smtp.start();
+    }
+    await waitUntilIdle(runtime.queues.actions);
+    const ids5 = received('A5-').map((m) => m.messageId);
+    expect(new Set(ids5).size).toBe(12);
+    expect(ids5).toHaveLength(12);
+    expect(w.store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get()).toBe(12);
+  });
+
+  it('undeliverable notices are recorded, not dropped (R10)', async () => {
+    const w = await newWorld();
+    await w.import([{ id: 'A6-1', anniversaryOn: addDays(D, 2), partnerId: 'P-none' }], [{ id: 'P-none', contacts: 0 }]);
+    const runtime = await w.startRuntime();
+    await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+    await waitUntilIdle(runtime.queues.actions);
+    expect(w.ledger().map((r) => r.outcome)).toEqual(['undeliverable']);
+    expect(w.store.sqlite.prepare("SELECT status FROM notices WHERE subscription_id = 'A6-1'").pluck().get()).toBe('undeliverable');
+    expect(received('A6-')).toHaveLength(0);
+  });
+});

@@ -40,12 +40,7 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
       today,
       now: () => new Date(),
     });
-    // Upserting the same scheduler id from every daemon leaves one schedule: one scan a day.
-    await runtime.queues.scans.upsertJobScheduler(
-      dailyScanSchedulerId as 'scan',
-      { pattern: config.scanCron, tz: config.timeZone },
-      { name: 'scan', data: { trigger: 'daily' } },
-    );
+    await registerDailySchedule(runtime, config, log);
     // Catch up at start: today's daily scan, unless it ran already (the scan_runs key refuses a second).
     await runtime.queues.scans.add('scan', { trigger: 'daily' }, { jobId: `startup-${today()}` });
     admin = await startAdminServer({ host: config.adminHost, port: config.adminPort, store, queues: runtime.queues });
@@ -76,4 +71,21 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
       return stopping;
     },
   };
+}
+
+/**
+ * One Job Scheduler, however many daemons: a daemon registers it only when it is missing or its
+ * pattern changed, and a daemon that loses the race to another one leaves the winner's in place.
+ */
+async function registerDailySchedule(runtime: Runtime, config: Readonly<Config>, log: Logger): Promise<void> {
+  const { scans } = runtime.queues;
+  const existing = await scans.getJobScheduler(dailyScanSchedulerId);
+  if (existing?.pattern === config.scanCron && existing.tz === config.timeZone) return;
+  try {
+    await scans.upsertJobScheduler(dailyScanSchedulerId as 'scan', { pattern: config.scanCron, tz: config.timeZone }, { name: 'scan', data: { trigger: 'daily' } });
+    log.info({ scanCron: config.scanCron, timeZone: config.timeZone }, 'daily scan scheduled');
+  } catch (error) {
+    if (!/already exists/.test((error as Error).message)) throw error;
+    log.info('daily scan already scheduled by another daemon');
+  }
 }

@@ -53,6 +53,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(config.smtpMaxPerSecond ? { maxMessagesPerSecond: config.smtpMaxPerSecond } : {}),
   });
   const queues = createQueues({ ...options.connection, maxRetriesPerRequest: 3 }, prefix, config);
+  // Without a listener an 'error' (Redis restarting) would be thrown and end the process.
+  queues.actions.on('error', (error: Error) => log.warn({ queue: actionQueueName, err: error }, 'queue connection error'));
+  queues.scans.on('error', (error: Error) => log.warn({ queue: scanQueueName, err: error }, 'queue connection error'));
   const deps: JobDeps = {
     store,
     config,

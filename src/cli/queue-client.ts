@@ -11,6 +11,9 @@ export function openQueues(context: CliContext) {
   const options = { connection, prefix: config.queuePrefix, defaultJobOptions: buildJobOptions(config) };
   const actions: ActionQueue = new Queue(actionQueueName, options);
   const scans = new Queue<JobPayloads['scan'], ScanResult, 'scan'>(scanQueueName, options);
+  for (const queue of [actions, scans] as { on(event: 'error', listener: (error: Error) => void): unknown }[]) {
+    queue.on('error', () => {}); // reported by the command that fails, not as an uncaught event
+  }
   context.onClose(async () => {
     await Promise.all([actions.close(), scans.close()]);
   });
@@ -21,6 +24,7 @@ export function openQueues(context: CliContext) {
 export async function requestScan(context: CliContext, asOf: string, timeoutMs = 10 * 60_000): Promise<ScanResult> {
   const { scans, connection } = openQueues(context);
   const events = new QueueEvents(scanQueueName, { connection, prefix: context.config.queuePrefix });
+  events.on('error', () => {});
   context.onClose(() => events.close());
   await events.waitUntilReady();
   const job = await scans.add('scan', { trigger: 'operator', asOf }, { jobId: `operator-${asOf}-${Date.now()}` });

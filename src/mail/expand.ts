@@ -1,3 +1,4 @@
+import { escapeHtml } from './format.js';
 import { formatStringAsHtml, formatStringAsText, type StringTable } from './strings.js';
 import { tokenize, type PlaceholderNames } from './template.js';
 import type { NoticeKind } from './types.js';
@@ -14,7 +15,12 @@ export interface ExpandContext {
   /** Partials by name; `body` is the notice's own file. */
   partials: ReadonlyMap<string, TemplateFile>;
   names: PlaceholderNames;
+  /** Values kept on one line in HTML (dates). */
+  unbreakable: ReadonlySet<string>;
 }
+
+/** Subjects and preheaders end up in <title>, an aria-label attribute and a hidden preview: plain text even in HTML. */
+const plainKey = /\.(subject|preheader)$/;
 
 const maxDepth = 8;
 
@@ -51,7 +57,12 @@ function expandSource(source: string, origin: string, context: ExpandContext, de
         if (text === undefined) {
           throw new Error(`${origin}: string "${key}" is missing from ${context.strings.file}`);
         }
-        const formatted = context.format === 'html' ? formatStringAsHtml(text) : formatStringAsText(text);
+        const formatted =
+          context.format === 'text'
+            ? formatStringAsText(text)
+            : plainKey.test(key)
+              ? escapeHtml(formatStringAsText(text))
+              : formatStringAsHtml(text, context.unbreakable);
         out += expandSource(formatted, `${context.strings.file}: "${key}"`, context, depth + 1);
         break;
       }

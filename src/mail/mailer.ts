@@ -50,44 +50,56 @@ export function createMailer(options: MailerOptions): Mailer {
   if (!domainPattern.test(options.domain)) {
     throw new Error(`mail domain "${options.domain}" is not a host name (letters, digits, dots, hyphens)`);
   }
-  const deliver = options.smtpUrl ? createSmtpDelivery(options.smtpUrl, options.maxMessagesPerSecond) : createOutboxDelivery(options.outboxDir);
+  const deliver = options.smtpUrl
+    ? createSmtpDelivery(options.smtpUrl, options.maxMessagesPerSecond)
+    : createOutboxDelivery(options.outboxDir);
+  const inFlight = new Set<Promise<unknown>>();
   let isClosed = false;
 
+  async function sendNotice(rendered: RenderedNotice, data: NoticeData, recipients: readonly Recipient[]): Promise<SendResult> {
+    const { valid, invalid } = partitionAddresses(recipients);
+    if (valid.length === 0) {
+      throw new PermanentError(
+        recipients.length === 0
+          ? `notice ${data.kind} for subscription ${data.subscriptionId} has no recipients`
+          : `notice ${data.kind} for subscription ${data.subscriptionId}: no valid recipient address (${invalid.join(', ')})`,
+      );
+    }
+    const messageId = buildMessageId(data, options.domain);
+    const message: SendMailOptions = {
+      from: options.from,
+      to: valid.map((recipient) => ({ name: recipient.name, address: recipient.email })),
+      subject: rendered.subject,
+      text: rendered.text,
+      html: rendered.html,
+      messageId,
+      headers: buildNoticeHeaders(data),
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    };
+    const result = await deliver.send(message, data, valid.map((recipient) => recipient.email));
+    return { messageId, accepted: result.accepted, rejected: [...invalid, ...result.rejected] };
+  }
+
   return {
-    async send(rendered, data, recipients) {
-      if (isClosed) throw new Error('mailer is closed');
-      const { valid, invalid } = partitionAddresses(recipients);
-      if (valid.length === 0) {
-        throw new PermanentError(
-          recipients.length === 0
-            ? `notice ${data.kind} for subscription ${data.subscriptionId} has no recipients`
-            : `notice ${data.kind} for subscription ${data.subscriptionId}: no valid recipient address (${invalid.join(', ')})`,
-        );
-      }
-      const messageId = buildMessageId(data, options.domain);
-      const message: SendMailOptions = {
-        from: options.from,
-        to: valid.map((recipient) => ({ name: recipient.name, address: recipient.email })),
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        messageId,
-        headers: buildNoticeHeaders(data),
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      };
-      const result = await deliver.send(message, data);
-      return { messageId, accepted: result.accepted, rejected: [...invalid, ...result.rejected] };
+    send(rendered, data, recipients) {
+      if (isClosed) return Promise.reject(new Error('mailer is closed'));
+      const sending = sendNotice(rendered, data, recipients);
+      // close() waits for these, so a shutdown never cuts a message off.
+      const tracked: Promise<unknown> = sending.catch(() => undefined).finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      return sending;
     },
     async close() {
       isClosed = true;
+      await Promise.all(inFlight);
       await deliver.close();
     },
   };
 }
 
 interface Delivery {
-  send(message: SendMailOptions, data: NoticeData): Promise<{ accepted: string[]; rejected: string[] }>;
+  send(message: SendMailOptions, data: NoticeData, addresses: string[]): Promise<{ accepted: string[]; rejected: string[] }>;
   close(): Promise<void>;
 }
 
@@ -101,13 +113,12 @@ function createSmtpDelivery(smtpUrl: string, maxMessagesPerSecond: number | unde
     ...(maxMessagesPerSecond ? { rateLimit: maxMessagesPerSecond, rateDelta: 1000 } : {}),
   });
   return {
-    async send(message) {
-      const recipients = (message.to as { address: string }[]).map((to) => to.address);
+    async send(message, _data, addresses) {
       try {
         const info = await transport.sendMail(message);
         return { accepted: info.accepted.map(String), rejected: info.rejected.map(String) };
       } catch (error) {
-        throw classifySmtpError(error as NodemailerError, recipients);
+        throw classifySmtpError(error as NodemailerError, addresses);
       }
     },
     async close() {
@@ -129,18 +140,17 @@ function classifySmtpError(error: NodemailerError, recipients: readonly string[]
 
 function createOutboxDelivery(outboxDir: string): Delivery {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
-  let isReady: Promise<unknown> | undefined;
+  let creatingDirectory: Promise<unknown> | undefined;
   return {
-    async send(message, data) {
-      isReady ??= mkdir(outboxDir, { recursive: true }).catch((error: unknown) => {
-        isReady = undefined;
+    async send(message, data, addresses) {
+      creatingDirectory ??= mkdir(outboxDir, { recursive: true }).catch((error: unknown) => {
+        creatingDirectory = undefined;
         throw error;
       });
-      await isReady;
+      await creatingDirectory;
       const info = await transport.sendMail(message);
-      const file = path.join(outboxDir, buildOutboxFileName(data));
-      await writeFileAtomically(file, info.message as Buffer);
-      return { accepted: info.envelope.to.map(String), rejected: [] };
+      await writeFileAtomically(path.join(outboxDir, buildOutboxFileName(data)), info.message as Buffer);
+      return { accepted: addresses, rejected: [] };
     },
     async close() {
       transport.close();

@@ -24,6 +24,17 @@ export const valueNames = [
 ] as const;
 export type ValueName = (typeof valueNames)[number];
 
+export const dateValueNames: ReadonlySet<ValueName> = new Set<ValueName>([
+  'anniversary',
+  'windowOpens',
+  'windowCloses',
+  'lapsesOn',
+  'newAnniversary',
+  'invoiceIssuedOn',
+  'waivedUntil',
+  'reactivationDeadline',
+]);
+
 /** Every `{{#flag}}` a template or string may use. */
 export const flagNames = [
   'isAutoRenewing',

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { PermanentError } from '../errors.js';
 import { dropSectionOnlyLines, expandTemplate } from './expand.js';
 import { createLocaleFormat } from './format.js';
-import { buildNoticeValues, flagIndexes, valueIndexes } from './notice-values.js';
+import { buildNoticeValues, dateValueNames, flagIndexes, valueIndexes } from './notice-values.js';
 import { loadStringTables } from './strings.js';
 import { readTemplateFiles, requireFile, selectPartials } from './template-files.js';
 import { compileTemplate, fillTemplate, type CompiledTemplate, type PlaceholderNames } from './template.js';
@@ -56,6 +56,7 @@ export async function expandNoticeSources(
           strings,
           partials: selectPartials(files, kind, extension),
           names: placeholderNames,
+          unbreakable: dateValueNames,
         });
       byLocale.set(locale, {
         origin: `${requireFile(files, `notices/${kind}.mjml`).file} (${locale})`,
@@ -63,7 +64,7 @@ export async function expandNoticeSources(
         text: `${dropSectionOnlyLines(expand('layout.txt', 'text', 'txt')).trim()}\n`,
         subject: expandTemplate(
           { file: `${strings.file}: "${kind}.subject"`, source: '{{t.@.subject}}' },
-          { kind, format: 'text', strings, partials: new Map(), names: placeholderNames },
+          { kind, format: 'text', strings, partials: new Map(), names: placeholderNames, unbreakable: dateValueNames },
         ),
       });
     }

@@ -87,11 +87,19 @@ function checkPlaceholders(
 const boldPattern = /\*\*(.+?)\*\*/g;
 const linkPattern = /\[([^\]]+)\]\((\{\{\s*[\w.]+\s*\}\})\)/g;
 
-/** A string as HTML: escaped, `**bold**` as <strong>, `[label]({{url}})` as a link. */
-export function formatStringAsHtml(text: string): string {
+const valuePattern = /\{\{(\w+)\}\}/g;
+
+/**
+ * A string as HTML: escaped, `**bold**` as <strong>, `[label]({{url}})` as a link, and the
+ * `unbreakable` values (dates) kept on one line: a phone otherwise splits "2021年3月10日" after "10".
+ */
+export function formatStringAsHtml(text: string, unbreakable: ReadonlySet<string>): string {
   return escapeHtml(text)
     .replace(boldPattern, '<strong>$1</strong>')
-    .replace(linkPattern, '<a href="$2" style="color:#0f6cbd;text-decoration:underline">$1</a>');
+    .replace(linkPattern, '<a href="$2" style="color:#0f6cbd;text-decoration:underline">$1</a>')
+    .replace(valuePattern, (placeholder, name: string) =>
+      unbreakable.has(name) ? `<span style="white-space:nowrap">${placeholder}</span>` : placeholder,
+    );
 }
 
 /** The same string as plain text: markers dropped, a link's address after its label. */

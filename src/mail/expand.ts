@@ -29,10 +29,16 @@ const maxDepth = 8;
  * `@` in a key stands for the notice kind, so the shared layout can say `{{t.@.subject}}`.
  */
 export function expandTemplate(template: TemplateFile, context: ExpandContext): string {
-  return expandSource(template.source, template.file, context, 0);
+  return expandSource(template.source, template.file, context, 0, false);
 }
 
-function expandSource(source: string, origin: string, context: ExpandContext, depth: number): string {
+function expandSource(
+  source: string,
+  origin: string,
+  context: ExpandContext,
+  depth: number,
+  isPlain: boolean,
+): string {
   if (depth > maxDepth) throw new Error(`${origin}: strings or partials nest more than ${maxDepth} deep (a loop?)`);
   let out = '';
   for (const token of tokenize(source, origin)) {
@@ -57,13 +63,14 @@ function expandSource(source: string, origin: string, context: ExpandContext, de
         if (text === undefined) {
           throw new Error(`${origin}: string "${key}" is missing from ${context.strings.file}`);
         }
+        const isPlainString = isPlain || plainKey.test(key);
         const formatted =
           context.format === 'text'
             ? formatStringAsText(text)
-            : plainKey.test(key)
+            : isPlainString
               ? escapeHtml(formatStringAsText(text))
               : formatStringAsHtml(text, context.unbreakable);
-        out += expandSource(formatted, `${context.strings.file}: "${key}"`, context, depth + 1);
+        out += expandSource(formatted, `${context.strings.file}: "${key}"`, context, depth + 1, isPlainString);
         break;
       }
       case 'partial': {
@@ -71,7 +78,7 @@ function expandSource(source: string, origin: string, context: ExpandContext, de
         if (partial === undefined) throw new Error(`${origin}: unknown partial {{> ${token.name}}}`);
         // A partial file's final newline belongs to the line that includes it.
         const source = partial.source.endsWith('\n') ? partial.source.slice(0, -1) : partial.source;
-        out += expandSource(source, partial.file, context, depth + 1);
+        out += expandSource(source, partial.file, context, depth + 1, isPlain);
         break;
       }
     }

@@ -7,7 +7,7 @@ import { buildMessageId, buildNoticeHeaders, buildOutboxFileName } from './heade
 import type { NoticeData, Recipient, RenderedNotice } from './types.js';
 
 export { buildMessageId, encodeIdPart } from './headers.js';
-export { selectRecipients } from './recipients.js';
+export { selectRecipients } from '../policy/recipients.js';
 
 export interface MailerOptions {
   /** `smtp://user:pass@host:port` or `smtps://…`: pooled SMTP. Unset: one `.eml` file per message in outboxDir. */

@@ -72,6 +72,11 @@ export async function startSmtpServer(): Promise<SmtpTestServer> {
   async function start(): Promise<void> {
     if (server) throw new Error('SMTP test server is already running');
     const next = createServer();
+    // A client that dies mid-session (a daemon killed by a test) resets its connection: that is
+    // the client's story, not a failure of this server.
+    next.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
+    });
     const listening = once(next.server, 'listening');
     next.listen(port, '127.0.0.1');
     await Promise.race([listening, once(next.server, 'error').then(([error]) => Promise.reject(error as Error))]);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createNoticeRenderer } from '../../src/mail/render.js';
 import { buildSampleNotice } from '../../src/mail/sample.js';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${chromium} not found. Install it with: apt-get update && apt-get install -y chromium fonts-noto-cjk\n`);
     process.exit(1);
   }
-  const outDir = path.resolve(process.argv[2] ?? 'bench/out/notices');
+  const outDir = path.resolve(process.argv[2] ?? fileURLToPath(new URL('../../bench/out/notices/', import.meta.url)));
   await mkdir(path.join(outDir, 'html'), { recursive: true });
   const renderer = await createNoticeRenderer();
   for (const { name, data } of listCases()) {

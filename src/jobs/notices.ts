@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import { buildMessageId } from '../mail/headers.js';
 import type { NoticeData, NoticeKind, RenewalFailureReason } from '../mail/types.js';
 import { findCycleDates } from '../policy/cycle.js';
+import { daysBetween } from '../policy/dates.js';
 import { findExceptions } from '../policy/exceptions.js';
 import { selectRecipients } from '../policy/recipients.js';
 import type { Partner, Subscription } from '../policy/types.js';
@@ -18,6 +19,8 @@ export interface NoticeExtras {
   newAnniversary?: string;
   invoice?: InvoiceRow | null;
   failureReason?: RenewalFailureReason;
+  /** The day the notice is written: a late remind-after counts the days really left. */
+  writtenOn?: string;
 }
 
 /** The notice's content, fixed from the subscription as it was when the action took effect. */
@@ -45,6 +48,7 @@ export function buildNoticeData(
     supportUrl: config.supportUrl,
   };
   if (extras.newAnniversary) data.newAnniversary = extras.newAnniversary;
+  if (kind === 'remind-after' && extras.writtenOn) data.daysLeft = Math.max(1, daysBetween(extras.writtenOn, dates.windowCloses));
   if (extras.failureReason) data.failureReason = extras.failureReason;
   if (extras.invoice) {
     const i = extras.invoice;

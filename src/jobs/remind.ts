@@ -21,7 +21,7 @@ export async function processReminder(
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
-    const { isDeliverable } = putNoticeInOutbox(store, deps.config, action, subscription, partner, at);
+    const { isDeliverable } = putNoticeInOutbox(store, deps.config, action, subscription, partner, at, { writtenOn: deps.today() });
     const result = isDeliverable ? 'sending' : 'undeliverable';
     recordAction(store, {
       subscriptionId: subscription.id,

@@ -21,6 +21,7 @@ export const valueNames = [
   'invoiceIssuedOn',
   'waivedUntil',
   'reactivationDeadline',
+  'daysLeft',
 ] as const;
 export type ValueName = (typeof valueNames)[number];
 
@@ -58,6 +59,7 @@ export const flagNames = [
   'isInvalidAddress',
   'isNoPaymentMethod',
   'isGatewayError',
+  'isOneDayLeft',
 ] as const;
 export type FlagName = (typeof flagNames)[number];
 
@@ -120,6 +122,7 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     invoiceIssuedOn: date('invoice.issuedOn', invoice?.issuedOn),
     waivedUntil: date('exception.requirementsWaivedUntil', exception?.requirementsWaivedUntil),
     reactivationDeadline: date('exception.reactivationDeadline', exception?.reactivationDeadline),
+    daysLeft: String(data.daysLeft ?? 7),
   };
   const reason = data.failureReason;
   const flagValues: Record<FlagName, boolean> = {
@@ -145,6 +148,7 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     isInvalidAddress: reason === 'invalid-address',
     isNoPaymentMethod: reason === 'no-payment-method',
     isGatewayError: reason === 'gateway-error',
+    isOneDayLeft: data.daysLeft === 1,
   };
 
   const text = valueNames.map((name) => values[name]);

@@ -60,6 +60,8 @@ export interface NoticeData {
   lapsesOn: IsoDate; // A + 31
   /** remind-before of an Action Pack with auto-renew on: the text announces the automatic charge on A. */
   isAutoRenewing: boolean;
+  /** remind-after: days left in the window on the day it was written (7 on A + 23, fewer when caught up late). */
+  daysLeft?: number;
   /** Receipts and `renewed`: the next anniversary. */
   newAnniversary?: IsoDate;
   invoice?: NoticeInvoice;

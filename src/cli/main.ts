@@ -10,6 +10,7 @@ import { registerStatus } from './commands/status.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import { registerDemo } from './commands/demo.js';
+import { registerRetry } from './commands/retry.js';
 import { registerPreview } from './commands/preview.js';
 import { requestScan } from './queue-client.js';
 import { printJson } from './context.js';
@@ -37,6 +38,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerOperatorCommands(program, context);
   registerPreview(program);
   registerStatus(program, context);
+  registerRetry(program, context);
   registerDemo(program, context);
   for (const command of program.commands) command.exitOverride();
   try {

@@ -7,6 +7,7 @@ import { addDays } from '../../src/policy/dates.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { createWorld, type World } from '../helpers/world.js';
+import { runLifecycle } from '../helpers/cli.js';
 
 const D = '2019-09-30';
 
@@ -179,5 +180,28 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     expect(w.ledger().map((r) => r.outcome)).toEqual(['undeliverable']);
     expect(w.store.sqlite.prepare("SELECT status FROM notices WHERE subscription_id = 'A6-1'").pluck().get()).toBe('undeliverable');
     expect(received('A6-')).toHaveLength(0);
+  });
+
+  it('a notice the server refuses for good fails its job visibly; an operator retries it once fixed', async () => {
+    const w = await newWorld();
+    await w.import([{ id: 'A7-1', anniversaryOn: addDays(D, 5) }]);
+    smtp.setRejecting({ code: 550, message: 'mailbox unavailable' });
+    const runtime = await w.startRuntime();
+    await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+    await waitUntilIdle(runtime.queues.actions);
+    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix };
+    const status = JSON.parse((await runLifecycle(['status', '--json'], { dataDir: w.dir, env })).stdout) as {
+      queues: { failedJobs: { id: string; reason: string }[] };
+      notices: Record<string, number>;
+    };
+    expect(status.queues.failedJobs).toEqual([expect.objectContaining({ id: `remind-before.A7-1.${addDays(D, 5)}`, reason: expect.stringContaining('550') })]);
+    expect(status.notices).toEqual({ pending: 1 });
+
+    smtp.setRejecting(undefined);
+    const retry = await runLifecycle(['retry', '--all-failed'], { dataDir: w.dir, env });
+    expect(retry.stdout).toContain('retried 1 job(s)');
+    await waitUntilIdle(runtime.queues.actions);
+    expect(received('A7-')).toHaveLength(1);
+    expect(w.ledger().map((r) => r.outcome)).toEqual(['sent']);
   });
 });

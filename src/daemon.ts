@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import { dailyScanSchedulerId } from './jobs/queues.js';
 import type { Logger } from './log.js';
 import { startAdminServer, type AdminServer } from './ops/http.js';
+import { createMetrics } from './ops/metrics.js';
 import { todayIn } from './policy/dates.js';
 import { buildRedisOptions, type RedisConnection } from './redis/connect.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
@@ -39,11 +40,23 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
       connection,
       today,
       now: () => new Date(),
+      metrics: createMetrics({ withProcessMetrics: true }),
     });
     await registerDailySchedule(runtime, config, log);
     // Catch up at start: today's daily scan, unless it ran already (the scan_runs key refuses a second).
     await runtime.queues.scans.add('scan', { trigger: 'daily' }, { jobId: `startup-${today()}` });
-    admin = await startAdminServer({ host: config.adminHost, port: config.adminPort, store, queues: runtime.queues });
+    admin = await startAdminServer({
+      host: config.adminHost,
+      port: config.adminPort,
+      config,
+      store,
+      queues: runtime.queues,
+      deps: runtime.deps,
+      connection: runtime.connection,
+      metrics: runtime.metrics,
+      mailer: runtime.mailer,
+      log,
+    });
     log.info(
       { dataDir: config.dataDir, timeZone: config.timeZone, scanCron: config.scanCron, adminPort: admin.port, outbox: !config.smtpUrl },
       'daemon started',

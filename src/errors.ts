@@ -26,3 +26,8 @@ export class RefusedError extends Error {
 export class PermanentError extends UnrecoverableError {
   override name = 'PermanentError';
 }
+
+/** An id that names nothing (a subscription, an invoice, a job): an InputError the admin API answers with 404. */
+export class NotFoundError extends InputError {
+  override name = 'NotFoundError';
+}

@@ -12,6 +12,7 @@ import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { createNoticeRenderer } from './mail/render.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
 import type { NoticeData, Recipient } from './mail/types.js';
 import type { Store } from './store/db.js';
 import type { NoticeRow } from './store/effects.js';
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   gateway?: PaymentGateway;
   /** Whether this process runs workers (a CLI producer does not). @defaultValue true */
   hasWorkers?: boolean;
+  /** Where scans, actions and deliveries are counted. @defaultValue a registry of its own */
+  metrics?: Metrics;
 }
 
 export interface Runtime {
@@ -35,6 +38,9 @@ export interface Runtime {
   queues: Queues;
   workers: Worker[];
   mailer: Mailer;
+  metrics: Metrics;
+  /** The Redis the queues use, for anything else that must reach them (QueueEvents). */
+  connection: RedisConnection;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -56,6 +62,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Without a listener an 'error' (Redis restarting) would be thrown and end the process.
   queues.actions.on('error', (error: Error) => log.warn({ queue: actionQueueName, err: error }, 'queue connection error'));
   queues.scans.on('error', (error: Error) => log.warn({ queue: scanQueueName, err: error }, 'queue connection error'));
+  const metrics = options.metrics ?? createMetrics();
+  metrics.watchQueues(queues);
   const deps: JobDeps = {
     store,
     config,
@@ -63,12 +71,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     sendNotice: async (notice: NoticeRow) => {
       const data = JSON.parse(notice.data) as NoticeData;
       const recipients = JSON.parse(notice.recipients) as Recipient[];
-      await mailer.send(renderer.render(data), data, recipients);
+      try {
+        await mailer.send(renderer.render(data), data, recipients);
+      } catch (error) {
+        metrics.recordDelivery(notice.kind, error as Error);
+        throw error;
+      }
+      metrics.recordDelivery(notice.kind);
     },
     queue: queues.actions,
     today: options.today,
     now: options.now,
     log,
+    observer: metrics,
   };
   const workers: Worker[] = [];
   if (options.hasWorkers ?? true) {
@@ -93,7 +108,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         const attempts = job?.opts.attempts ?? 1;
         const isFinal = !job || job.attemptsMade >= attempts || error.name === 'PermanentError' || error.name === 'UnrecoverableError';
         log[isFinal ? 'error' : 'warn'](
-          { queue: worker.name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: error },
+          { queue: worker.name, job: job?.name, jobId: job?.id, subscription: (job?.data as { subscription?: string } | undefined)?.subscription, attempt: job?.attemptsMade, err: error },
           isFinal ? 'job failed for good: operators can retry it' : 'job failed, will retry',
         );
       });
@@ -107,6 +122,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     queues,
     workers,
     mailer,
+    metrics,
+    connection: options.connection,
     async close(timeoutMs = config.shutdownTimeoutMs) {
       // Stop taking jobs, let running ones finish within the bound, then force.
       await Promise.all(

@@ -3,6 +3,7 @@ import type { PaymentGateway } from '../billing/gateway.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/db.js';
 import type { NoticeRow } from '../store/effects.js';
+import type { JobObserver } from './observer.js';
 import type { ActionQueue } from './queues.js';
 
 /** What processors need, passed in as one object (no DI framework). */
@@ -17,4 +18,6 @@ export interface JobDeps {
   today(): string;
   now(): Date;
   log: Logger;
+  /** Told what scans and jobs did (metrics); absent in processes that do not export any. */
+  observer?: JobObserver;
 }

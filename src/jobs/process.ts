@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { findDueActions } from '../policy/due.js';
 import { lifecycleActions, type LifecycleAction } from '../policy/types.js';
+import { findAction, findNotice } from '../store/effects.js';
 import { findSubscription } from '../store/queries.js';
 import { processAutoRenew } from './auto-renew.js';
 import type { JobDeps } from './deps.js';
@@ -35,12 +36,28 @@ export function createActionProcessor(deps: JobDeps) {
   return async (job: Job<JobPayloads[JobName], unknown, JobName>): Promise<string> => {
     if (job.name === 'deliver') {
       const { messageId } = job.data as JobPayloads['deliver'];
-      return deliverNotice(deps, messageId);
+      const subscription = findNotice(deps.store, messageId)?.subscription_id ?? null;
+      const log = deps.log.child({ queue: job.queueName, job: job.name, jobId: job.id, subscription });
+      const outcome = await deliverNotice(deps, messageId);
+      log.debug({ outcome, messageId }, 'delivery done');
+      return outcome;
     }
     if (!isLifecycleAction(job.name)) throw new Error(`unknown job name "${job.name}"`);
+    const action = job.name;
     const data = job.data as ActionJobData;
-    const log = deps.log.child({ queue: job.queueName, job: job.name, jobId: job.id, subscription: data.subscription });
-    const outcome = await runAction(deps, job.name, data, job.id);
+    const log = deps.log.child({ queue: job.queueName, job: action, jobId: job.id, subscription: data.subscription });
+    // A retry of an action already in the ledger is not a new effect: metrics count each entry once.
+    const wasRecorded = findAction(deps.store, data.subscription, action, data.anniversary) !== null;
+    let outcome: string;
+    try {
+      outcome = await runAction(deps, action, data, job.id);
+    } catch (error) {
+      // The effect may be recorded with its notice still undelivered: that entry counts now.
+      const recorded = wasRecorded ? null : findAction(deps.store, data.subscription, action, data.anniversary);
+      if (recorded) deps.observer?.recordAction(action, recorded.outcome);
+      throw error;
+    }
+    if (!wasRecorded) deps.observer?.recordAction(action, outcome);
     log.info({ outcome, anniversary: data.anniversary }, 'action done');
     const subscription = findSubscription(deps.store, data.subscription);
     const next = subscription ? findDueActions(subscription, deps.today())[0] : undefined;

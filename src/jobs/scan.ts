@@ -14,6 +14,19 @@ const batchSize = 1_000;
  * job completes. Actions whose range passed unrun are recorded as skipped, never sent late.
  */
 export async function runScan(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
+  const startedMs = performance.now();
+  const seconds = () => (performance.now() - startedMs) / 1_000;
+  try {
+    const result = await scanAsOf(deps, job);
+    deps.observer?.recordScan({ trigger: job.trigger, status: result.skipped ? 'skipped' : 'done', seconds: seconds(), result });
+    return result;
+  } catch (error) {
+    deps.observer?.recordScan({ trigger: job.trigger, status: 'failed', seconds: seconds() });
+    throw error;
+  }
+}
+
+async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
   const { store } = deps;
   const asOf = job.trigger === 'daily' ? deps.today() : (job.asOf ?? deps.today());
   const startedAt = deps.now().toISOString();

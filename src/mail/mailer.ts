@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
 import { PermanentError } from '../errors.js';
@@ -35,6 +36,8 @@ export interface Mailer {
    * recipient refused with 5xx, no valid address); any other error is transient and retryable.
    */
   send(rendered: RenderedNotice, data: NoticeData, recipients: readonly Recipient[]): Promise<SendResult>;
+  /** Resolves when mail can go out now: the SMTP server answers (and takes our login), or the outbox dir is writable. */
+  verify(): Promise<void>;
   /** Lets messages in flight finish, then closes SMTP connections. */
   close(): Promise<void>;
 }
@@ -90,6 +93,9 @@ export function createMailer(options: MailerOptions): Mailer {
       inFlight.add(tracked);
       return sending;
     },
+    verify() {
+      return deliver.verify();
+    },
     async close() {
       isClosed = true;
       await Promise.all(inFlight);
@@ -100,6 +106,7 @@ export function createMailer(options: MailerOptions): Mailer {
 
 interface Delivery {
   send(message: SendMailOptions, data: NoticeData, addresses: string[]): Promise<{ accepted: string[]; rejected: string[] }>;
+  verify(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -120,6 +127,9 @@ function createSmtpDelivery(smtpUrl: string, maxMessagesPerSecond: number | unde
       } catch (error) {
         throw classifySmtpError(error as NodemailerError, addresses);
       }
+    },
+    async verify() {
+      await transport.verify();
     },
     async close() {
       transport.close();
@@ -151,6 +161,10 @@ function createOutboxDelivery(outboxDir: string): Delivery {
       const info = await transport.sendMail(message);
       await writeFileAtomically(path.join(outboxDir, buildOutboxFileName(data)), info.message as Buffer);
       return { accepted: addresses, rejected: [] };
+    },
+    async verify() {
+      await mkdir(outboxDir, { recursive: true });
+      await access(outboxDir, constants.W_OK);
     },
     async close() {
       transport.close();

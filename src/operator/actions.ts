@@ -1,7 +1,7 @@
 import type { PaymentGateway } from '../billing/gateway.js';
 import { findFee } from '../billing/prices.js';
 import type { Config } from '../config.js';
-import { InputError, RefusedError } from '../errors.js';
+import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { putNoticeInOutbox } from '../jobs/notices.js';
 import { checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../policy/renewal.js';
 import type { Partner, Subscription } from '../policy/types.js';
@@ -32,7 +32,7 @@ export interface OperatorResult {
 
 function load(store: Store, id: string): { subscription: Subscription; partner: Partner } {
   const subscription = findSubscription(store, id);
-  if (!subscription) throw new InputError(`no subscription "${id}" (ids are those given at import)`);
+  if (!subscription) throw new NotFoundError(`no subscription "${id}" (ids are those given at import)`);
   const partner = findPartner(store, subscription.partnerId);
   if (!partner) throw new InputError(`subscription ${id}: its partner "${subscription.partnerId}" is missing`);
   return { subscription, partner };
@@ -202,7 +202,7 @@ export function confirmPayment(deps: OperatorDeps, number: string, asOf: string)
   const { store } = deps;
   return store.sqlite.transaction((): OperatorResult => {
     const invoice = findInvoice(store, number);
-    if (!invoice) throw new InputError(`no invoice "${number}"`);
+    if (!invoice) throw new NotFoundError(`no invoice "${number}"`);
     if (invoice.status !== 'pending') {
       throw new RefusedError('R12', `invoice ${number} is ${invoice.status}${invoice.failure_reason ? ` (${invoice.failure_reason})` : ''}, not pending`);
     }

@@ -1,56 +1,81 @@
-import http from 'node:http';
-import type { Store } from '../store/db.js';
-import type { Queues } from '../jobs/queues.js';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { InputError, NotFoundError, RefusedError } from '../errors.js';
+import { createTokenCheck } from './auth.js';
+import type { AdminContext } from './context.js';
+import { registerConsoleRoutes } from './routes/console.js';
+import { registerHealthRoute } from './routes/health.js';
+import { registerInvoiceRoutes } from './routes/invoices.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerMetricsRoute } from './routes/metrics.js';
+import { registerNoticeRoutes } from './routes/notices.js';
+import { registerPlanRoutes } from './routes/plan.js';
+import { registerScanRoutes } from './routes/scans.js';
+import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AdminServer {
   port: number;
   close(): Promise<void>;
 }
 
-async function checkHealth(store: Store, queues: Queues) {
-  const checks: Record<string, { ok: boolean; error?: string }> = {};
-  try {
-    store.sqlite.prepare('SELECT 1').get();
-    checks.database = { ok: true };
-  } catch (error) {
-    checks.database = { ok: false, error: (error as Error).message };
-  }
-  try {
-    await queues.actions.getJobCounts('active');
-    checks.redis = { ok: true };
-  } catch (error) {
-    checks.redis = { ok: false, error: (error as Error).message };
-  }
-  return { status: Object.values(checks).every((c) => c.ok) ? 'ok' : 'degraded', checks };
+export interface AdminServerOptions extends AdminContext {
+  host: string;
+  port: number;
 }
 
-/** The admin HTTP API (for now `GET /healthz`), on loopback unless ADMIN_HOST says otherwise. */
-export async function startAdminServer(options: { host: string; port: number; store: Store; queues: Queues }): Promise<AdminServer> {
-  const server = http.createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (request.method === 'GET' && url.pathname === '/healthz') {
-      checkHealth(options.store, options.queues).then(
-        (health) => {
-          response.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
-          response.end(JSON.stringify(health));
-        },
-        (error: Error) => {
-          response.writeHead(500, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ status: 'error', error: error.message }));
-        },
-      );
-      return;
-    }
-    response.writeHead(404, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: `no route ${request.method} ${url.pathname}` }));
+/** Errors as `{error, rule?, problems?}`: 400 bad input, 404 unknown id, 409 refused by a rule. */
+function sendError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if ('validation' in error && error.validation) return reply.code(400).send({ error: error.message });
+  if (error instanceof RefusedError) return reply.code(409).send({ error: error.message, rule: error.rule });
+  if (error instanceof NotFoundError) return reply.code(404).send({ error: error.message });
+  if (error instanceof InputError) return reply.code(400).send({ error: error.message, ...(error.problems.length ? { problems: error.problems } : {}) });
+  const status = 'statusCode' in error && error.statusCode ? error.statusCode : 500;
+  if (status < 500) return reply.code(status).send({ error: error.message });
+  request.log.error({ err: error, method: request.method, url: request.url }, 'admin API request failed');
+  return reply.code(status).send({ error: `internal error: ${error.message}` });
+}
+
+/**
+ * The admin HTTP API and web console, on loopback unless ADMIN_HOST says otherwise. Everything
+ * but `GET /healthz` and the console's static files needs `Authorization: Bearer $ADMIN_TOKEN`.
+ */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { host, port, ...context } = options;
+  const app = Fastify({
+    loggerInstance: context.log.child({ component: 'admin-api' }) as FastifyBaseLogger,
+    // The console polls; per-request lines would drown the job logs. Failures and actions are logged.
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    // Unknown fields are refused (400), not silently dropped: a typo must not pass as a default.
+    ajv: { customOptions: { removeAdditional: false } },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'membership-lifecycle admin API', version: '1', description: 'Operators: scans, subscriptions, invoices, plan, jobs, metrics. Bearer token: ADMIN_TOKEN.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
   });
-  const { port } = server.address() as { port: number };
+  app.setErrorHandler(sendError);
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  registerHealthRoute(app, context);
+  registerConsoleRoutes(app);
+  await app.register(async (api) => {
+    api.addHook('onRequest', createTokenCheck(context.config.adminToken));
+    api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    registerMetricsRoute(api, context);
+    registerScanRoutes(api, context);
+    registerSubscriptionRoutes(api, context);
+    registerInvoiceRoutes(api, context);
+    registerPlanRoutes(api, context);
+    registerJobRoutes(api, context);
+    registerNoticeRoutes(api, context);
+  });
+  await app.listen({ host, port });
+  const address = app.server.address();
   return {
-    port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    port: typeof address === 'object' && address ? address.port : port,
+    close: () => app.close(),
   };
 }

@@ -5,3 +5,4 @@ export * from './exceptions.js';
 export * from './recipients.js';
 export * from './renewal.js';
 export * from './types.js';
+export * from './plan.js';

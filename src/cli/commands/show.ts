@@ -1,47 +1,9 @@
 import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
-import { findCycleDates, findStatusOn } from '../../policy/cycle.js';
-import { findDueActions, findNextDueOn } from '../../policy/due.js';
-import { findExceptions } from '../../policy/exceptions.js';
-import { findPartner, findSubscription } from '../../store/queries.js';
-import { readHistory } from '../../store/history.js';
+import { describeSubscription, type SubscriptionDescription } from '../../ops/describe.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
 
-export function describeSubscription(context: CliContext, id: string, asOf: string) {
-  const subscription = findSubscription(context.store, id);
-  if (!subscription) throw new InputError(`no subscription "${id}" (ids are those given at import)`);
-  const partner = findPartner(context.store, subscription.partnerId);
-  const dates = findCycleDates(subscription.anniversaryOn);
-  const history = readHistory(context.store, id);
-  return {
-    id: subscription.id,
-    asOf,
-    partner: partner ? { id: partner.id, name: partner.name, locale: partner.locale } : { id: subscription.partnerId, name: null },
-    offer: subscription.offer,
-    competency: subscription.competency,
-    purchasedOn: subscription.purchasedOn,
-    status: findStatusOn(subscription, asOf),
-    anniversary: subscription.anniversaryOn,
-    remindBeforeOn: dates.remindBeforeOn,
-    windowOpens: dates.windowOpens,
-    remindAfterOn: dates.remindAfterOn,
-    windowCloses: dates.windowCloses,
-    lapsesOn: dates.lapsesOn,
-    autoRenew: subscription.isAutoRenew,
-    requirementsMet: subscription.isRequirementsMet,
-    paymentMethod: subscription.payment?.method ?? null,
-    cancelledOn: subscription.cancelledOn,
-    lapsedOn: subscription.lapsedOn,
-    pendingInvoice: subscription.pendingInvoice,
-    dueOnAsOf: findDueActions(subscription, asOf),
-    nextDueOn: findNextDueOn(subscription),
-    exceptions: partner ? findExceptions(subscription, partner) : [],
-    ...history,
-  };
-}
-
-function printHuman(d: ReturnType<typeof describeSubscription>): void {
+function printHuman(d: SubscriptionDescription): void {
   const offer = d.offer === 'action_pack' ? 'Action Pack' : `competency ${d.competency?.area} (${d.competency?.level})`;
   const lines = [
     `${d.id}  ${offer}  partner ${d.partner.id}${d.partner.name ? ` (${d.partner.name})` : ''}`,
@@ -83,7 +45,7 @@ export function registerShow(program: Command, context: CliContext): void {
     .option('--as-of <date>', 'status as of this day (YYYY-MM-DD) instead of today')
     .option('--json', 'print one JSON document')
     .action((id: string, options: { asOf?: string; json?: boolean }) => {
-      const description = describeSubscription(context, id, context.asOf(options.asOf));
+      const description = describeSubscription(context.store, id, context.asOf(options.asOf));
       if (options.json) printJson(description);
       else printHuman(description);
     });

@@ -1,0 +1,43 @@
+import type { Queues } from '../jobs/queues.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { Store } from '../store/db.js';
+
+export interface HealthCheck {
+  ok: boolean;
+  error?: string;
+  mode?: string;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  checks: { database: HealthCheck; redis: HealthCheck; smtp: HealthCheck };
+}
+
+// A dead server must not hold the health check (and whoever polls it) for the client's own timeouts.
+const checkTimeoutMs = 5_000;
+
+async function runCheck(check: () => Promise<unknown> | unknown, extra: Partial<HealthCheck> = {}): Promise<HealthCheck> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(check), timeout]);
+    return { ok: true, ...extra };
+  } catch (error) {
+    return { ok: false, ...extra, error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /healthz`: the database answers, Redis answers, and mail can go out (SMTP login, or a writable outbox). */
+export async function checkHealth(store: Store, queues: Queues, mailer: Pick<Mailer, 'verify'>, isSmtp: boolean): Promise<Health> {
+  const [database, redis, smtp] = await Promise.all([
+    runCheck(() => store.sqlite.prepare('SELECT 1').get()),
+    runCheck(() => queues.actions.getJobCounts('active')),
+    runCheck(() => mailer.verify(), { mode: isSmtp ? 'smtp' : 'outbox' }),
+  ]);
+  const checks = { database, redis, smtp };
+  return { status: Object.values(checks).every((c) => c.ok) ? 'ok' : 'degraded', checks };
+}

@@ -1,0 +1,159 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { enqueueDelivery } from '../../jobs/queues.js';
+import type { RenewalSource } from '../../jobs/observer.js';
+import {
+  cancelSubscription,
+  reactivateSubscription,
+  renewSubscription,
+  type OperatorDeps,
+  type OperatorResult,
+} from '../../operator/actions.js';
+import { findStatusOn } from '../../policy/cycle.js';
+import { offers } from '../../policy/types.js';
+import type { SubscriptionRow } from '../../store/rows.js';
+import { toSubscription } from '../../store/rows.js';
+import type { AdminContext } from '../context.js';
+import { describeSubscription } from '../describe.js';
+import { asOfBodySchema, buildLimitSchema, daySchema, idParamsSchema, type AsOfBody } from '../schemas.js';
+
+interface ListQuery {
+  partner?: string;
+  status?: 'active' | 'lapsed' | 'cancelled';
+  offer?: 'action_pack' | 'competency';
+  anniversaryFrom?: string;
+  anniversaryTo?: string;
+  after?: string;
+  limit: number;
+}
+
+export function buildOperatorDeps(context: AdminContext): OperatorDeps {
+  return { store: context.store, config: context.config, gateway: context.deps.gateway, now: context.deps.now, operator: 'admin-api' };
+}
+
+/** Operator results as the CLI reports them, the `renewed` notice handed to the workers at once. */
+export async function finishOperatorAction(context: AdminContext, request: FastifyRequest, result: OperatorResult, source: RenewalSource) {
+  if (result.outcome === 'renewed' || result.outcome === 'reactivated') context.metrics.recordRenewal(source, result.outcome);
+  request.log.info({ subscription: result.subscription, outcome: result.outcome, invoice: result.invoice }, 'operator action through the admin API');
+  if (!result.messageId) return result;
+  try {
+    await enqueueDelivery(context.queues.actions, [result.messageId]);
+    return { ...result, delivery: 'the notice is queued for delivery' };
+  } catch (error) {
+    return { ...result, delivery: `the notice waits in the outbox: ${(error as Error).message}; the next scan sends it` };
+  }
+}
+
+function listSubscriptions(context: AdminContext, query: ListQuery) {
+  const where: string[] = [];
+  const values: (string | number)[] = [];
+  const filter = (clause: string, value: string | undefined) => {
+    if (value === undefined) return;
+    where.push(clause);
+    values.push(value);
+  };
+  filter('partner_id = ?', query.partner);
+  filter('status = ?', query.status);
+  filter('offer = ?', query.offer);
+  filter('anniversary_on >= ?', query.anniversaryFrom);
+  filter('anniversary_on <= ?', query.anniversaryTo);
+  filter('id > ?', query.after);
+  const rows = context.store.sqlite
+    .prepare(`SELECT * FROM subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
+    .all(...values, query.limit + 1) as SubscriptionRow[];
+  const today = context.deps.today();
+  const page = rows.slice(0, query.limit).map((row) => {
+    const subscription = toSubscription(row);
+    return {
+      id: subscription.id,
+      partner: subscription.partnerId,
+      offer: subscription.offer,
+      competency: subscription.competency,
+      anniversary: subscription.anniversaryOn,
+      status: subscription.status,
+      statusToday: findStatusOn(subscription, today),
+      autoRenew: subscription.isAutoRenew,
+      paymentMethod: subscription.payment?.method ?? null,
+      nextDueOn: row.next_due_on,
+      pendingInvoice: subscription.pendingInvoice,
+    };
+  });
+  return { subscriptions: page, next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+}
+
+export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminContext): void {
+  app.get<{ Querystring: ListQuery }>(
+    '/api/subscriptions',
+    {
+      schema: {
+        summary: 'Subscriptions in id order, filtered; pass `next` back as `after` for the next page',
+        tags: ['subscriptions'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            partner: { type: 'string', minLength: 1 },
+            status: { type: 'string', enum: ['active', 'lapsed', 'cancelled'], description: 'the stored status' },
+            offer: { type: 'string', enum: [...offers] },
+            anniversaryFrom: daySchema,
+            anniversaryTo: daySchema,
+            after: { type: 'string', minLength: 1, description: 'the `next` of the previous page' },
+            limit: buildLimitSchema(500, 100),
+          },
+        },
+      },
+    },
+    async (request) => listSubscriptions(context, request.query),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: AsOfBody }>(
+    '/api/subscriptions/:id',
+    {
+      schema: {
+        summary: 'One subscription: status, cycle dates, exceptions, every action, notice, invoice and audit event (like `lifecycle show`)',
+        tags: ['subscriptions'],
+        params: idParamsSchema,
+        querystring: { type: 'object', additionalProperties: false, properties: { asOf: daySchema } },
+      },
+    },
+    async (request) => describeSubscription(context.store, request.params.id, request.query.asOf ?? context.deps.today()),
+  );
+
+  app.post<{ Params: { id: string }; Body: AsOfBody }>(
+    '/api/subscriptions/:id/renew',
+    { schema: { summary: 'Renew inside the window on the partner\'s behalf (R6, R9)', tags: ['operator'], params: idParamsSchema, body: asOfBodySchema } },
+    async (request) => {
+      const result = await renewSubscription(buildOperatorDeps(context), request.params.id, request.body?.asOf ?? context.deps.today());
+      return finishOperatorAction(context, request, result, 'operator');
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: AsOfBody & { ticket: string } }>(
+    '/api/subscriptions/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel from a support request (R11): benefits end at the anniversary',
+        tags: ['operator'],
+        params: idParamsSchema,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ticket'],
+          properties: { ...asOfBodySchema.properties, ticket: { type: 'string', minLength: 1, maxLength: 200, description: 'the support request id' } },
+        },
+      },
+    },
+    async (request) => {
+      const result = cancelSubscription(buildOperatorDeps(context), request.params.id, request.body.ticket, request.body.asOf ?? context.deps.today());
+      return finishOperatorAction(context, request, result, 'operator');
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: AsOfBody }>(
+    '/api/subscriptions/:id/reactivate',
+    { schema: { summary: 'Reactivate a lapsed subscription where an exception allows it (R14)', tags: ['operator'], params: idParamsSchema, body: asOfBodySchema } },
+    async (request) => {
+      const result = await reactivateSubscription(buildOperatorDeps(context), request.params.id, request.body?.asOf ?? context.deps.today());
+      return finishOperatorAction(context, request, result, 'operator');
+    },
+  );
+}

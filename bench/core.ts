@@ -53,6 +53,8 @@ sampler.unref();
 interface Phase {
   name: string;
   seconds: number;
+  /** User + system CPU time of this process: wall time is inflated when other work shares the cores. */
+  cpuSeconds: number;
   rows: number;
   unit: string;
   detail: string;
@@ -65,10 +67,12 @@ async function measure<T>(name: string, unit: string, run: () => Promise<{ rows:
   peakRss = 0;
   sampleRss();
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const { rows, detail, value } = await run();
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
   sampleRss();
-  phases.push({ name, seconds, rows, unit, detail, peakRssMb: peakRss / 2 ** 20 });
+  phases.push({ name, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows, unit, detail, peakRssMb: peakRss / 2 ** 20 });
   process.stderr.write(`  ${name}: ${seconds.toFixed(2)} s\n`);
   return value;
 }
@@ -291,6 +295,7 @@ function readAll(store: Store): { rows: number; detail: string } {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lifecycle-bench-'));
+  const loadBefore = os.loadavg()[0]!;
   const now = new Date('2019-09-01T12:00:00Z');
   process.stderr.write(`bench: ${subscriptionCount.toLocaleString('en')} subscriptions in ${dir}\n`);
   try {
@@ -334,6 +339,7 @@ async function main(): Promise<void> {
       ['cpu', `${cpus[0]?.model ?? 'unknown'} × ${cpus.length}`],
       ['memory', formatBytes(os.totalmem())],
       ['sqlite', sqliteVersion],
+      ['load average (1 min)', `${loadBefore.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end (other processes share the CPUs)`],
       ['JSON file', formatBytes(statSync(files.json).size)],
       ['CSV file', formatBytes(statSync(files.csv).size)],
       ['database (JSON import)', formatBytes(dbSize)],
@@ -341,12 +347,13 @@ async function main(): Promise<void> {
     ];
     const out: string[] = ['', 'conditions'];
     for (const [k, v] of conditions) out.push(`  ${k!.padEnd(24)} ${v}`);
-    out.push('', `  ${'phase'.padEnd(32)} ${'seconds'.padStart(8)} ${'rows'.padStart(11)} ${'rows/s'.padStart(11)} ${'peak RSS'.padStart(9)}  detail`);
+    out.push('', `  ${'phase'.padEnd(32)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'rows'.padStart(11)} ${'rows/s'.padStart(9)} ${'peak RSS'.padStart(9)}  detail`);
     for (const p of phases) {
       out.push(
-        `  ${p.name.padEnd(32)} ${p.seconds.toFixed(2).padStart(8)} ${p.rows.toLocaleString('en').padStart(11)} ${Math.round(p.rows / p.seconds).toLocaleString('en').padStart(11)} ${`${p.peakRssMb.toFixed(0)} MB`.padStart(9)}  ${p.unit}; ${p.detail}`,
+        `  ${p.name.padEnd(32)} ${p.seconds.toFixed(2).padStart(7)} ${p.cpuSeconds.toFixed(2).padStart(7)} ${p.rows.toLocaleString('en').padStart(11)} ${Math.round(p.rows / p.seconds).toLocaleString('en').padStart(9)} ${`${p.peakRssMb.toFixed(0)} MB`.padStart(9)}  ${p.unit}; ${p.detail}`,
       );
     }
+    out.push('  (rows/s is per wall-clock second; cpu s is this process\'s user + system time)');
     const find = (prefix: string) => phases.find((p) => p.name.startsWith(prefix))!;
     const importRate = subscriptionCount / find('(a)').seconds;
     const scan = find('(b)').seconds;
@@ -354,7 +361,7 @@ async function main(): Promise<void> {
     out.push(
       '',
       'aims',
-      `  import ≥ 100,000 subscriptions/s      ${Math.round(importRate).toLocaleString('en')}/s  ${importRate >= 100_000 ? 'met' : 'MISSED'}`,
+      `  import ≥ 100,000 subscriptions/s      ${Math.round(importRate).toLocaleString('en')}/s wall, ${Math.round(subscriptionCount / find('(a)').cpuSeconds).toLocaleString('en')}/s of CPU  ${importRate >= 100_000 ? 'met' : 'MISSED'}`,
       `  dry-run scan faster than full read    ${scan.toFixed(2)} s vs ${full.toFixed(2)} s  ${scan < full ? 'met' : 'MISSED'}`,
       '',
     );

@@ -97,7 +97,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
       maxStalledCount: 5,
     });
-    const scans = new Worker<JobPayloads['scan'], unknown, 'scan'>(scanQueueName, (job) => runScan(deps, job.data), {
+    const scans = new Worker<JobPayloads['scan'], unknown, 'scan'>(scanQueueName, async (job) => {
+      const result = await runScan(deps, job.data);
+      log.child({ queue: job.queueName, job: job.name, jobId: job.id }).info(result, 'scan done');
+      return result;
+    }, {
       connection: workerConnection,
       prefix,
       concurrency: 1,

@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifySchemaValidationError } from 'fastify';
 import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { createTokenCheck } from './auth.js';
 import type { AdminContext } from './context.js';
@@ -23,6 +23,17 @@ export interface AdminServerOptions extends AdminContext {
   port: number;
 }
 
+/** The first schema violation, said the way the CLI says it: where, then what is wrong. */
+function formatSchemaError(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const error = errors[0];
+  if (!error) return new Error(`${dataVar}: invalid`);
+  const where = `${dataVar}${error.instancePath}`;
+  const params = error.params as { additionalProperty?: string; format?: string };
+  if (error.keyword === 'additionalProperties') return new Error(`${where}: unknown field "${params.additionalProperty}"`);
+  if (error.keyword === 'format' && params.format === 'date') return new Error(`${where}: not a real calendar date (expected YYYY-MM-DD)`);
+  return new Error(`${where} ${error.message ?? 'is invalid'}`);
+}
+
 /** Errors as `{error, rule?, problems?}`: 400 bad input, 404 unknown id, 409 refused by a rule. */
 function sendError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if ('validation' in error && error.validation) return reply.code(400).send({ error: error.message });
@@ -44,10 +55,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const app = Fastify({
     loggerInstance: context.log.child({ component: 'admin-api' }) as FastifyBaseLogger,
     // The console polls; per-request lines would drown the job logs. Failures and actions are logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // Unknown fields are refused (400), not silently dropped: a typo must not pass as a default.
     ajv: { customOptions: { removeAdditional: false } },
+    schemaErrorFormatter: formatSchemaError,
   });
   await app.register(swagger, {
     openapi: {
@@ -63,6 +75,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   registerConsoleRoutes(app);
   await app.register(async (api) => {
     api.addHook('onRequest', createTokenCheck(context.config.adminToken));
+    // A POST without a body is an empty one: `curl -X POST …/renew` means "with the defaults".
+    api.addHook('preValidation', async (request) => {
+      if (request.method === 'POST' && request.body === undefined) request.body = {};
+    });
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     registerMetricsRoute(api, context);
     registerScanRoutes(api, context);

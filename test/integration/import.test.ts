@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InputError } from '../../src/errors.js';
 import { importFile, type ImportSummary } from '../../src/import/import-file.js';
 import { databaseFile, openStore } from '../../src/store/db.js';
 import { errorLines, repoRoot, runLifecycle } from '../helpers/cli.js';
@@ -109,6 +110,26 @@ describe('importFile: the examples', () => {
     ]);
   });
 
+  it('leaves the schema, indexes included, as the migrations made it (a first load rebuilds them at the end)', async () => {
+    openStore(dbFile).close();
+    const schema = dumpDatabase()['(schema)'];
+    await importInto(examplesJson, firstImportAt);
+    expect(dumpDatabase()['(schema)']).toEqual(schema);
+    expect(query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'subscriptions' AND sql IS NOT NULL ORDER BY name")).toEqual([
+      { name: 'subscriptions_anniversary_idx' },
+      { name: 'subscriptions_next_due_idx' },
+      { name: 'subscriptions_partner_idx' },
+    ]);
+  });
+
+  it('leaves an empty database exactly as it was when a first import is refused', async () => {
+    openStore(dbFile).close();
+    const before = dumpDatabase();
+    const file = writeFixture('one-bad.json', JSON.stringify({ partners: [], subscriptions: [{ id: 'S-1', partnerId: 'P-404', offer: 'action_pack', purchasedOn: '2018-09-01' }] }));
+    await expect(importInto(file, firstImportAt)).rejects.toThrow('1 problem; nothing was imported');
+    expect(dumpDatabase()).toEqual(before);
+  });
+
   it.each([
     { name: 'JSON', file: examplesJson, partners: 4, subscriptions: 9 },
     { name: 'CSV', file: examplesCsv, partners: 2, subscriptions: 3 },
@@ -186,6 +207,55 @@ describe('importFile: a changed record updates by id', () => {
     ]);
     expect(query("SELECT detail FROM audit_events WHERE subscription_id = 'S-1' AND event = 'subscription-updated'")).toEqual([
       { detail: JSON.stringify({ changed: ['purchasedOn', 'anniversaryOn'], isNewCycle: true }) },
+    ]);
+  });
+});
+
+describe('importFile: duplicates', () => {
+  async function importProblems(file: string): Promise<readonly string[]> {
+    try {
+      await importInto(file, firstImportAt);
+    } catch (error) {
+      return (error as InputError).problems;
+    }
+    throw new Error(`${file} was imported without problems`);
+  }
+
+  const partner = (id: string, name = 'Contoso Ltd') => ({ id, name, contacts: [] });
+  const subscription = (id: string) => ({ id, partnerId: 'P-1', offer: 'action_pack', purchasedOn: '2018-09-01' });
+
+  it('names the first occurrence of a duplicate id in JSON, the first record included', async () => {
+    const file = writeFixture(
+      'duplicates.json',
+      JSON.stringify({
+        partners: [partner('P-1'), partner('P-1'), partner('P-2'), partner('P-2')],
+        subscriptions: [subscription('S-1'), subscription('S-2'), subscription('S-1'), subscription('S-2')],
+      }),
+    );
+    expect(await importProblems(file)).toEqual([
+      'partners[1].id: duplicate partner id "P-1" (first at partners[0])',
+      'partners[3].id: duplicate partner id "P-2" (first at partners[2])',
+      'subscriptions[2].id: duplicate subscription id "S-1" (first at subscriptions[0])',
+      'subscriptions[3].id: duplicate subscription id "S-2" (first at subscriptions[1])',
+    ]);
+    expect(query('SELECT count(*) AS n FROM subscriptions')).toEqual([{ n: 0 }]);
+  });
+
+  it('names the first line of a duplicate subscription and of a partner that differs between rows in CSV', async () => {
+    const file = writeFixture(
+      'duplicates.csv',
+      [
+        'partner_id,partner_name,subscription_id,offer,purchased_on',
+        'P-1,Contoso Ltd,S-1,action_pack,2018-09-01',
+        'P-1,Contoso Ltd,S-2,action_pack,2018-09-01',
+        'P-1,Contoso Limited,S-3,action_pack,2018-09-01',
+        'P-1,Contoso Ltd,S-1,action_pack,2018-09-01',
+        '',
+      ].join('\n'),
+    );
+    expect(await importProblems(file)).toEqual([
+      'line 4: partner "P-1" differs from its first row (line 2)',
+      'line 5, subscription_id: duplicate subscription id "S-1" (first at line 2)',
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findCycleDates, findFirstAnniversary, findStatusOn, type DisplayStatus } from '../../src/policy/cycle.js';
-import { addDays, addYears, daysBetween, isIsoDate, isTimeZone, todayIn } from '../../src/policy/dates.js';
+import { addDays, addYears, daysBetween, fromDayNumber, isIsoDate, isTimeZone, toDayNumber, todayIn } from '../../src/policy/dates.js';
 import type { Subscription } from '../../src/policy/types.js';
 import { buildSubscription } from './builders.js';
 
@@ -39,6 +39,27 @@ describe('addDays and daysBetween', () => {
   ])('$name: $date + $days = $expected', ({ date, days, expected }) => {
     expect(addDays(date, days)).toBe(expected);
     expect(daysBetween(date, expected)).toBe(days);
+  });
+});
+
+describe('toDayNumber and fromDayNumber', () => {
+  it.each([
+    { date: '1970-01-01', day: 0 },
+    { date: '1969-12-31', day: -1 },
+    { date: '2000-02-29', day: 11_016 },
+    { date: '2019-09-01', day: 18_140 },
+  ])('$date ↔ day $day', ({ date, day }) => {
+    expect(toDayNumber(date)).toBe(day);
+    expect(fromDayNumber(day)).toBe(date);
+  });
+
+  it('agrees with the Date object on every day from 1800 to 2200', () => {
+    const mismatches: string[] = [];
+    for (let day = toDayNumber('1800-01-01'); day <= toDayNumber('2200-12-31'); day++) {
+      const expected = new Date(day * 86_400_000).toISOString().slice(0, 10);
+      if (fromDayNumber(day) !== expected || toDayNumber(expected) !== day) mismatches.push(`${day} ${expected} ${fromDayNumber(day)}`);
+    }
+    expect(mismatches).toEqual([]);
   });
 });
 

@@ -184,6 +184,12 @@ describe('readJsonRecords: malformed input → InputError naming file:line', () 
     { name: 'a misspelt literal', text: '{"subscriptions":[\n  tru]}', message: ':2: malformed JSON in subscriptions[0]: ' },
     { name: 'two scalars without a comma', text: '{"partners":[1 2]}', message: ':1: malformed JSON: expected "," or "]" after partners[0]' },
     { name: 'a broken top-level scalar', text: '{"count": 1x}', message: ':1: malformed JSON in "count": ' },
+    {
+      name: 'a broken record before a missing comma: the first problem in the file is reported',
+      text: '{"partners":[\n{"id": },\n{"id":"b"} {"id":"c"}]}',
+      message: ':2: malformed JSON in partners[0]: ',
+    },
+    { name: 'a raw newline inside a string', text: '{"partners":[\n{"id":"a\nb"},\n{"id":"c"}]}', message: ':2: malformed JSON in partners[0]: ' },
   ];
 
   it.each(cases)('$name', async ({ text, message }) => {

@@ -1,0 +1,12 @@
+/** Child-process entry of startSmtpSinkProcess: a counting SMTP sink answering count requests over IPC. */
+import { startSmtpSink } from './smtp-sink.js';
+
+const sink = await startSmtpSink();
+process.on('message', (message: { id: number }) => {
+  process.send!({ id: message.id, count: sink.count, bytes: sink.bytes });
+});
+process.on('SIGTERM', () => {
+  void sink.stop().finally(() => process.exit(0));
+});
+process.on('disconnect', () => process.exit(0));
+process.send!({ port: sink.port });

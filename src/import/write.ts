@@ -122,10 +122,10 @@ export function createImportWriter(store: Store, now: Date, file: string) {
       const params = subscriptionParams(imported, sourceKey);
       if (storedKey === undefined) {
         const fresh: Subscription = { ...imported, status: 'active', doneMask: 0, cancelledOn: null, lapsedOn: null, pendingInvoice: null };
-        const q = params;
+        const { id, partnerId, offer, area, level, purchasedOn, isAutoRenew, isRequirementsMet, method, token, contactName, phone, email } = params;
         insertSubscription.run(
-          q.id, q.partnerId, q.offer, q.area, q.level, q.purchasedOn, imported.anniversaryOn, imported.anniversaryOn, q.isAutoRenew,
-          q.isRequirementsMet, q.method, q.token, q.contactName, q.phone, q.email, findNextDueOn(fresh), q.sourceKey, at, at,
+          id, partnerId, offer, area, level, purchasedOn, imported.anniversaryOn, imported.anniversaryOn, isAutoRenew,
+          isRequirementsMet, method, token, contactName, phone, email, findNextDueOn(fresh), sourceKey, at, at,
         );
         return 'created';
       }

@@ -43,7 +43,9 @@ export function findStatusOn(subscription: Subscription, asOf: IsoDate): Display
   const { anniversaryOn: a } = subscription;
   if (subscription.status === 'lapsed') return 'lapsed';
   if (subscription.status === 'cancelled') {
-    return asOf > a || (subscription.cancelledOn !== null && subscription.cancelledOn > a) ? 'cancelled' : 'active';
+    // Cancelled inside the window: from that day; otherwise from A + 1.
+    const cancelledFrom = subscription.cancelledOn !== null && subscription.cancelledOn > a ? subscription.cancelledOn : addDays(a, 1);
+    if (asOf >= cancelledFrom) return 'cancelled';
   }
   const { windowOpens, windowCloses } = findCycleDates(a);
   if (asOf > windowCloses) return 'lapsed';

@@ -1,4 +1,3 @@
-import { findCycleDates } from '../policy/cycle.js';
 import { actionBits, findMissedActions, isDone, isDueOn } from '../policy/due.js';
 import type { LifecycleAction, Partner, Subscription } from '../policy/types.js';
 import { recordAction, saveLifecycleState } from '../store/effects.js';
@@ -40,9 +39,4 @@ export function recheckAction(deps: JobDeps, action: LifecycleAction, data: Acti
   const partner = findPartner(deps.store, subscription.partnerId);
   if (!partner) return { ok: false, outcome: 'skipped:unknown-partner' };
   return { ok: true, subscription, partner };
-}
-
-export function describeCycle(subscription: Subscription): string {
-  const d = findCycleDates(subscription.anniversaryOn);
-  return `anniversary ${d.anniversary}, window ${d.windowOpens} … ${d.windowCloses}`;
 }

@@ -101,6 +101,13 @@ describe('the daemon on its embedded defaults, driven through the CLI', () => {
     ]);
   });
 
+  it('says how to fix a missing redis-server', async () => {
+    const dataDir = tempDir();
+    const result = await runLifecycle(['start'], { dataDir, env: { PATH: tempDir(), ADMIN_PORT: '0' } });
+    expect(result.status).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([expect.stringMatching(/redis-server not found on PATH: install it .*or set REDIS_URL/)]);
+  });
+
   it('simulate --json runs a season through real workers', async () => {
     const dataDir = tempDir();
     const env = { PAYMENT_GATEWAY: 'test' };

@@ -1,7 +1,8 @@
 /**
  * Builds the end-to-end benchmark's database: N subscriptions through importFile (the real import
  * path), then brought to a steady state as of the typical day D — every action whose first day
- * came before D taken — so that a scan of D finds one ordinary day's work and no backlog.
+ * came before D taken — so that a scan of D finds one ordinary day's work and no backlog: about
+ * N/365 reminders before, N/365 × 0.2 auto-renewals, N/365 × 0.8 reminders after and as many lapses.
  * Runs in a child process of bench/e2e.ts, so that the import's garbage does not count in the
  * scan's memory figures.
  */
@@ -12,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { importFile, type ImportSummary } from '../../src/import/import-file.js';
 import { addDays } from '../../src/policy/dates.js';
 import { actionBits, findNextDueOn } from '../../src/policy/due.js';
-import { remindAfterDays } from '../../src/policy/cycle.js';
+import { remindAfterDays, remindBeforeDays } from '../../src/policy/cycle.js';
 import { openStore } from '../../src/store/db.js';
 import { toSubscription, type SubscriptionRow } from '../../src/store/rows.js';
 import { writeDatasetFile } from './dataset.js';
@@ -65,12 +66,13 @@ export async function buildE2eDatabase(options: BuildOptions): Promise<BuildResu
   const summary = await importFile(store, json, new Date(`${addDays(options.typicalDay, -60)}T12:00:00Z`));
   const importSeconds = (performance.now() - started) / 1000;
 
-  // Steady state as of D − 1: the reminder before (and after, when its day came) already went.
+  // Steady state as of D − 1: the reminder before went for every anniversary before D + 15, the
+  // reminder after for those before D − 23 (auto-renewing ones all have A ≥ D: none renewed yet).
   started = performance.now();
   const update = store.sqlite.prepare('UPDATE subscriptions SET done_mask = ?, next_due_on = ? WHERE id = ?');
   const rows = store.sqlite
-    .prepare('SELECT * FROM subscriptions WHERE anniversary_on < ? AND is_auto_renew = 0')
-    .all(options.typicalDay) as SubscriptionRow[];
+    .prepare('SELECT * FROM subscriptions WHERE anniversary_on < ?')
+    .all(addDays(options.typicalDay, remindBeforeDays)) as SubscriptionRow[];
   store.sqlite.transaction(() => {
     for (const row of rows) {
       const subscription = toSubscription(row);

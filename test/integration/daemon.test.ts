@@ -204,4 +204,31 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     expect(received('A7-')).toHaveLength(1);
     expect(w.ledger().map((r) => r.outcome)).toEqual(['sent']);
   });
+
+  it('a notice whose job ran out of retries while SMTP was down goes out with the next scan', async () => {
+    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, JOB_ATTEMPTS: '2' }, D);
+    const w = world;
+    await w.import([{ id: 'A8-1', anniversaryOn: addDays(D, 5) }, { id: 'A8-2', anniversaryOn: addDays(D, -31) }]);
+    await smtp.stop();
+    const runtime = await w.startRuntime();
+    try {
+      await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+      await waitUntilIdle(runtime.queues.actions);
+      expect(await runtime.queues.actions.getJobCounts('failed')).toEqual({ failed: 2 });
+    } finally {
+      await smtp.start();
+    }
+    w.today = addDays(D, 1);
+    const scan = await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
+    expect(scan.redelivered).toBe(2);
+    await waitUntilIdle(runtime.queues.actions);
+    expect(received('A8-').map((m) => m.headers.get('x-lifecycle-notice')).sort()).toEqual(['lapsed', 'remind-before']);
+    expect(await runtime.queues.actions.getJobCounts('failed')).toEqual({ failed: 0 });
+    expect(w.ledger().map((r) => `${r.subscription} ${r.action} ${r.outcome}`).sort()).toEqual([
+      'A8-1 remind-before sent',
+      'A8-2 lapse lapsed',
+      'A8-2 remind-after skipped:missed',
+      'A8-2 remind-before skipped:missed',
+    ]);
+  });
 });

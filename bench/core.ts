@@ -9,7 +9,7 @@
  * (every record unchanged), (e) importFile of the CSV into another fresh database.
  * Aims: import ≥ 100,000 subscriptions/s; the dry-run scan faster than the full read.
  */
-import { createWriteStream, mkdtempSync, rmSync, statSync, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import { addDays, addYears } from '../src/policy/dates.js';
 import type { LifecycleAction } from '../src/policy/types.js';
 import { findDue } from '../src/scan/find-due.js';
 import { openStore, type Store } from '../src/store/db.js';
+import { createBufferedWriter } from './lib/dataset.js';
 
 const { values } = parseArgs({
   options: {
@@ -197,25 +198,6 @@ function csvRow(p: GeneratedPartner, s: GeneratedSubscription): string {
   ]
     .map(csvCell)
     .join(',');
-}
-
-/** Buffers writes and waits for 'drain': the files are streamed to disk, never held whole. */
-function createBufferedWriter(stream: WriteStream) {
-  let buffer = '';
-  return {
-    async write(text: string): Promise<void> {
-      buffer += text;
-      if (buffer.length < 1 << 16) return;
-      const chunk = buffer;
-      buffer = '';
-      if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', resolve));
-    },
-    async close(): Promise<void> {
-      stream.write(buffer);
-      buffer = '';
-      await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
-    },
-  };
 }
 
 async function generateFiles(dir: string): Promise<{ json: string; csv: string }> {

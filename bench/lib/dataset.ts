@@ -122,7 +122,7 @@ function buildSubscription(i: number, random: () => number, options: DatasetOpti
 }
 
 /** Buffers writes and waits for 'drain': the file is streamed to disk, never held whole. */
-function createBufferedWriter(stream: WriteStream) {
+export function createBufferedWriter(stream: WriteStream) {
   let buffer = '';
   return {
     async write(text: string): Promise<void> {

@@ -18,7 +18,7 @@ import { addDays, addYears } from '../src/policy/dates.js';
 import type { LifecycleAction } from '../src/policy/types.js';
 import { findDue } from '../src/scan/find-due.js';
 import { openStore, type Store } from '../src/store/db.js';
-import { createBufferedWriter } from './lib/dataset.js';
+import { createBufferedWriter, createRandom } from './lib/dataset.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,18 +79,6 @@ async function measure<T>(name: string, unit: string, run: () => Promise<{ rows:
 }
 
 // ---------------------------------------------------------------- generating
-
-/** Deterministic PRNG (mulberry32): the same N gives the same files. */
-function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const areas = ['Cloud Platform', 'Data Analytics', 'Modern Workplace', 'Security', 'Application Development', 'Data Center', 'Collaboration and Content'];
 const roleMix = ['mpn_partner_admin', 'global_admin', 'user_admin', 'admin_agent', 'sales_agent', 'other', 'other'] as const;

@@ -1,5 +1,4 @@
 import { actionBits } from '../policy/due.js';
-import { findCycleDates } from '../policy/cycle.js';
 import { findDue } from '../scan/find-due.js';
 import { listPendingNotices, recordAction, saveLifecycleState } from '../store/effects.js';
 import type { JobDeps } from './deps.js';
@@ -65,23 +64,21 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
   };
   try {
     let batch: ActionToEnqueue[] = [];
-    let missed: { id: string; actions: string[] }[] = [];
+    let missed: { id: string; anniversary: string; actions: string[] }[] = [];
     const seen = new Set<string>();
     const recordMissed = () => {
       if (missed.length === 0) return;
       const at = deps.now();
       store.sqlite.transaction(() => {
-        for (const { id, actions } of missed) {
-          const row = store.sqlite.prepare('SELECT anniversary_on, done_mask FROM subscriptions WHERE id = ?').get(id) as { anniversary_on: string; done_mask: number };
+        for (const { id, anniversary, actions } of missed) {
           for (const action of actions) {
-            const d = findCycleDates(row.anniversary_on);
             recordAction(store, {
               subscriptionId: id,
               action,
-              anniversary: row.anniversary_on,
+              anniversary,
               outcome: 'skipped:missed',
               effectiveOn: asOf,
-              detail: `no scan ran while it was due (anniversary ${d.anniversary}); found by scan ${scanId}`,
+              detail: `no scan ran while it was due (anniversary ${anniversary}); found by scan ${scanId}`,
               at,
             });
           }
@@ -93,7 +90,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
       if (seen.has(subscription.id)) continue;
       if (passed.length > 0) {
         seen.add(subscription.id);
-        missed.push({ id: subscription.id, actions: passed });
+        missed.push({ id: subscription.id, anniversary: subscription.anniversaryOn, actions: passed });
         const mask = passed.reduce((m, a) => m | actionBits[a], subscription.doneMask);
         saveLifecycleState(store, { ...subscription, doneMask: mask }, deps.now());
         result.missed += passed.length;

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
@@ -7,20 +6,8 @@ import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 import { createWorld, type World } from '../helpers/world.js';
+import { chromiumArgs, chromiumPath, hasChromium } from '../helpers/chromium.js';
 
-// Debian's chromium, never a downloaded browser (playwright-core only drives it).
-const chromiumPath = '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-const launchArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const D = '2019-09-30';
 const token = 'console-token-for-tests-42';
 
@@ -45,7 +32,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
       [{ id: 'P-1' }, { id: 'P-none', contacts: 0 }],
     );
     admin = await startAdminHarness(world, token);
-    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
   });
   afterAll(async () => {
     await browser?.close();

@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { createNoticeRenderer } from '../../src/mail/render.js';
 import { buildSampleNotice } from '../../src/mail/sample.js';
 import { locales, noticeKinds, type NoticeData } from '../../src/mail/types.js';
+import { chromiumArgs, chromiumPath as chromium } from '../helpers/chromium.js';
 
-const chromium = '/usr/bin/chromium';
 const widths = [
   { name: 'phone', width: 375, height: 1800 },
   { name: 'desktop', width: 1024, height: 1300 },
@@ -52,14 +52,7 @@ async function screenshot(htmlFile: string, pngFile: string, width: number, heig
     await run(
       chromium,
       [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
+        ...chromiumArgs,
         '--hide-scrollbars',
         `--user-data-dir=${profile}`,
         `--screenshot=${pngFile}`,

@@ -1,16 +1,29 @@
 /** Calendar dates as `YYYY-MM-DD` strings: no time of day, no time zone (SPEC §1). */
 export type IsoDate = string;
 
-const isoDatePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
 const msPerDay = 86_400_000;
 
-/** True for a real calendar date written `YYYY-MM-DD` (rejects 2019-02-29, 2019-13-01). */
+/** The value of the decimal digits of `text` from `start` to `end`, or −1 if one is not a digit. */
+function readDigits(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * True for a real calendar date written `YYYY-MM-DD` (rejects 2019-02-29, 2019-13-01). Reads
+ * character codes rather than matching a pattern: an import checks two dates per record.
+ */
 export function isIsoDate(value: unknown): value is IsoDate {
-  if (typeof value !== 'string') return false;
-  const match = isoDatePattern.exec(value);
-  if (!match) return false;
-  const [, y, m, d] = match.map(Number) as [number, number, number, number];
-  if (m < 1 || m > 12 || d < 1) return false;
+  if (typeof value !== 'string' || value.length !== 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return false;
+  const y = readDigits(value, 0, 4);
+  const m = readDigits(value, 5, 7);
+  const d = readDigits(value, 8, 10);
+  if (y < 0 || m < 1 || m > 12 || d < 1) return false;
   return d <= daysInMonth(y, m);
 }
 

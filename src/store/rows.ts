@@ -24,7 +24,6 @@ export interface SubscriptionRow {
   cancel_ticket: string | null;
   lapsed_on: string | null;
   pending_invoice: string | null;
-  source_key: string;
   created_at: string;
   updated_at: string;
 }
@@ -41,7 +40,6 @@ export interface PartnerRow {
   bill_to_postal_code: string | null;
   bill_to_country: string | null;
   has_bill_to: number;
-  source_key: string;
 }
 
 function toPayment(row: SubscriptionRow): Payment | null {

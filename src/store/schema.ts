@@ -15,8 +15,6 @@ export const partners = sqliteTable('partners', {
   billToPostalCode: text('bill_to_postal_code'),
   billToCountry: text('bill_to_country'),
   hasBillTo: integer('has_bill_to', { mode: 'boolean' }).notNull(),
-  /** Canonical JSON of the imported record: a re-import of the same record changes nothing. */
-  sourceKey: text('source_key').notNull(),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
 });
@@ -62,7 +60,6 @@ export const subscriptions = sqliteTable(
     cancelTicket: text('cancel_ticket'),
     lapsedOn: text('lapsed_on'),
     pendingInvoice: text('pending_invoice'),
-    sourceKey: text('source_key').notNull(),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
   },

@@ -19,6 +19,12 @@ describe('isIsoDate', () => {
     { value: '2019-9-1', expected: false },
     { value: '2019-09-01T00:00:00Z', expected: false },
     { value: ' 2019-09-01', expected: false },
+    { value: '2019/09/01', expected: false },
+    { value: '2019-0a-01', expected: false },
+    { value: '20_9-09-01', expected: false },
+    { value: '2019-09-0\uff11', expected: false },
+    { value: '2019-09--1', expected: false },
+    { value: '', expected: false },
     { value: 20190901, expected: false },
     { value: null, expected: false },
   ])('$value → $expected', ({ value, expected }) => {

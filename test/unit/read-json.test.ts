@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { readJsonRecords, type JsonRecord } from '../../src/import/read-json.js';
+import { readJsonRecordGroups, type JsonRecord } from '../../src/import/read-json.js';
 
 /** The splitter reads 1 MiB chunks (read-json.ts `highWaterMark`). */
 const chunkBytes = 1 << 20;
@@ -20,7 +20,7 @@ function writeJson(text: string | Buffer): string {
 
 async function readAll(file: string): Promise<JsonRecord[]> {
   const records: JsonRecord[] = [];
-  for await (const record of readJsonRecords(file)) records.push(record);
+  for await (const group of readJsonRecordGroups(file)) for (const record of group) records.push(record);
   return records;
 }
 
@@ -43,7 +43,7 @@ function expectedRecords(text: string): Omit<JsonRecord, 'line'>[] {
 
 const withoutLines = (records: JsonRecord[]) => records.map(({ key, index, value }) => ({ key, index, value }));
 
-describe('readJsonRecords: agrees with JSON.parse', () => {
+describe('readJsonRecordGroups: agrees with JSON.parse', () => {
   const documents: { name: string; text: string }[] = [
     {
       name: 'escaped quotes and backslashes',
@@ -93,7 +93,7 @@ describe('readJsonRecords: agrees with JSON.parse', () => {
   });
 });
 
-describe('readJsonRecords: records straddling the 1 MiB chunk boundary', () => {
+describe('readJsonRecordGroups: records straddling the 1 MiB chunk boundary', () => {
   /**
    * One array element full of what a byte-level splitter can get wrong: escapes, braces in
    * strings, 3- and 4-byte UTF-8 characters, a scalar. It is placed so that the chunk boundary
@@ -151,7 +151,7 @@ describe('readJsonRecords: records straddling the 1 MiB chunk boundary', () => {
   });
 });
 
-describe('readJsonRecords: malformed input → InputError naming file:line', () => {
+describe('readJsonRecordGroups: malformed input → InputError naming file:line', () => {
   const cases: { name: string; text: string; message: string }[] = [
     { name: 'an empty file', text: '', message: ':1: malformed JSON: the file is empty' },
     { name: 'a file truncated between records', text: '{"partners":[\n{"id":"P-1"},\n{"id":"P-2"}', message: ':3: malformed JSON: unexpected end of file' },

@@ -1,0 +1,2 @@
+ALTER TABLE `partners` DROP COLUMN `source_key`;--> statement-breakpoint
+ALTER TABLE `subscriptions` DROP COLUMN `source_key`;

@@ -1,0 +1,126 @@
+import { readCsvRecords } from './read-csv.js';
+import { readJsonRecordGroups } from './read-json.js';
+import { toPartnerImport, toSubscriptionImport, type PartnerImport, type SubscriptionImport } from './import-rows.js';
+import { validatePartner, validateSubscription, type FieldLabel } from './validate.js';
+
+export type ImportFormat = 'json' | 'csv';
+
+/** Valid records ready to write, and the problems found among the records read since the last batch. */
+export interface ParsedBatch {
+  partners: PartnerImport[];
+  subscriptions: SubscriptionImport[];
+  /** `where: what is wrong`, listed up to `maxListedProblems` over the whole file. */
+  problems: string[];
+  /** Problems found in this batch, listed or not. */
+  problemCount: number;
+  /**
+   * Last batch only: subscriptions whose partner is not in the file (where, partner id). The
+   * writer checks the database for each; a partner in neither is a problem.
+   */
+  unresolved: [where: string, partnerId: string][];
+}
+
+/** Past this many problems the rest are counted, not listed. */
+export const maxListedProblems = 1_000;
+
+const defaultBatchSize = 2_000;
+
+/**
+ * Reads, validates and converts every record of an import file, in file order, in batches. Pure
+ * CPU work with no database: it runs in a worker thread for large files (parse-worker.ts) while
+ * the calling thread writes. Duplicate ids are caught here, each reported with where its first
+ * occurrence is; structural errors (malformed JSON, a bad CSV header, no such file) throw an
+ * InputError.
+ */
+export async function* parseImportFile(file: string, format: ImportFormat, batchSize = defaultBatchSize): AsyncGenerator<ParsedBatch> {
+  let batch = emptyBatch();
+  let listed = 0;
+  const report = (list: readonly string[]) => {
+    for (const p of list) {
+      batch.problemCount++;
+      if (listed++ < maxListedProblems) batch.problems.push(p);
+    }
+  };
+  // Ids seen, each with its record's index (JSON) or line (CSV): a number, not a string per record,
+  // keeps a million-record import's heap small.
+  const partnerSeen = new Map<string, number>();
+  const subscriptionSeen = new Map<string, number>();
+  const describePosition = (section: 'partners' | 'subscriptions', position: number) =>
+    format === 'json' ? `${section}[${position}]` : `line ${position}`;
+  /** Subscriptions whose partner was not in the file yet when they were read; resolved at the end. */
+  const pending: [where: string, partnerId: string][] = [];
+  /** CSV repeats a partner on each of its rows: the first row's record, to compare the others with. */
+  const csvPartnerKeys = new Map<string, string>();
+
+  const acceptPartner = (raw: unknown, label: FieldLabel, position: number) => {
+    const { partner, problems } = validatePartner(raw, label);
+    report(problems);
+    if (!partner) return;
+    if (format === 'json') {
+      const first = partnerSeen.get(partner.id);
+      if (first !== undefined) {
+        return report([`${label('id')}: duplicate partner id "${partner.id}" (first at ${describePosition('partners', first)})`]);
+      }
+    } else {
+      const key = JSON.stringify(partner);
+      const first = csvPartnerKeys.get(partner.id);
+      if (first !== undefined) {
+        if (first !== key) {
+          const firstRow = describePosition('partners', partnerSeen.get(partner.id)!);
+          report([`${describePosition('partners', position)}: partner "${partner.id}" differs from its first row (${firstRow})`]);
+        }
+        return;
+      }
+      csvPartnerKeys.set(partner.id, key);
+    }
+    partnerSeen.set(partner.id, position);
+    batch.partners.push(toPartnerImport(partner));
+  };
+  const acceptSubscription = (raw: unknown, label: FieldLabel, position: number) => {
+    const { subscription, problems } = validateSubscription(raw, label);
+    report(problems);
+    if (!subscription) return;
+    const first = subscriptionSeen.get(subscription.id);
+    if (first !== undefined) {
+      return report([`${label('id')}: duplicate subscription id "${subscription.id}" (first at ${describePosition('subscriptions', first)})`]);
+    }
+    subscriptionSeen.set(subscription.id, position);
+    if (!partnerSeen.has(subscription.partnerId)) pending.push([label('partnerId'), subscription.partnerId]);
+    batch.subscriptions.push(toSubscriptionImport(subscription));
+  };
+  const isFull = () => batch.partners.length + batch.subscriptions.length + batch.problemCount >= batchSize;
+
+  if (format === 'json') {
+    for await (const group of readJsonRecordGroups(file)) {
+      for (const record of group) {
+        // Built only when a problem is reported: most records have none.
+        const label: FieldLabel = (field) => `${record.key}[${record.index}]${field ? `.${field}` : ''}`;
+        if (record.key === 'partners' && record.index >= 0) acceptPartner(record.value, label, record.index);
+        else if (record.key === 'subscriptions' && record.index >= 0) acceptSubscription(record.value, label, record.index);
+        else if (record.key === 'partners' || record.key === 'subscriptions') report([`${file}:${record.line}: "${record.key}" must be an array`]);
+        else report([`${file}:${record.line}: unknown top-level key "${record.key}" (expected "partners" and "subscriptions")`]);
+      }
+      if (isFull()) {
+        yield batch;
+        batch = emptyBatch();
+      }
+    }
+  } else {
+    for await (const record of readCsvRecords(file)) {
+      report(record.problems);
+      acceptPartner(record.partner, record.partnerLabel, record.line);
+      acceptSubscription(record.subscription, record.subscriptionLabel, record.line);
+      if (isFull()) {
+        yield batch;
+        batch = emptyBatch();
+      }
+    }
+  }
+  // A JSON file may list a subscription before its partner.
+  batch.unresolved = pending.filter(([, partnerId]) => !partnerSeen.has(partnerId));
+  yield batch;
+}
+
+function emptyBatch(): ParsedBatch {
+  return { partners: [], subscriptions: [], problems: [], problemCount: 0, unresolved: [] };
+}

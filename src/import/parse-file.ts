@@ -1,4 +1,4 @@
-import { readCsvRecords } from './read-csv.js';
+import { readCsvRecordGroups } from './read-csv.js';
 import { readJsonRecordGroups } from './read-json.js';
 import { toPartnerImport, toSubscriptionImport, type PartnerImport, type SubscriptionImport } from './import-rows.js';
 import { validatePartner, validateSubscription, type FieldLabel } from './validate.js';
@@ -49,32 +49,22 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
     format === 'json' ? `${section}[${position}]` : `line ${position}`;
   /** Subscriptions whose partner was not in the file yet when they were read; resolved at the end. */
   const pending: [where: string, partnerId: string][] = [];
-  /** CSV repeats a partner on each of its rows: the first row's record, to compare the others with. */
-  const csvPartnerKeys = new Map<string, string>();
+  /** CSV repeats a partner on each of its rows: the first valid row's partner cells, to compare the others with. */
+  const csvPartnerCells = new Map<string, string[]>();
 
-  const acceptPartner = (raw: unknown, label: FieldLabel, position: number) => {
+  /** True when the partner is valid and new. */
+  const acceptPartner = (raw: unknown, label: FieldLabel, position: number): boolean => {
     const { partner, problems } = validatePartner(raw, label);
     report(problems);
-    if (!partner) return;
-    if (format === 'json') {
-      const first = partnerSeen.get(partner.id);
-      if (first !== undefined) {
-        return report([`${label('id')}: duplicate partner id "${partner.id}" (first at ${describePosition('partners', first)})`]);
-      }
-    } else {
-      const key = JSON.stringify(partner);
-      const first = csvPartnerKeys.get(partner.id);
-      if (first !== undefined) {
-        if (first !== key) {
-          const firstRow = describePosition('partners', partnerSeen.get(partner.id)!);
-          report([`${describePosition('partners', position)}: partner "${partner.id}" differs from its first row (${firstRow})`]);
-        }
-        return;
-      }
-      csvPartnerKeys.set(partner.id, key);
+    if (!partner) return false;
+    const first = partnerSeen.get(partner.id);
+    if (first !== undefined) {
+      report([`${label('id')}: duplicate partner id "${partner.id}" (first at ${describePosition('partners', first)})`]);
+      return false;
     }
     partnerSeen.set(partner.id, position);
     batch.partners.push(toPartnerImport(partner));
+    return true;
   };
   const acceptSubscription = (raw: unknown, label: FieldLabel, position: number) => {
     const { subscription, problems } = validateSubscription(raw, label);
@@ -106,10 +96,23 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
       }
     }
   } else {
-    for await (const record of readCsvRecords(file)) {
-      report(record.problems);
-      acceptPartner(record.partner, record.partnerLabel, record.line);
-      acceptSubscription(record.subscription, record.subscriptionLabel, record.line);
+    for await (const group of readCsvRecordGroups(file)) {
+      report(group.problems);
+      for (const record of group.records) {
+        // Each row repeats its partner: the first valid row is the partner, the others must repeat its cells.
+        const partnerId = record.partnerId;
+        const firstCells = partnerId === undefined ? undefined : csvPartnerCells.get(partnerId);
+        if (firstCells === undefined) {
+          const problems: string[] = [];
+          const raw = record.partner(problems);
+          report(problems);
+          if (acceptPartner(raw, record.partnerLabel, record.line)) csvPartnerCells.set(partnerId!, record.partnerCells());
+        } else if (!record.hasPartnerCells(firstCells)) {
+          const firstRow = describePosition('partners', partnerSeen.get(partnerId!)!);
+          report([`line ${record.line}: partner "${partnerId}" differs from its first row (${firstRow})`]);
+        }
+        acceptSubscription(record.subscription(), record.subscriptionLabel, record.line);
+      }
       if (isFull()) {
         yield batch;
         batch = emptyBatch();

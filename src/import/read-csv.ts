@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
 import { InputError } from '../errors.js';
 import type { FieldLabel } from './validate.js';
 
@@ -65,15 +64,20 @@ const subscriptionColumns: Record<string, Column> = {
   'payment.email': 'payment_email',
 };
 
-export interface CsvRecord {
-  line: number;
-  partner: Record<string, unknown>;
-  subscription: Record<string, unknown>;
-  partnerLabel: FieldLabel;
-  subscriptionLabel: FieldLabel;
-  /** Problems found while reading cells (a contacts cell that does not parse). */
-  problems: string[];
-}
+/** The partner's columns: every row of one partner must repeat the same cells. */
+const partnerCellColumns: readonly Column[] = [
+  'partner_id',
+  'partner_name',
+  'partner_locale',
+  'partner_migrated',
+  'bill_to_line1',
+  'bill_to_line2',
+  'bill_to_city',
+  'bill_to_region',
+  'bill_to_postal_code',
+  'bill_to_country',
+  'contacts',
+];
 
 function labelFor(line: number, columns: Record<string, Column>): FieldLabel {
   return (field) => {
@@ -87,7 +91,7 @@ const truthy = new Set(['true', 'yes', '1']);
 const falsy = new Set(['false', 'no', '0']);
 
 function readBoolean(cell: string | undefined): unknown {
-  if (cell === undefined || cell === '') return undefined;
+  if (cell === undefined) return undefined;
   const lower = cell.toLowerCase();
   if (truthy.has(lower)) return true;
   if (falsy.has(lower)) return false;
@@ -113,89 +117,259 @@ function readContacts(cell: string | undefined, line: number, problems: string[]
     });
 }
 
-function toRecord(row: Record<string, string>, line: number): CsvRecord {
-  const cell = (column: Column): string | undefined => (row[column] === '' ? undefined : row[column]);
-  const problems: string[] = [];
-  const hasBillTo = ['bill_to_line1', 'bill_to_city', 'bill_to_country', 'bill_to_postal_code'].some((c) => cell(c as Column));
-  const partner: Record<string, unknown> = {
-    id: cell('partner_id'),
-    name: cell('partner_name'),
-    locale: cell('partner_locale'),
-    migratedToPartnerCenter: readBoolean(cell('partner_migrated')),
-    billTo: hasBillTo
-      ? {
-          line1: cell('bill_to_line1'),
-          line2: cell('bill_to_line2'),
-          city: cell('bill_to_city'),
-          region: cell('bill_to_region'),
-          postalCode: cell('bill_to_postal_code'),
-          country: cell('bill_to_country'),
-        }
-      : undefined,
-    contacts: readContacts(cell('contacts'), line, problems),
-  };
-  const method = cell('payment_method');
-  const subscription: Record<string, unknown> = {
-    id: cell('subscription_id'),
-    partnerId: cell('partner_id'),
-    offer: cell('offer'),
-    competency:
-      cell('competency_area') || cell('competency_level')
-        ? { area: cell('competency_area'), level: cell('competency_level') }
+/** One data row: its cells by column, and the partner and subscription records they make, built on demand. */
+export class CsvRecord {
+  constructor(
+    readonly line: number,
+    private readonly cells: readonly string[],
+    private readonly layout: CsvLayout,
+  ) {}
+
+  /** A cell as written (trimmed); empty → undefined. */
+  cell(column: Column): string | undefined {
+    const value = this.cells[this.layout[column]];
+    return value === '' ? undefined : value;
+  }
+
+  get partnerId(): string | undefined {
+    return this.cell('partner_id');
+  }
+
+  /** The partner's cells, to compare the partner's other rows with. */
+  partnerCells(): string[] {
+    return partnerCellColumns.map((column) => this.cell(column) ?? '');
+  }
+
+  /** True when this row's partner cells are `cells`. */
+  hasPartnerCells(cells: readonly string[]): boolean {
+    for (let i = 0; i < partnerCellColumns.length; i++) if ((this.cell(partnerCellColumns[i]!) ?? '') !== cells[i]) return false;
+    return true;
+  }
+
+  get partnerLabel(): FieldLabel {
+    return labelFor(this.line, partnerColumns);
+  }
+
+  get subscriptionLabel(): FieldLabel {
+    return labelFor(this.line, subscriptionColumns);
+  }
+
+  /** The partner as the JSON validator reads it; `problems` gets the contacts cell's. */
+  partner(problems: string[]): Record<string, unknown> {
+    const cell = (column: Column) => this.cell(column);
+    const hasBillTo = ['bill_to_line1', 'bill_to_city', 'bill_to_country', 'bill_to_postal_code'].some((c) => cell(c as Column));
+    return {
+      id: cell('partner_id'),
+      name: cell('partner_name'),
+      locale: cell('partner_locale'),
+      migratedToPartnerCenter: readBoolean(cell('partner_migrated')),
+      billTo: hasBillTo
+        ? {
+            line1: cell('bill_to_line1'),
+            line2: cell('bill_to_line2'),
+            city: cell('bill_to_city'),
+            region: cell('bill_to_region'),
+            postalCode: cell('bill_to_postal_code'),
+            country: cell('bill_to_country'),
+          }
         : undefined,
-    purchasedOn: cell('purchased_on'),
-    anniversaryOn: cell('anniversary_on'),
-    autoRenew: readBoolean(cell('auto_renew')),
-    requirementsMet: readBoolean(cell('requirements_met')),
-    payment:
-      method === undefined
-        ? undefined
-        : method === 'bank_transfer'
-          ? { method, contactName: cell('payment_contact_name'), phone: cell('payment_phone'), email: cell('payment_email') }
-          : { method, token: cell('payment_token') },
-  };
-  return {
-    line,
-    partner,
-    subscription,
-    partnerLabel: labelFor(line, partnerColumns),
-    subscriptionLabel: labelFor(line, subscriptionColumns),
-    problems,
-  };
+      contacts: readContacts(cell('contacts'), this.line, problems),
+    };
+  }
+
+  subscription(): Record<string, unknown> {
+    const cell = (column: Column) => this.cell(column);
+    const method = cell('payment_method');
+    return {
+      id: cell('subscription_id'),
+      partnerId: cell('partner_id'),
+      offer: cell('offer'),
+      competency:
+        cell('competency_area') || cell('competency_level') ? { area: cell('competency_area'), level: cell('competency_level') } : undefined,
+      purchasedOn: cell('purchased_on'),
+      anniversaryOn: cell('anniversary_on'),
+      autoRenew: readBoolean(cell('auto_renew')),
+      requirementsMet: readBoolean(cell('requirements_met')),
+      payment:
+        method === undefined
+          ? undefined
+          : method === 'bank_transfer'
+            ? { method, contactName: cell('payment_contact_name'), phone: cell('payment_phone'), email: cell('payment_email') }
+            : { method, token: cell('payment_token') },
+    };
+  }
 }
 
-export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
-  const input = createReadStream(file);
-  const parser = input.pipe(
-    parse({
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      info: true,
-      columns: (header: string[]) => {
-        const unknown = header.filter((h) => !(csvColumns as readonly string[]).includes(h));
-        const missing = requiredColumns.filter((c) => !header.includes(c));
-        const problems = [
-          ...unknown.map((h) => `${file}:1: unknown column "${h}"`),
-          ...missing.map((c) => `${file}:1: missing column "${c}"`),
-        ];
-        if (problems.length > 0) throw new InputError(`${file}: the header row does not match the CSV columns`, problems);
-        return header;
-      },
-    }),
-  );
-  // pipe() does not forward the file's errors (ENOENT): without this they crash the process.
-  input.on('error', (error) => parser.destroy(error));
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      yield toRecord(record, info.lines);
+export interface CsvRow {
+  /** The line the row starts on. */
+  line: number;
+  cells: string[];
+}
+
+const QUOTE = 0x22;
+
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0d;
+}
+
+/**
+ * RFC 4180 rows from text pushed chunk by chunk: cells separated by commas, rows by LF or CRLF,
+ * a cell in double quotes may hold commas, line breaks and doubled quotes. Cells are trimmed;
+ * blank lines are skipped. A line without a quote (nearly all of them) is split in one native
+ * call; only a line with a quote is read character by character.
+ */
+export class CsvTokenizer {
+  private rest = '';
+  /** The line `rest` starts on. */
+  private line = 1;
+
+  constructor(private readonly file: string) {}
+
+  private fail(line: number, what: string): never {
+    throw new InputError(`${this.file}:${line}: malformed CSV: ${what}`);
+  }
+
+  /** The rows completed by `text`; `isLast` marks the end of the file, which completes the last row. */
+  push(text: string, isLast: boolean): CsvRow[] {
+    const buffer = this.rest + text;
+    const rows: CsvRow[] = [];
+    let position = 0;
+    let nextQuote = buffer.indexOf('"');
+    while (position < buffer.length) {
+      const newline = buffer.indexOf('\n', position);
+      if (newline === -1 && !isLast) break;
+      const end = newline === -1 ? buffer.length : newline;
+      if (nextQuote !== -1 && nextQuote < position) nextQuote = buffer.indexOf('"', position);
+      if (nextQuote === -1 || nextQuote >= end) {
+        const text = buffer.slice(position, end);
+        if (text.trim() !== '') rows.push({ line: this.line, cells: text.split(',').map((cell) => cell.trim()) });
+        this.line++;
+        position = end + 1;
+        continue;
+      }
+      const row = this.readQuotedRow(buffer, position, isLast);
+      if (!row) break;
+      rows.push({ line: this.line, cells: row.cells });
+      this.line += row.lines;
+      position = row.next;
     }
+    this.rest = position < buffer.length ? buffer.slice(position) : '';
+    return rows;
+  }
+
+  /** A row with at least one quote, from `start`; null when the text so far ends inside it. */
+  private readQuotedRow(buffer: string, start: number, isLast: boolean): { cells: string[]; next: number; lines: number } | null {
+    const cells: string[] = [];
+    const n = buffer.length;
+    let lines = 0;
+    let i = start;
+    /** The next line feed at or after `i` (kept while cells are read, found again after a quoted one). */
+    let newline = buffer.indexOf('\n', start);
+    for (;;) {
+      while (i < n && (buffer.charCodeAt(i) === 0x20 || buffer.charCodeAt(i) === 0x09)) i++;
+      if (buffer.charCodeAt(i) === QUOTE) {
+        const openedOn = this.line + lines;
+        let value = '';
+        let from = i + 1;
+        for (;;) {
+          const quote = buffer.indexOf('"', from);
+          if (quote === -1 || (quote === n - 1 && !isLast)) {
+            if (isLast) this.fail(openedOn, 'Quote Not Closed: the quoted cell opened on this line has no closing quote');
+            return null;
+          }
+          const piece = buffer.slice(from, quote);
+          for (let k = piece.indexOf('\n'); k !== -1; k = piece.indexOf('\n', k + 1)) lines++;
+          value += piece;
+          if (buffer.charCodeAt(quote + 1) === QUOTE) {
+            value += '"';
+            from = quote + 2;
+            continue;
+          }
+          i = quote + 1;
+          break;
+        }
+        while (i < n && isBlank(buffer.charCodeAt(i))) i++;
+        const after = buffer.charCodeAt(i);
+        if (i < n && after !== 0x2c && after !== 0x0a) {
+          this.fail(this.line + lines, `Invalid Closing Quote: "${buffer[i]}" follows the closing quote of a cell`);
+        }
+        cells.push(value);
+      } else {
+        if (newline !== -1 && newline < i) newline = buffer.indexOf('\n', i);
+        const comma = buffer.indexOf(',', i);
+        let j = comma === -1 ? n : comma;
+        if (newline !== -1 && newline < j) j = newline;
+        if (j === n && !isLast) return null;
+        const value = buffer.slice(i, j);
+        if (value.includes('"')) this.fail(this.line + lines, `Invalid Opening Quote: a quote inside the unquoted cell ${value.trim()}`);
+        cells.push(value.trim());
+        i = j;
+      }
+      if (i >= n) return isLast ? { cells, next: n, lines } : null;
+      if (buffer.charCodeAt(i) === 0x0a) return { cells, next: i + 1, lines: lines + 1 };
+      i++; // the comma
+    }
+  }
+}
+
+/**
+ * Each column's cell index in a row (−1, a cell that is always missing, when the header lacks
+ * it): an object of one fixed shape, as every cell of a million rows is looked up through it.
+ */
+type CsvLayout = Record<Column, number>;
+
+function readHeader(file: string, header: readonly string[]): CsvLayout {
+  const unknown = header.filter((h) => !(csvColumns as readonly string[]).includes(h));
+  const missing = requiredColumns.filter((c) => !header.includes(c));
+  const duplicated = header.filter((h, i) => header.indexOf(h) !== i);
+  const problems = [
+    ...unknown.map((h) => `${file}:1: unknown column "${h}"`),
+    ...missing.map((c) => `${file}:1: missing column "${c}"`),
+    ...duplicated.map((c) => `${file}:1: column "${c}" appears more than once`),
+  ];
+  if (problems.length > 0) throw new InputError(`${file}: the header row does not match the CSV columns`, problems);
+  return Object.fromEntries(csvColumns.map((column) => [column, header.indexOf(column)])) as CsvLayout;
+}
+
+export interface CsvRecordGroup {
+  records: CsvRecord[];
+  /** Rows that are not records: `line N: …` (a wrong number of cells). */
+  problems: string[];
+}
+
+/**
+ * The data rows of a CSV import file, one group per chunk read (about 1 MiB). The header row
+ * names the columns (README "CSV columns"); a row with another number of cells is a problem of
+ * its own line.
+ */
+export async function* readCsvRecordGroups(file: string): AsyncGenerator<CsvRecordGroup> {
+  const tokenizer = new CsvTokenizer(file);
+  let columns: CsvLayout | null = null;
+  let width = 0;
+  const toGroup = (rows: CsvRow[]): CsvRecordGroup => {
+    const group: CsvRecordGroup = { records: [], problems: [] };
+    for (const row of rows) {
+      if (!columns) {
+        columns = readHeader(file, row.cells);
+        width = row.cells.length;
+      } else if (row.cells.length !== width) {
+        group.problems.push(`line ${row.line}: ${row.cells.length} cells where the header has ${width} columns`);
+      } else group.records.push(new CsvRecord(row.line, row.cells, columns));
+    }
+    return group;
+  };
+  let isFirst = true;
+  try {
+    for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
+      // A byte-order mark is not part of the first column's name.
+      yield toGroup(tokenizer.push(isFirst && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk, false));
+      isFirst = false;
+    }
+    yield toGroup(tokenizer.push('', true));
   } catch (error) {
     if (error instanceof InputError) throw error;
-    const e = error as NodeJS.ErrnoException & { lines?: number };
-    if (e.code === 'ENOENT') throw new InputError(`${file}: no such file`);
-    throw new InputError(`${file}${e.lines ? `:${e.lines}` : ''}: malformed CSV: ${e.message}`);
-  } finally {
-    input.destroy();
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read: ${(error as Error).message}`);
   }
+  if (!columns) throw new InputError(`${file}: the file is empty (expected a header row and one row per subscription)`);
 }

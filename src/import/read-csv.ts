@@ -135,15 +135,12 @@ export class CsvRecord {
     return this.cell('partner_id');
   }
 
-  /** The partner's cells, to compare the partner's other rows with. */
-  partnerCells(): string[] {
-    return partnerCellColumns.map((column) => this.cell(column) ?? '');
-  }
-
-  /** True when this row's partner cells are `cells`. */
-  hasPartnerCells(cells: readonly string[]): boolean {
-    for (let i = 0; i < partnerCellColumns.length; i++) if ((this.cell(partnerCellColumns[i]!) ?? '') !== cells[i]) return false;
-    return true;
+  /**
+   * The partner's cells joined into one new string, to compare the partner's other rows with. A
+   * cell is a slice of the 1 MiB chunk it was read from; keeping cells would keep every chunk.
+   */
+  partnerKey(): string {
+    return partnerCellColumns.map((column) => this.cell(column) ?? '').join('\u0000');
   }
 
   get partnerLabel(): FieldLabel {

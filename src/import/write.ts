@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Store } from '../store/db.js';
 import { toSubscription, type SubscriptionRow } from '../store/rows.js';
 import { findNextDueOn } from '../policy/due.js';
@@ -33,10 +34,13 @@ export interface ImportWriterOptions {
 export function createImportWriter(store: Store, now: Date, file: string, options: ImportWriterOptions) {
   const { sqlite } = store;
   const at = now.toISOString();
+  // The import's own instant, written into the insert statements rather than bound to each row:
+  // an ISO-8601 string made here, with no quote to escape.
+  const atLiteral = `'${at}'`;
   const insertPartner = sqlite.prepare(
     `INSERT INTO partners (id, name, locale, is_migrated, bill_to_line1, bill_to_line2, bill_to_city, bill_to_region,
        bill_to_postal_code, bill_to_country, has_bill_to, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${atLiteral}, ${atLiteral})`,
   );
   const selectPartner = sqlite.prepare(`SELECT ${partnerImportColumns.join(', ')} FROM partners WHERE id = ?`).raw();
   const selectContacts = sqlite.prepare('SELECT name, email, role FROM contacts WHERE partner_id = ? ORDER BY id').raw();
@@ -46,13 +50,18 @@ export function createImportWriter(store: Store, now: Date, file: string, option
      WHERE id = ?`,
   );
   const deleteContacts = sqlite.prepare('DELETE FROM contacts WHERE partner_id = ?');
-  const insertContact = sqlite.prepare('INSERT INTO contacts (partner_id, name, email, role) VALUES (?, ?, ?, ?)');
-  // Binds a SubscriptionImport as it is (15 values), then anniversary_on and the two instants.
+  /** Statements inserting 1, 2, 3 … contacts at once (most partners have a few): one step per partner. */
+  const insertContactRows: Database.Statement[] = [];
+  const insertContactsStatement = (count: number) =>
+    (insertContactRows[count] ??= sqlite.prepare(
+      `INSERT INTO contacts (partner_id, name, email, role) VALUES ${Array.from({ length: count }, () => '(?, ?, ?, ?)').join(', ')}`,
+    ));
+  // Binds a SubscriptionImport as it is (15 values), then anniversary_on.
   const insertSubscription = sqlite.prepare(
     `INSERT INTO subscriptions (id, partner_id, offer, competency_area, competency_level, purchased_on,
        imported_anniversary_on, is_auto_renew, is_requirements_met, payment_method, payment_token, payment_contact_name,
        payment_phone, payment_email, next_due_on, anniversary_on, status, done_mask, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 0, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 0, ${atLiteral}, ${atLiteral})`,
   );
   const selectImported = sqlite.prepare(`SELECT ${subscriptionImportColumns.join(', ')} FROM subscriptions WHERE id = ?`).raw();
   const selectSubscription = sqlite.prepare('SELECT * FROM subscriptions WHERE id = ?');
@@ -69,8 +78,14 @@ export function createImportWriter(store: Store, now: Date, file: string, option
      VALUES (?, ?, ?, ?, 'import', ?, ?)`,
   );
 
+  /** Contacts in groups of up to 8 per statement, in their order (their ids keep it). */
   function insertContacts(id: string, contacts: readonly string[]): void {
-    for (let i = 0; i < contacts.length; i += 3) insertContact.run(id, contacts[i], contacts[i + 1], contacts[i + 2]);
+    for (let start = 0; start < contacts.length; start += 24) {
+      const group = contacts.slice(start, start + 24);
+      const values: string[] = [];
+      for (let i = 0; i < group.length; i += 3) values.push(id, group[i]!, group[i + 1]!, group[i + 2]!);
+      insertContactsStatement(group.length / 3).run(values);
+    }
   }
 
   return {
@@ -82,7 +97,7 @@ export function createImportWriter(store: Store, now: Date, file: string, option
       const [id, name, locale, isMigrated, line1, line2, city, region, postalCode, country, hasBillTo, contacts] = row;
       const stored = options.isFreshPartners ? undefined : (selectPartner.get(id) as unknown[] | undefined);
       if (stored === undefined) {
-        insertPartner.run(id, name, locale, isMigrated, line1, line2, city, region, postalCode, country, hasBillTo, at, at);
+        insertPartner.run(id, name, locale, isMigrated, line1, line2, city, region, postalCode, country, hasBillTo);
         insertContacts(id, contacts);
         return 'created';
       }
@@ -98,7 +113,7 @@ export function createImportWriter(store: Store, now: Date, file: string, option
     writeSubscription(row: SubscriptionImport): WriteResult {
       const stored = options.isFreshSubscriptions ? undefined : (selectImported.get(row[0]) as unknown[] | undefined);
       if (stored === undefined) {
-        insertSubscription.run(row, row[6], at, at);
+        insertSubscription.run(row, row[6]);
         return 'created';
       }
       const changed = changedSubscriptionFields(row, stored);

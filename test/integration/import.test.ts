@@ -110,6 +110,17 @@ describe('importFile: the examples', () => {
     ]);
   });
 
+  it('keeps every contact of a partner with many, in their order, and an update replaces them', async () => {
+    const contacts = (n: number, domain: string) =>
+      Array.from({ length: n }, (_, i) => ({ name: `Contact ${i}`, email: `c${i}@${domain}`, role: i % 2 === 0 ? 'global_admin' : 'other' }));
+    const doc = (n: number, domain: string) => JSON.stringify({ partners: [{ id: 'P-1', name: 'Many Contacts Ltd', contacts: contacts(n, domain) }], subscriptions: [] });
+    await importInto(writeFixture('many.json', doc(19, 'many.example')), firstImportAt);
+    expect(query("SELECT name, email, role FROM contacts WHERE partner_id = 'P-1' ORDER BY id")).toEqual(contacts(19, 'many.example'));
+    const summary = await importInto(writeFixture('fewer.json', doc(3, 'fewer.example')), secondImportAt);
+    expect(summary.partners).toEqual(counts(0, 1, 0));
+    expect(query("SELECT name, email, role FROM contacts WHERE partner_id = 'P-1' ORDER BY id")).toEqual(contacts(3, 'fewer.example'));
+  });
+
   it('leaves the schema, indexes included, as the migrations made it', async () => {
     openStore(dbFile).close();
     const schema = dumpDatabase()['(schema)'];

@@ -1,4 +1,4 @@
-import { readCsvRecordGroups } from './read-csv.js';
+import { CsvLabels, readCsvRecordGroups } from './read-csv.js';
 import { readJsonRecordGroups } from './read-json.js';
 import { toPartnerImport, toSubscriptionImport, type PartnerImport, type SubscriptionImport } from './import-rows.js';
 import { validatePartner, validateSubscription, type FieldLabel } from './validate.js';
@@ -81,10 +81,13 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
   const isFull = () => batch.partners.length + batch.subscriptions.length + batch.problemCount >= batchSize;
 
   if (format === 'json') {
+    // One label serves every record: it names the record being validated (`subscriptions[3].offer`),
+    // and problems are worded as they are found.
+    let current = { key: '', index: 0 };
+    const label: FieldLabel = (field) => `${current.key}[${current.index}]${field ? `.${field}` : ''}`;
     for await (const group of readJsonRecordGroups(file)) {
       for (const record of group) {
-        // Built only when a problem is reported: most records have none.
-        const label: FieldLabel = (field) => `${record.key}[${record.index}]${field ? `.${field}` : ''}`;
+        current = record;
         if (record.key === 'partners' && record.index >= 0) acceptPartner(record.value, label, record.index);
         else if (record.key === 'subscriptions' && record.index >= 0) acceptSubscription(record.value, label, record.index);
         else if (record.key === 'partners' || record.key === 'subscriptions') report([`${file}:${record.line}: "${record.key}" must be an array`]);
@@ -96,9 +99,11 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
       }
     }
   } else {
+    const labels = new CsvLabels();
     for await (const group of readCsvRecordGroups(file)) {
       report(group.problems);
       for (const record of group.records) {
+        labels.line = record.line;
         // Each row repeats its partner: the first valid row is the partner, the others must repeat its cells.
         const partnerId = record.partnerId;
         const firstKey = partnerId === undefined ? undefined : csvPartnerKeys.get(partnerId);
@@ -106,12 +111,12 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
           const problems: string[] = [];
           const raw = record.partner(problems);
           report(problems);
-          if (acceptPartner(raw, record.partnerLabel, record.line)) csvPartnerKeys.set(detached(partnerId!), record.partnerKey());
+          if (acceptPartner(raw, labels.partner, record.line)) csvPartnerKeys.set(detached(partnerId!), record.partnerKey());
         } else if (firstKey !== record.partnerKey()) {
           const firstRow = describePosition('partners', partnerSeen.get(partnerId!)!);
           report([`line ${record.line}: partner "${partnerId}" differs from its first row (${firstRow})`]);
         }
-        acceptSubscription(record.subscription(), record.subscriptionLabel, record.line);
+        acceptSubscription(record.subscription(), labels.subscription, record.line);
       }
       if (isFull()) {
         yield batch;

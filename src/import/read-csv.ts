@@ -79,12 +79,20 @@ const partnerCellColumns: readonly Column[] = [
   'contacts',
 ];
 
-function labelFor(line: number, columns: Record<string, Column>): FieldLabel {
-  return (field) => {
+/**
+ * Names the fields of the row being validated in CSV terms (`line 7, purchased_on`). One pair of
+ * labels serves every row: set `line`, validate the row; problems are worded as they are found.
+ */
+export class CsvLabels {
+  line = 0;
+  readonly partner: FieldLabel = (field) => this.name(field, partnerColumns);
+  readonly subscription: FieldLabel = (field) => this.name(field, subscriptionColumns);
+
+  private name(field: string, columns: Record<string, Column>): string {
     const contact = /^contacts\[(\d+)\]/.exec(field);
-    if (contact) return `line ${line}, contacts (entry ${Number(contact[1]) + 1})`;
-    return `line ${line}, ${columns[field] ?? field}`;
-  };
+    if (contact) return `line ${this.line}, contacts (entry ${Number(contact[1]) + 1})`;
+    return `line ${this.line}, ${columns[field] ?? field}`;
+  }
 }
 
 const truthy = new Set(['true', 'yes', '1']);
@@ -140,59 +148,55 @@ export class CsvRecord {
    * cell is a slice of the 1 MiB chunk it was read from; keeping cells would keep every chunk.
    */
   partnerKey(): string {
-    return partnerCellColumns.map((column) => this.cell(column) ?? '').join('\u0000');
-  }
-
-  get partnerLabel(): FieldLabel {
-    return labelFor(this.line, partnerColumns);
-  }
-
-  get subscriptionLabel(): FieldLabel {
-    return labelFor(this.line, subscriptionColumns);
+    const cells: string[] = [];
+    for (const column of partnerCellColumns) cells.push(this.cell(column) ?? '');
+    return cells.join('\u0000');
   }
 
   /** The partner as the JSON validator reads it; `problems` gets the contacts cell's. */
   partner(problems: string[]): Record<string, unknown> {
-    const cell = (column: Column) => this.cell(column);
-    const hasBillTo = ['bill_to_line1', 'bill_to_city', 'bill_to_country', 'bill_to_postal_code'].some((c) => cell(c as Column));
+    const hasBillTo =
+      this.cell('bill_to_line1') !== undefined ||
+      this.cell('bill_to_city') !== undefined ||
+      this.cell('bill_to_country') !== undefined ||
+      this.cell('bill_to_postal_code') !== undefined;
     return {
-      id: cell('partner_id'),
-      name: cell('partner_name'),
-      locale: cell('partner_locale'),
-      migratedToPartnerCenter: readBoolean(cell('partner_migrated')),
+      id: this.cell('partner_id'),
+      name: this.cell('partner_name'),
+      locale: this.cell('partner_locale'),
+      migratedToPartnerCenter: readBoolean(this.cell('partner_migrated')),
       billTo: hasBillTo
         ? {
-            line1: cell('bill_to_line1'),
-            line2: cell('bill_to_line2'),
-            city: cell('bill_to_city'),
-            region: cell('bill_to_region'),
-            postalCode: cell('bill_to_postal_code'),
-            country: cell('bill_to_country'),
+            line1: this.cell('bill_to_line1'),
+            line2: this.cell('bill_to_line2'),
+            city: this.cell('bill_to_city'),
+            region: this.cell('bill_to_region'),
+            postalCode: this.cell('bill_to_postal_code'),
+            country: this.cell('bill_to_country'),
           }
         : undefined,
-      contacts: readContacts(cell('contacts'), this.line, problems),
+      contacts: readContacts(this.cell('contacts'), this.line, problems),
     };
   }
 
   subscription(): Record<string, unknown> {
-    const cell = (column: Column) => this.cell(column);
-    const method = cell('payment_method');
+    const method = this.cell('payment_method');
     return {
-      id: cell('subscription_id'),
-      partnerId: cell('partner_id'),
-      offer: cell('offer'),
+      id: this.cell('subscription_id'),
+      partnerId: this.cell('partner_id'),
+      offer: this.cell('offer'),
       competency:
-        cell('competency_area') || cell('competency_level') ? { area: cell('competency_area'), level: cell('competency_level') } : undefined,
-      purchasedOn: cell('purchased_on'),
-      anniversaryOn: cell('anniversary_on'),
-      autoRenew: readBoolean(cell('auto_renew')),
-      requirementsMet: readBoolean(cell('requirements_met')),
+        this.cell('competency_area') || this.cell('competency_level') ? { area: this.cell('competency_area'), level: this.cell('competency_level') } : undefined,
+      purchasedOn: this.cell('purchased_on'),
+      anniversaryOn: this.cell('anniversary_on'),
+      autoRenew: readBoolean(this.cell('auto_renew')),
+      requirementsMet: readBoolean(this.cell('requirements_met')),
       payment:
         method === undefined
           ? undefined
           : method === 'bank_transfer'
-            ? { method, contactName: cell('payment_contact_name'), phone: cell('payment_phone'), email: cell('payment_email') }
-            : { method, token: cell('payment_token') },
+            ? { method, contactName: this.cell('payment_contact_name'), phone: this.cell('payment_phone'), email: this.cell('payment_email') }
+            : { method, token: this.cell('payment_token') },
     };
   }
 }

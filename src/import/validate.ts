@@ -188,10 +188,11 @@ function readContacts(reader: FieldReader, value: unknown): Contact[] {
     return [];
   }
   const contacts: Contact[] = [];
-  value.forEach((item, i) => {
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
     if (!isPlainObject(item)) {
       reader.problem(`contacts[${i}]`, `expected an object, got ${describe(item)}`);
-      return;
+      continue;
     }
     const r = reader.nested(`contacts[${i}]`, item);
     r.rejectUnknown(['name', 'email', 'role']);
@@ -200,7 +201,7 @@ function readContacts(reader: FieldReader, value: unknown): Contact[] {
     const role = r.oneOf<Role>('role', roles);
     reader.adopt(r);
     if (name !== undefined && email !== undefined && role !== undefined) contacts.push({ name, email, role });
-  });
+  }
   return contacts;
 }
 

@@ -208,21 +208,26 @@ export interface CsvRow {
 }
 
 const QUOTE = 0x22;
+const LINE_FEED = 0x0a;
+const noBytes = Buffer.alloc(0);
 
 function isBlank(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0d;
 }
 
 /**
- * RFC 4180 rows from text pushed chunk by chunk: cells separated by commas, rows by LF or CRLF,
- * a cell in double quotes may hold commas, line breaks and doubled quotes. Cells are trimmed;
- * blank lines are skipped. A line without a quote (nearly all of them) is split in one native
- * call; only a line with a quote is read character by character.
+ * RFC 4180 rows from a file's bytes pushed chunk by chunk: cells separated by commas, rows by LF
+ * or CRLF, a cell in double quotes may hold commas, line breaks and doubled quotes. Cells are
+ * trimmed; blank lines are skipped. A row ends at the first line feed with an even number of
+ * quotes before it in the row. Each row is decoded on its own, so an ASCII row makes one-byte
+ * strings (cheaper to copy to the writing thread and to bind) even in a chunk with Chinese text;
+ * a row without a quote (nearly all of them) is split in one native call.
  */
 export class CsvTokenizer {
-  private rest = '';
+  private rest: Buffer = noBytes;
   /** The line `rest` starts on. */
   private line = 1;
+  private isAtStart = true;
 
   constructor(private readonly file: string) {}
 
@@ -230,58 +235,70 @@ export class CsvTokenizer {
     throw new InputError(`${this.file}:${line}: malformed CSV: ${what}`);
   }
 
-  /** The rows completed by `text`; `isLast` marks the end of the file, which completes the last row. */
-  push(text: string, isLast: boolean): CsvRow[] {
-    const buffer = this.rest + text;
+  /** The rows completed by `chunk`; `isLast` marks the end of the file, which completes the last row. */
+  push(chunk: Buffer, isLast: boolean): CsvRow[] {
+    let buffer = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+    if (this.isAtStart && (buffer.length >= 3 || isLast)) {
+      // A byte-order mark is not part of the first column's name.
+      if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) buffer = buffer.subarray(3);
+      this.isAtStart = false;
+    }
     const rows: CsvRow[] = [];
     let position = 0;
-    let nextQuote = buffer.indexOf('"');
+    let nextQuote = buffer.indexOf(QUOTE);
     while (position < buffer.length) {
-      const newline = buffer.indexOf('\n', position);
-      if (newline === -1 && !isLast) break;
-      const end = newline === -1 ? buffer.length : newline;
-      if (nextQuote !== -1 && nextQuote < position) nextQuote = buffer.indexOf('"', position);
-      if (nextQuote === -1 || nextQuote >= end) {
-        const text = buffer.slice(position, end);
+      if (nextQuote !== -1 && nextQuote < position) nextQuote = buffer.indexOf(QUOTE, position);
+      let end = buffer.indexOf(LINE_FEED, position);
+      let quotes = 0;
+      /** The quote that opened the cell still open (when the count is odd). */
+      let opening = -1;
+      for (;;) {
+        const limit = end === -1 ? buffer.length : end;
+        while (nextQuote !== -1 && nextQuote < limit) {
+          if (quotes++ % 2 === 0) opening = nextQuote;
+          nextQuote = buffer.indexOf(QUOTE, nextQuote + 1);
+        }
+        if (quotes % 2 === 0 || end === -1) break;
+        end = buffer.indexOf(LINE_FEED, end + 1); // that line feed is inside quotes
+      }
+      if (end === -1 && !isLast) break;
+      if (quotes % 2 === 1) {
+        // Name the first fault: a stray quote in an unquoted cell, or else the quote never closed.
+        const lineEnd = buffer.indexOf(LINE_FEED, opening);
+        this.readQuotedRow(buffer.toString('utf8', position, lineEnd === -1 ? buffer.length : lineEnd));
+        this.fail(this.line + countLineFeeds(buffer, position, opening), 'Quote Not Closed: the quoted cell opened on this line has no closing quote');
+      }
+      const stop = end === -1 ? buffer.length : end;
+      const text = buffer.toString('utf8', position, stop);
+      if (quotes === 0) {
         if (text.trim() !== '') rows.push({ line: this.line, cells: text.split(',').map((cell) => cell.trim()) });
         this.line++;
-        position = end + 1;
-        continue;
+      } else {
+        rows.push({ line: this.line, cells: this.readQuotedRow(text) });
+        this.line += countLineFeeds(buffer, position, stop) + 1;
       }
-      const row = this.readQuotedRow(buffer, position, isLast);
-      if (!row) break;
-      rows.push({ line: this.line, cells: row.cells });
-      this.line += row.lines;
-      position = row.next;
+      position = stop + 1;
     }
-    this.rest = position < buffer.length ? buffer.slice(position) : '';
+    this.rest = position < buffer.length ? buffer.subarray(position) : noBytes;
     return rows;
   }
 
-  /** A row with at least one quote, from `start`; null when the text so far ends inside it. */
-  private readQuotedRow(buffer: string, start: number, isLast: boolean): { cells: string[]; next: number; lines: number } | null {
+  /** The cells of a whole row (without its line end) holding at least one quote, its quotes paired. */
+  private readQuotedRow(text: string): string[] {
+    const lineAt = (i: number) => this.line + (text.slice(0, i).match(/\n/g)?.length ?? 0);
     const cells: string[] = [];
-    const n = buffer.length;
-    let lines = 0;
-    let i = start;
-    /** The next line feed at or after `i` (kept while cells are read, found again after a quoted one). */
-    let newline = buffer.indexOf('\n', start);
+    const n = text.length;
+    let i = 0;
     for (;;) {
-      while (i < n && (buffer.charCodeAt(i) === 0x20 || buffer.charCodeAt(i) === 0x09)) i++;
-      if (buffer.charCodeAt(i) === QUOTE) {
-        const openedOn = this.line + lines;
+      while (i < n && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
+      if (text.charCodeAt(i) === QUOTE) {
         let value = '';
         let from = i + 1;
         for (;;) {
-          const quote = buffer.indexOf('"', from);
-          if (quote === -1 || (quote === n - 1 && !isLast)) {
-            if (isLast) this.fail(openedOn, 'Quote Not Closed: the quoted cell opened on this line has no closing quote');
-            return null;
-          }
-          const piece = buffer.slice(from, quote);
-          for (let k = piece.indexOf('\n'); k !== -1; k = piece.indexOf('\n', k + 1)) lines++;
-          value += piece;
-          if (buffer.charCodeAt(quote + 1) === QUOTE) {
+          const quote = text.indexOf('"', from);
+          if (quote === -1) this.fail(lineAt(i), 'Quote Not Closed: the quoted cell opened on this line has no closing quote');
+          value += text.slice(from, quote);
+          if (text.charCodeAt(quote + 1) === QUOTE) {
             value += '"';
             from = quote + 2;
             continue;
@@ -289,28 +306,27 @@ export class CsvTokenizer {
           i = quote + 1;
           break;
         }
-        while (i < n && isBlank(buffer.charCodeAt(i))) i++;
-        const after = buffer.charCodeAt(i);
-        if (i < n && after !== 0x2c && after !== 0x0a) {
-          this.fail(this.line + lines, `Invalid Closing Quote: "${buffer[i]}" follows the closing quote of a cell`);
-        }
+        while (i < n && isBlank(text.charCodeAt(i))) i++;
+        if (i < n && text.charCodeAt(i) !== 0x2c) this.fail(lineAt(i), `Invalid Closing Quote: "${text[i]}" follows the closing quote of a cell`);
         cells.push(value);
       } else {
-        if (newline !== -1 && newline < i) newline = buffer.indexOf('\n', i);
-        const comma = buffer.indexOf(',', i);
-        let j = comma === -1 ? n : comma;
-        if (newline !== -1 && newline < j) j = newline;
-        if (j === n && !isLast) return null;
-        const value = buffer.slice(i, j);
-        if (value.includes('"')) this.fail(this.line + lines, `Invalid Opening Quote: a quote inside the unquoted cell ${value.trim()}`);
+        const comma = text.indexOf(',', i);
+        const j = comma === -1 ? n : comma;
+        const value = text.slice(i, j);
+        if (value.includes('"')) this.fail(lineAt(i), `Invalid Opening Quote: a quote inside the unquoted cell ${value.trim()}`);
         cells.push(value.trim());
         i = j;
       }
-      if (i >= n) return isLast ? { cells, next: n, lines } : null;
-      if (buffer.charCodeAt(i) === 0x0a) return { cells, next: i + 1, lines: lines + 1 };
+      if (i >= n) return cells;
       i++; // the comma
     }
   }
+}
+
+function countLineFeeds(buffer: Buffer, from: number, to: number): number {
+  let count = 0;
+  for (let i = buffer.indexOf(LINE_FEED, from); i !== -1 && i < to; i = buffer.indexOf(LINE_FEED, i + 1)) count++;
+  return count;
 }
 
 /**
@@ -359,14 +375,11 @@ export async function* readCsvRecordGroups(file: string): AsyncGenerator<CsvReco
     }
     return group;
   };
-  let isFirst = true;
   try {
-    for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
-      // A byte-order mark is not part of the first column's name.
-      yield toGroup(tokenizer.push(isFirst && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk, false));
-      isFirst = false;
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      yield toGroup(tokenizer.push(chunk, false));
     }
-    yield toGroup(tokenizer.push('', true));
+    yield toGroup(tokenizer.push(noBytes, true));
   } catch (error) {
     if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

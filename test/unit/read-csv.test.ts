@@ -9,11 +9,11 @@ import { CsvTokenizer, readCsvRecordGroups, type CsvRow } from '../../src/import
 const dir = mkdtempSync(path.join(tmpdir(), 'read-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The rows of `text` pushed as the given pieces, the last push marking the end of the file. */
-function tokenize(...pieces: string[]): CsvRow[] {
+/** The rows of the given pieces of a file pushed in turn, the last push marking the end of the file. */
+function tokenize(...pieces: (string | Buffer)[]): CsvRow[] {
   const tokenizer = new CsvTokenizer('t.csv');
-  const rows = pieces.flatMap((piece) => tokenizer.push(piece, false));
-  return [...rows, ...tokenizer.push('', true)];
+  const rows = pieces.flatMap((piece) => tokenizer.push(Buffer.from(piece), false));
+  return [...rows, ...tokenizer.push(Buffer.alloc(0), true)];
 }
 
 function tokenizeError(text: string): string {
@@ -50,18 +50,25 @@ describe('CsvTokenizer: RFC 4180 rows', () => {
 
   it.each([
     { name: 'a quote never closed', text: 'a,b\n1,"open\n2,3\n', message: 't.csv:2: malformed CSV: Quote Not Closed: the quoted cell opened on this line has no closing quote' },
+    { name: 'a quote never closed after a closed one', text: 'a,b\n"x\ny",\n"z\n', message: 't.csv:4: malformed CSV: Quote Not Closed: the quoted cell opened on this line has no closing quote' },
+    { name: 'text after a closing quote on a later line', text: 'a,"b\nc"d\n', message: 't.csv:2: malformed CSV: Invalid Closing Quote: "d" follows the closing quote of a cell' },
     { name: 'text after a closing quote', text: 'a,"b"c\n', message: 't.csv:1: malformed CSV: Invalid Closing Quote: "c" follows the closing quote of a cell' },
     { name: 'a quote inside an unquoted cell', text: 'a,b\nx,"y",a"b\n', message: 't.csv:2: malformed CSV: Invalid Opening Quote: a quote inside the unquoted cell a"b' },
   ])('refuses $name, naming the line', ({ text, message }) => {
     expect(tokenizeError(text)).toBe(message);
   });
 
-  it('gives the same rows wherever the chunks of a file end', () => {
-    const text = 'id,name,note\r\n1,"Contoso, Ltd","say ""hi""\nagain"\n\n2,  Fabrikam ,\n3,"",x';
-    const whole = tokenize(text);
-    expect(whole).toHaveLength(4);
-    for (let cut = 0; cut <= text.length; cut++) {
-      expect(tokenize(text.slice(0, cut), text.slice(cut)), `cut at ${cut}`).toEqual(whole);
+  it('gives the same rows wherever the chunks of a file end, inside a character included', () => {
+    const bytes = Buffer.from('\ufeffid,name,note\r\n1,"Contoso, Ltd","say ""hi""\nagain"\n\n2,  夥伴 ,\n3,"",x');
+    const whole = tokenize(bytes);
+    expect(whole).toEqual([
+      { line: 1, cells: ['id', 'name', 'note'] },
+      { line: 2, cells: ['1', 'Contoso, Ltd', 'say "hi"\nagain'] },
+      { line: 5, cells: ['2', '夥伴', ''] },
+      { line: 6, cells: ['3', '', 'x'] },
+    ]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(tokenize(bytes.subarray(0, cut), bytes.subarray(cut)), `cut at ${cut}`).toEqual(whole);
     }
   });
 

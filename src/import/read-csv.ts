@@ -65,19 +65,7 @@ const subscriptionColumns: Record<string, Column> = {
 };
 
 /** The partner's columns: every row of one partner must repeat the same cells. */
-const partnerCellColumns: readonly Column[] = [
-  'partner_id',
-  'partner_name',
-  'partner_locale',
-  'partner_migrated',
-  'bill_to_line1',
-  'bill_to_line2',
-  'bill_to_city',
-  'bill_to_region',
-  'bill_to_postal_code',
-  'bill_to_country',
-  'contacts',
-];
+const partnerCellColumns: readonly Column[] = csvColumns.filter((c) => c.startsWith('partner_') || c.startsWith('bill_to_') || c === 'contacts');
 
 /**
  * Names the fields of the row being validated in CSV terms (`line 7, purchased_on`). One pair of

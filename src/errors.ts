@@ -11,6 +11,13 @@ export class InputError extends Error {
   }
 }
 
+/** A file that cannot be read, as one line: `FILE: no such file` or `FILE: cannot read: why`. An InputError passes as it is. */
+export function fileReadError(file: string, error: unknown): InputError {
+  if (error instanceof InputError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  return new InputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read: ${(error as Error).message}`);
+}
+
 /** An operator action the rules refuse (R6, R9, R11, R14): the message names the rule and the dates. */
 export class RefusedError extends Error {
   override name = 'RefusedError';

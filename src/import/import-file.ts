@@ -1,5 +1,5 @@
 import { open, stat } from 'node:fs/promises';
-import { InputError } from '../errors.js';
+import { fileReadError, InputError } from '../errors.js';
 import type { Store } from '../store/db.js';
 import { maxListedProblems, parseImportFile, type ImportFormat } from './parse-file.js';
 import { parseInWorker } from './parse-in-worker.js';
@@ -18,9 +18,7 @@ async function fileSize(file: string): Promise<number> {
     if (!info.isFile()) throw new InputError(`${file}: not a file`);
     return info.size;
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read: ${(error as Error).message}`);
+    throw fileReadError(file, error);
   }
 }
 
@@ -31,8 +29,7 @@ async function detectFormat(file: string): Promise<ImportFormat> {
   try {
     handle = await open(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read: ${(error as Error).message}`);
+    throw fileReadError(file, error);
   }
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(512), 0, 512, 0);

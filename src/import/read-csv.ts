@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { InputError } from '../errors.js';
+import { fileReadError, InputError } from '../errors.js';
 import type { FieldLabel } from './validate.js';
 
 /** The CSV columns (README "CSV columns"): one row per subscription, partner columns repeated. */
@@ -369,9 +369,7 @@ export async function* readCsvRecordGroups(file: string): AsyncGenerator<CsvReco
     }
     yield toGroup(tokenizer.push(noBytes, true));
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read: ${(error as Error).message}`);
+    throw fileReadError(file, error);
   }
   if (!columns) throw new InputError(`${file}: the file is empty (expected a header row and one row per subscription)`);
 }

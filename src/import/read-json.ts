@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { InputError } from '../errors.js';
+import { fileReadError, InputError } from '../errors.js';
 
 export type Section = 'partners' | 'subscriptions';
 
@@ -267,9 +267,7 @@ export async function* readJsonRecordGroups(file: string): AsyncGenerator<Iterab
       if (splitter.failure) throw splitter.failure;
     }
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read: ${(error as Error).message}`);
+    throw fileReadError(file, error);
   }
   splitter.end();
 }

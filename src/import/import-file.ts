@@ -49,6 +49,8 @@ const workerThresholdBytes = 4 * 2 ** 20;
 export interface ImportOptions {
   /** Parse and validate in a worker thread while this one writes. Default: for files of 4 MiB or more. */
   parseInWorker?: boolean;
+  /** Called after each batch (a few thousand records) with the records read so far. */
+  onProgress?: (read: { partners: number; subscriptions: number; problems: number }) => void;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function importFile(store: Store, file: string, now: Date, options:
     if (problemCount++ < maxListedProblems) problems.push(problem);
   };
   const isInWorker = options.parseInWorker ?? size >= workerThresholdBytes;
+  const read = { partners: 0, subscriptions: 0, problems: 0 };
 
   store.sqlite.exec('BEGIN IMMEDIATE');
   try {
@@ -92,6 +95,10 @@ export async function importFile(store: Store, file: string, now: Date, options:
       for (const [where, partnerId] of batch.unresolved) {
         if (!writer.hasPartner(partnerId)) report(`${where}: partner "${partnerId}" is neither in the file nor in the database`);
       }
+      read.partners += batch.partners.length;
+      read.subscriptions += batch.subscriptions.length;
+      read.problems = problemCount;
+      options.onProgress?.(read);
     }
     if (problemCount > 0) {
       if (problemCount > maxListedProblems) problems.push(`… and ${problemCount - maxListedProblems} more problems`);

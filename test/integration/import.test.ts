@@ -371,6 +371,17 @@ describe('lifecycle import: a file large enough to be parsed in a worker thread'
     expect(dumpDatabase()).toEqual(before);
   });
 
+  it('reports its progress batch by batch, up to every record read', async () => {
+    const file = writeLargeFile('progress.json');
+    const seen: { partners: number; subscriptions: number; problems: number }[] = [];
+    await importInto(file, firstImportAt, { onProgress: (read) => seen.push({ ...read }) });
+    expect(new Set(seen.map((read) => read.subscriptions)).size).toBeGreaterThan(2);
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]!.partners + seen[i]!.subscriptions).toBeGreaterThanOrEqual(seen[i - 1]!.partners + seen[i - 1]!.subscriptions);
+    }
+    expect(seen.at(-1)).toEqual({ partners: subscriptionCount / 4, subscriptions: subscriptionCount, problems: 0 });
+  });
+
   it('refuses it for its last record, with one line per problem, and leaves the database as it was', async () => {
     openStore(dbFile).close();
     const before = dumpDatabase();

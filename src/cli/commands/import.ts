@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { importFile } from '../../import/import-file.js';
+import { importFile, type ImportSummary } from '../../import/import-file.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
 
@@ -20,7 +20,7 @@ export function registerImport(program: Command, context: CliContext): void {
       }
       const seconds = (performance.now() - started) / 1000;
       if (options.json) return printJson({ ...summary, seconds });
-      const line = (what: string, c: Record<string, number>) =>
+      const line = (what: string, c: ImportSummary['partners']) =>
         `${what}: ${c.created.toLocaleString('en')} created, ${c.updated.toLocaleString('en')} updated, ${c.unchanged.toLocaleString('en')} unchanged`;
       process.stdout.write(
         `imported ${file} (${summary.format}) in ${seconds.toFixed(2)} s\n  ${line('partners', summary.partners)}\n  ${line('subscriptions', summary.subscriptions)}\n`,

@@ -3,6 +3,7 @@ import { findFee } from '../billing/prices.js';
 import type { Config } from '../config.js';
 import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { putNoticeInOutbox } from '../jobs/notices.js';
+import { checkPaymentConfirmation, voidReasons, type InvoiceFacts } from '../policy/payment.js';
 import { checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../policy/renewal.js';
 import type { Partner, Subscription } from '../policy/types.js';
 import type { Store } from '../store/db.js';
@@ -168,7 +169,7 @@ export async function reactivateSubscription(deps: OperatorDeps, id: string, asO
   return chargeAndApply(deps, subscription, partner, 'reactivation', grant.newAnniversary, asOf);
 }
 
-/** R11: cancelled from a support request; benefits end at A, nothing more is sent or charged. */
+/** R11: cancelled from a support request; benefits end at A (or that day, inside the window), nothing more is sent or charged. */
 export function cancelSubscription(deps: OperatorDeps, id: string, ticket: string, asOf: string): OperatorResult {
   const { store } = deps;
   return store.sqlite.transaction((): OperatorResult => {
@@ -176,7 +177,7 @@ export function cancelSubscription(deps: OperatorDeps, id: string, ticket: strin
     const grant = checkCancellation(subscription, ticket, asOf);
     if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
     const at = deps.now();
-    if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: 'cancelled', at });
+    if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: voidReasons.cancelled, at });
     saveLifecycleState(store, { ...subscription, status: 'cancelled', cancelledOn: asOf, pendingInvoice: null }, at, ticket);
     recordAudit(store, {
       at,
@@ -197,34 +198,42 @@ export function cancelSubscription(deps: OperatorDeps, id: string, ticket: strin
   }).immediate();
 }
 
-/** R7: a pending invoice (bank transfer, manual gateway) is paid: the renewal it stands for takes effect. */
+/** The invoice as the rules see it. */
+function toInvoiceFacts(invoice: InvoiceRow): InvoiceFacts {
+  return {
+    number: invoice.number,
+    status: invoice.status,
+    purpose: invoice.purpose,
+    anniversaryOn: invoice.anniversary_on,
+    renewsTo: invoice.renews_to,
+    issuedOn: invoice.issued_on,
+    failureReason: invoice.failure_reason,
+  };
+}
+
+/**
+ * R7: a pending invoice (bank transfer, manual gateway) is paid: the renewal it stands for takes
+ * effect, if the day of the payment still allows it (R5, R14).
+ */
 export function confirmPayment(deps: OperatorDeps, number: string, asOf: string): OperatorResult {
   const { store } = deps;
   return store.sqlite.transaction((): OperatorResult => {
     const invoice = findInvoice(store, number);
     if (!invoice) throw new NotFoundError(`no invoice "${number}"`);
-    if (invoice.status !== 'pending') {
-      throw new RefusedError('R12', `invoice ${number} is ${invoice.status}${invoice.failure_reason ? ` (${invoice.failure_reason})` : ''}, not pending`);
-    }
     const { subscription, partner } = load(store, invoice.subscription_id);
-    if (subscription.anniversaryOn !== invoice.anniversary_on) {
-      throw new RefusedError('R6', `invoice ${number} renews cycle ${invoice.anniversary_on}, but ${subscription.id} is now in cycle ${subscription.anniversaryOn}`);
-    }
-    if (subscription.status === 'cancelled') throw new RefusedError('R11', `${subscription.id} was cancelled on ${subscription.cancelledOn}`);
-    if (subscription.status === 'lapsed' && invoice.purpose !== 'reactivation') {
-      throw new RefusedError('R5', `${subscription.id} lapsed on ${subscription.lapsedOn} before the payment was confirmed`);
-    }
+    const grant = checkPaymentConfirmation(subscription, partner, toInvoiceFacts(invoice), asOf);
+    if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
     const at = deps.now();
     settleInvoice(store, number, { status: 'paid', paidOn: asOf, at });
     const messageId = applyRenewal(deps, subscription, partner, { ...invoice, status: 'paid' }, asOf);
     return {
       subscription: subscription.id,
-      outcome: invoice.purpose === 'reactivation' ? 'reactivated' : 'renewed',
+      outcome: grant.outcome,
       anniversary: subscription.anniversaryOn,
-      newAnniversary: invoice.renews_to,
+      newAnniversary: grant.newAnniversary,
       invoice: number,
       messageId,
-      message: `invoice ${number} paid: ${subscription.id} renewed to ${invoice.renews_to}`,
+      message: `invoice ${number} paid on ${asOf}: ${subscription.id} ${grant.outcome} to ${grant.newAnniversary}`,
     };
   }).immediate();
 }

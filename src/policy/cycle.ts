@@ -1,4 +1,4 @@
-import { addDays, addYears, type IsoDate } from './dates.js';
+import { addDays, addYears, maxDate, type IsoDate } from './dates.js';
 import type { Subscription } from './types.js';
 
 /** R2–R5 offsets from the anniversary A. */
@@ -36,16 +36,25 @@ export function findCycleDates(anniversary: IsoDate): CycleDates {
 export type DisplayStatus = 'active' | 'renewal-window' | 'lapsed' | 'cancelled';
 
 /**
- * The status on day `asOf`. A lapse not yet processed still shows as lapsed from A + 31 (R5);
- * a cancellation takes effect after A (R11: benefits end at A).
+ * R11: the last day a cancelled subscription has its benefits. Benefits end at A; a cancellation
+ * made inside the window (after A) ends them that day. Derived, never stored: the one date that
+ * `cancel`, `show`, the refusals and the API all state.
+ */
+export function findBenefitsEndOn(anniversaryOn: IsoDate, cancelledOn: IsoDate): IsoDate {
+  return maxDate(anniversaryOn, cancelledOn);
+}
+
+/**
+ * The status on day `asOf`. A lapse not yet processed still shows as lapsed from A + 31 (R5).
+ * A cancelled subscription keeps its benefits (status active, no window: it cannot be renewed)
+ * until the day its benefits end, and is cancelled from the day after (R11).
  */
 export function findStatusOn(subscription: Subscription, asOf: IsoDate): DisplayStatus {
-  const { anniversaryOn: a } = subscription;
+  const { anniversaryOn: a, cancelledOn } = subscription;
   if (subscription.status === 'lapsed') return 'lapsed';
-  if (subscription.status === 'cancelled') {
-    // Cancelled inside the window: from that day; otherwise from A + 1.
-    const cancelledFrom = subscription.cancelledOn !== null && subscription.cancelledOn > a ? subscription.cancelledOn : addDays(a, 1);
-    if (asOf >= cancelledFrom) return 'cancelled';
+  // Before the day it was cancelled, a cancelled subscription shows what it was then.
+  if (subscription.status === 'cancelled' && (cancelledOn === null || asOf >= cancelledOn)) {
+    return asOf > findBenefitsEndOn(a, cancelledOn ?? a) ? 'cancelled' : 'active';
   }
   const { windowOpens, windowCloses } = findCycleDates(a);
   if (asOf > windowCloses) return 'lapsed';

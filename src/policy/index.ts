@@ -6,3 +6,4 @@ export * from './recipients.js';
 export * from './renewal.js';
 export * from './types.js';
 export * from './plan.js';
+export * from './payment.js';

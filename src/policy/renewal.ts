@@ -1,5 +1,5 @@
 import { addDays, addYears, type IsoDate } from './dates.js';
-import { findCycleDates, manualRenewalDays } from './cycle.js';
+import { findBenefitsEndOn, findCycleDates, manualRenewalDays } from './cycle.js';
 import { findExceptions, type AppliedException } from './exceptions.js';
 import type { BillTo, Partner, Subscription } from './types.js';
 
@@ -18,7 +18,7 @@ export interface RenewalGrant {
   waivedBy: string | null;
 }
 
-function refuse(rule: string, reason: string): Refusal {
+export function refuse(rule: string, reason: string): Refusal {
   return { ok: false, rule, reason };
 }
 
@@ -39,11 +39,11 @@ function checkRequirements(subscription: Subscription, partner: Partner): Refusa
   return refuse('R9', `the requirements of competency ${area} (${level}) are not met${hint}`);
 }
 
-function checkNotEnded(subscription: Subscription): Refusal | null {
-  if (subscription.status === 'cancelled') {
-    return refuse('R11', `subscription ${subscription.id} was cancelled on ${subscription.cancelledOn ?? '?'}; its benefits end on ${subscription.anniversaryOn}`);
-  }
-  return null;
+/** R11: a cancelled subscription is never renewed or reactivated; the refusal states the day its benefits end. */
+export function checkNotEnded(subscription: Subscription): Refusal | null {
+  if (subscription.status !== 'cancelled') return null;
+  const cancelledOn = subscription.cancelledOn ?? subscription.anniversaryOn;
+  return refuse('R11', `subscription ${subscription.id} was cancelled on ${cancelledOn}; its benefits end on ${findBenefitsEndOn(subscription.anniversaryOn, cancelledOn)}`);
 }
 
 /** R6: a manual renewal only inside the window A+1 … A+30; the new anniversary is A + 365 days. */
@@ -109,7 +109,10 @@ export function checkAutoRenewal(
   return { ok: true, newAnniversary: addYears(subscription.anniversaryOn, 1) };
 }
 
-/** R11: an operator cancels from a support request; benefits end at A, status cancelled from A + 1. */
+/**
+ * R11: an operator cancels from a support request; benefits end at A (status cancelled from
+ * A + 1), or on the day of a cancellation made inside the window.
+ */
 export function checkCancellation(
   subscription: Subscription,
   ticket: string,
@@ -123,7 +126,7 @@ export function checkCancellation(
   if (subscription.status === 'lapsed' || asOf > windowCloses) {
     return refuse('R5', `nothing to cancel: lapsed on ${subscription.lapsedOn ?? lapsesOn}`);
   }
-  return { ok: true, benefitsEndOn: asOf > subscription.anniversaryOn ? asOf : subscription.anniversaryOn };
+  return { ok: true, benefitsEndOn: findBenefitsEndOn(subscription.anniversaryOn, asOf) };
 }
 
 /** Countries without postal codes (bill-to validation must not demand one). */

@@ -1,0 +1,74 @@
+import { findCycleDates } from './cycle.js';
+import type { IsoDate } from './dates.js';
+import { checkNotEnded, checkReactivation, refuse, type Refusal } from './renewal.js';
+import type { Partner, Subscription } from './types.js';
+
+/** What the rules need to know of an invoice (R12), whatever stores it. */
+export interface InvoiceFacts {
+  number: string;
+  status: 'paid' | 'pending' | 'failed' | 'void';
+  purpose: 'auto-renew' | 'renewal' | 'reactivation';
+  /** The anniversary of the cycle the invoice renews. */
+  anniversaryOn: IsoDate;
+  renewsTo: IsoDate;
+  issuedOn: IsoDate;
+  failureReason: string | null;
+}
+
+/** Why an invoice was voided, as written in `failure_reason`. */
+export const voidReasons = {
+  lapsed: 'lapsed before payment',
+  cancelled: 'cancelled',
+  cycleRestarted: 'cycle restarted by import',
+} as const;
+
+export interface PaymentGrant {
+  ok: true;
+  outcome: 'renewed' | 'reactivated';
+  newAnniversary: IsoDate;
+}
+
+/** The sentence that says a cycle's window and lapse day, for every R5 refusal of a payment. */
+function describeWindow(subscriptionId: string, anniversaryOn: IsoDate): string {
+  const { windowOpens, windowCloses, lapsesOn } = findCycleDates(anniversaryOn);
+  return `the renewal window of anniversary ${anniversaryOn} ran from ${windowOpens} to ${windowCloses} (the last day to pay); ${subscriptionId} lapsed on ${lapsesOn}`;
+}
+
+/** An invoice that is not pending: R5 when a lapse voided it, R11 when a cancellation did, R12 otherwise. */
+function refuseSettled(subscription: Subscription, invoice: InvoiceFacts): Refusal {
+  if (invoice.status === 'void' && invoice.failureReason === voidReasons.lapsed) {
+    return refuse('R5', `invoice ${invoice.number} was voided when ${subscription.id} lapsed on ${findCycleDates(invoice.anniversaryOn).lapsesOn}, unpaid: ${describeWindow(subscription.id, invoice.anniversaryOn)}`);
+  }
+  if (invoice.status === 'void' && invoice.failureReason === voidReasons.cancelled) {
+    const ended = checkNotEnded(subscription);
+    return refuse('R11', `invoice ${invoice.number} was voided by the cancellation${ended ? `: ${ended.reason}` : ''}`);
+  }
+  return refuse('R12', `invoice ${invoice.number} is ${invoice.status}${invoice.failureReason ? ` (${invoice.failureReason})` : ''}, not pending`);
+}
+
+/**
+ * R5, R7, R14: may a payment received on `asOf` settle this invoice? Judged by the date alone,
+ * never by whether the lapse job has run: a renewal paid after A + 30 is refused, and a
+ * reactivation counts only until its exception's deadline.
+ */
+export function checkPaymentConfirmation(subscription: Subscription, partner: Partner, invoice: InvoiceFacts, asOf: IsoDate): PaymentGrant | Refusal {
+  if (invoice.status !== 'pending') return refuseSettled(subscription, invoice);
+  if (subscription.anniversaryOn !== invoice.anniversaryOn) {
+    return refuse('R6', `invoice ${invoice.number} renews cycle ${invoice.anniversaryOn}, but ${subscription.id} is now in cycle ${subscription.anniversaryOn}`);
+  }
+  const ended = checkNotEnded(subscription);
+  if (ended) return ended;
+  if (asOf < invoice.issuedOn) {
+    return refuse('R12', `invoice ${invoice.number} was issued on ${invoice.issuedOn}: a payment cannot arrive before it, on ${asOf}`);
+  }
+  if (invoice.purpose === 'reactivation') {
+    const reactivation = checkReactivation(subscription, partner, asOf);
+    if (!reactivation.ok) return { ...reactivation, reason: `invoice ${invoice.number} cannot count on ${asOf}: ${reactivation.reason}` };
+    return { ok: true, outcome: 'reactivated', newAnniversary: invoice.renewsTo };
+  }
+  const { windowCloses } = findCycleDates(invoice.anniversaryOn);
+  if (subscription.status === 'lapsed' || asOf > windowCloses) {
+    return refuse('R5', `invoice ${invoice.number} paid on ${asOf} is too late: ${describeWindow(subscription.id, invoice.anniversaryOn)}`);
+  }
+  return { ok: true, outcome: 'renewed', newAnniversary: invoice.renewsTo };
+}

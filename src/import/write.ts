@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { Store } from '../store/db.js';
 import { toSubscription, type SubscriptionRow } from '../store/rows.js';
+import { findBenefitsEndOn } from '../policy/cycle.js';
 import { findNextDueOn } from '../policy/due.js';
+import { voidReasons } from '../policy/payment.js';
 import type { Subscription } from '../policy/types.js';
 import {
   changedSubscriptionFields,
@@ -88,6 +90,28 @@ export function createImportWriter(store: Store, now: Date, file: string, option
     }
   }
 
+  let restartStatements: { reset: Database.Statement; voidInvoice: Database.Statement } | undefined;
+
+  /**
+   * The rare part of a new cycle, prepared only when needed: a lapsed subscription is active
+   * again, and a pending invoice of the old cycle, which could never be confirmed, is voided.
+   */
+  function restartCycle(current: Subscription, merged: Subscription): void {
+    restartStatements ??= {
+      reset: sqlite.prepare("UPDATE subscriptions SET status = 'active', lapsed_on = NULL, pending_invoice = NULL WHERE id = ?"),
+      voidInvoice: sqlite.prepare("UPDATE invoices SET status = 'void', failure_reason = ?, updated_at = ? WHERE number = ? AND status = 'pending'"),
+    };
+    restartStatements.reset.run(current.id);
+    if (current.pendingInvoice) restartStatements.voidInvoice.run(voidReasons.cycleRestarted, at, current.pendingInvoice);
+    if (current.status !== 'lapsed') return;
+    insertAudit.run(at, current.id, merged.partnerId, 'reactivated', file, JSON.stringify({
+      reason: 'the import corrected the first anniversary: a new cycle starts',
+      from: current.anniversaryOn,
+      to: merged.anniversaryOn,
+      lapsedOn: current.lapsedOn,
+    }));
+  }
+
   return {
     hasPartner(id: string): boolean {
       return partnerExists.get(id) !== undefined;
@@ -120,14 +144,17 @@ export function createImportWriter(store: Store, now: Date, file: string, option
       if (changed.length === 0) return 'unchanged';
       const imported = fromSubscriptionImport(row);
       const current = toSubscription(selectSubscription.get(imported.id) as SubscriptionRow);
-      // A corrected first anniversary starts the cycle over; otherwise the lifecycle state
-      // (renewals, actions taken) survives the update.
-      const isNewCycle = changed.includes('anniversaryOn');
+      // A corrected first anniversary starts the cycle over, a lapsed subscription included;
+      // otherwise the lifecycle state (renewals, actions taken) survives the update. A
+      // cancellation is an operator's decision from a support request: it stands, with its cycle.
+      const isAnniversaryChanged = changed.includes('anniversaryOn');
+      const isNewCycle = isAnniversaryChanged && current.status !== 'cancelled';
       const merged: Subscription = {
         ...current,
         ...imported,
         anniversaryOn: isNewCycle ? imported.anniversaryOn : current.anniversaryOn,
         doneMask: isNewCycle ? 0 : current.doneMask,
+        ...(isNewCycle ? { status: 'active' as const, lapsedOn: null, pendingInvoice: null } : {}),
       };
       updateSubscription.run(
         ...row.slice(1, 14),
@@ -137,7 +164,13 @@ export function createImportWriter(store: Store, now: Date, file: string, option
         at,
         imported.id,
       );
-      insertAudit.run(at, imported.id, imported.partnerId, 'subscription-updated', file, JSON.stringify({ changed, isNewCycle }));
+      const detail: Record<string, unknown> = { changed, isNewCycle };
+      if (isAnniversaryChanged && !isNewCycle) {
+        detail.keptCancelled = { anniversary: current.anniversaryOn, cancelledOn: current.cancelledOn, benefitsEndOn: findBenefitsEndOn(current.anniversaryOn, current.cancelledOn ?? current.anniversaryOn) };
+      }
+      if (isNewCycle && current.pendingInvoice) detail.voidedInvoice = current.pendingInvoice;
+      insertAudit.run(at, imported.id, imported.partnerId, 'subscription-updated', file, JSON.stringify(detail));
+      if (isNewCycle && (current.status !== 'active' || current.pendingInvoice !== null)) restartCycle(current, merged);
       return 'updated';
     },
 

@@ -169,10 +169,12 @@ async function showSubscription(id) {
   const facts = [
     ['Offer', s.offer === 'action_pack' ? 'Action Pack' : `Competency ${s.competency?.area} (${s.competency?.level})`],
     ['Partner', s.partner.name ? `${s.partner.name} (${s.partner.id})` : s.partner.id],
-    ['Status', `${s.status} on ${s.asOf}`],
+    ['Status', s.summary],
     ['Anniversary', s.anniversary],
-    ['Window', `${s.windowOpens} … ${s.windowCloses}`],
-    ['Lapses on', s.lapsedOn ? `lapsed on ${s.lapsedOn}` : s.lapsesOn],
+    // A cancelled subscription has no window or lapse, only the day its benefits end (R11).
+    ...(s.benefitsEndOn
+      ? [['Benefits end', s.benefitsEndOn]]
+      : [['Window', `${s.windowOpens} … ${s.windowCloses}`], ['Lapses on', s.lapsedOn ? `lapsed on ${s.lapsedOn}` : s.lapsesOn]]),
     ['Auto-renew', s.autoRenew ? `on (${s.paymentMethod ?? 'no payment method'})` : 'off'],
     ['Due today', s.dueOnAsOf.length ? s.dueOnAsOf.join(', ') : 'nothing'],
   ];

@@ -1,20 +1,32 @@
 import { NotFoundError } from '../errors.js';
-import { findCycleDates, findStatusOn } from '../policy/cycle.js';
+import { findCycleDates } from '../policy/cycle.js';
 import { findDueActions, findNextDueOn } from '../policy/due.js';
 import { findExceptions } from '../policy/exceptions.js';
+import type { InvoiceFacts } from '../policy/payment.js';
+import { findStanding } from '../policy/standing.js';
 import type { Store } from '../store/db.js';
 import { readHistory } from '../store/history.js';
 import { findPartner, findSubscription } from '../store/queries.js';
 
 export type SubscriptionDescription = ReturnType<typeof describeSubscription>;
 
-/** One subscription as of a day: status, cycle dates, exceptions and its whole history (`show`, the admin API). */
+/**
+ * One subscription as of a day: status, cycle dates, exceptions and its whole history (`show`,
+ * the admin API). A cancelled subscription never reaches its reminders, window or lapse (R11):
+ * those dates are null, and `benefitsEndOn` says when its benefits end.
+ */
 export function describeSubscription(store: Store, id: string, asOf: string) {
   const subscription = findSubscription(store, id);
   if (!subscription) throw new NotFoundError(`no subscription "${id}" (ids are those given at import)`);
   const partner = findPartner(store, subscription.partnerId);
-  const dates = findCycleDates(subscription.anniversaryOn);
   const history = readHistory(store, id);
+  const pending = history.invoices.find((invoice) => invoice.number === subscription.pendingInvoice);
+  const standing = findStanding(subscription, partner, asOf, (pending?.purpose as InvoiceFacts['purpose'] | undefined) ?? null);
+  const isCancelled = subscription.status === 'cancelled';
+  const dates = findCycleDates(subscription.anniversaryOn);
+  const cancelTicket = isCancelled
+    ? ((store.sqlite.prepare('SELECT cancel_ticket FROM subscriptions WHERE id = ?').pluck().get(id) as string | null) ?? null)
+    : null;
   return {
     id: subscription.id,
     asOf,
@@ -22,19 +34,23 @@ export function describeSubscription(store: Store, id: string, asOf: string) {
     offer: subscription.offer,
     competency: subscription.competency,
     purchasedOn: subscription.purchasedOn,
-    status: findStatusOn(subscription, asOf),
+    status: standing.status,
+    summary: standing.summary,
     anniversary: subscription.anniversaryOn,
-    remindBeforeOn: dates.remindBeforeOn,
-    windowOpens: dates.windowOpens,
-    remindAfterOn: dates.remindAfterOn,
-    windowCloses: dates.windowCloses,
-    lapsesOn: dates.lapsesOn,
+    remindBeforeOn: isCancelled ? null : dates.remindBeforeOn,
+    windowOpens: isCancelled ? null : dates.windowOpens,
+    remindAfterOn: isCancelled ? null : dates.remindAfterOn,
+    windowCloses: isCancelled ? null : dates.windowCloses,
+    lapsesOn: isCancelled ? null : dates.lapsesOn,
+    benefitsEndOn: standing.benefitsEndOn,
     autoRenew: subscription.isAutoRenew,
     requirementsMet: subscription.isRequirementsMet,
     paymentMethod: subscription.payment?.method ?? null,
     cancelledOn: subscription.cancelledOn,
+    cancelTicket,
     lapsedOn: subscription.lapsedOn,
     pendingInvoice: subscription.pendingInvoice,
+    payBy: standing.payBy,
     dueOnAsOf: findDueActions(subscription, asOf),
     nextDueOn: findNextDueOn(subscription),
     exceptions: partner ? findExceptions(subscription, partner) : [],

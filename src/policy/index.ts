@@ -7,3 +7,4 @@ export * from './renewal.js';
 export * from './types.js';
 export * from './plan.js';
 export * from './payment.js';
+export * from './standing.js';

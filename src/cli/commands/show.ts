@@ -7,16 +7,21 @@ function printHuman(d: SubscriptionDescription): void {
   const offer = d.offer === 'action_pack' ? 'Action Pack' : `competency ${d.competency?.area} (${d.competency?.level})`;
   const lines = [
     `${d.id}  ${offer}  partner ${d.partner.id}${d.partner.name ? ` (${d.partner.name})` : ''}`,
-    `  status        ${d.status} on ${d.asOf}`,
+    `  status        ${d.summary}`,
     `  anniversary   ${d.anniversary}   (purchased ${d.purchasedOn})`,
-    `  reminders     ${d.remindBeforeOn} (before), ${d.remindAfterOn} (after, if not renewed)`,
-    `  window        ${d.windowOpens} … ${d.windowCloses}`,
-    `  lapses on     ${d.lapsesOn}${d.lapsedOn ? ` (lapsed on ${d.lapsedOn})` : ''}`,
-    `  auto-renew    ${d.autoRenew ? `on (${d.paymentMethod ?? 'no payment method'})` : 'off'}`,
   ];
+  if (d.benefitsEndOn !== null) {
+    // R11: a cancelled subscription reaches no reminder, window or lapse; only its benefits' end.
+    lines.push(`  cancelled     on ${d.cancelledOn}${d.cancelTicket ? ` (ticket ${d.cancelTicket})` : ''}`);
+    lines.push(`  benefits end  ${d.benefitsEndOn}`);
+  } else {
+    lines.push(`  reminders     ${d.remindBeforeOn} (before), ${d.remindAfterOn} (after, if not renewed)`);
+    lines.push(`  window        ${d.windowOpens} … ${d.windowCloses}`);
+    lines.push(d.lapsedOn ? `  lapsed        on ${d.lapsedOn}` : `  lapses on     ${d.lapsesOn} unless renewed`);
+  }
+  lines.push(`  auto-renew    ${d.autoRenew ? `on (${d.paymentMethod ?? 'no payment method'})` : 'off'}`);
   if (d.offer === 'competency') lines.push(`  requirements  ${d.requirementsMet ? 'met' : 'not met'}`);
-  if (d.cancelledOn) lines.push(`  cancelled     on ${d.cancelledOn}`);
-  if (d.pendingInvoice) lines.push(`  pending       invoice ${d.pendingInvoice} awaiting payment`);
+  if (d.pendingInvoice) lines.push(`  pending       invoice ${d.pendingInvoice} awaiting payment${d.payBy ? `, last day to pay ${d.payBy}` : ''}`);
   for (const e of d.exceptions) {
     lines.push(
       `  exception     ${e.id}: ${e.isEligible ? `requirements waived until ${e.requirementsWaivedUntil}, reactivation until ${e.reactivationDeadline}` : 'not eligible until the partner moves to Partner Center'}`,

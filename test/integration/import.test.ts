@@ -220,6 +220,60 @@ describe('importFile: a changed record updates by id', () => {
       { detail: JSON.stringify({ changed: ['purchasedOn', 'anniversaryOn'], isNewCycle: true }) },
     ]);
   });
+
+  it('a corrected first anniversary makes a lapsed subscription active again, voids an old pending invoice, and leaves a cancellation standing', async () => {
+    await importInto(examplesJson, firstImportAt);
+    // S-1 (A 2019-09-01) lapsed; S-3 (A 2019-09-10) cancelled before A; S-5 (A 2019-09-12) waits for a bank transfer.
+    query("UPDATE subscriptions SET status = 'lapsed', lapsed_on = '2019-10-02', done_mask = 15, next_due_on = NULL WHERE id = 'S-1' RETURNING id");
+    query("UPDATE subscriptions SET status = 'cancelled', cancelled_on = '2019-08-20', cancel_ticket = 'SR-1', next_due_on = NULL WHERE id = 'S-3' RETURNING id");
+    query(
+      `INSERT INTO invoices (number, subscription_id, anniversary_on, purpose, offer, amount_minor, currency, method, status, renews_to, issued_on, created_at, updated_at)
+       VALUES ('INV-2019-000001', 'S-5', '2019-09-12', 'auto-renew', 'action_pack', 47500, 'USD', 'bank_transfer', 'pending', '2020-09-12', '2019-09-12', 'now', 'now') RETURNING number`,
+    );
+    query("UPDATE subscriptions SET pending_invoice = 'INV-2019-000001', done_mask = 3 WHERE id = 'S-5' RETURNING id");
+    const file = changedExamples((doc) => {
+      doc.subscriptions[0]!.purchasedOn = '2018-10-01';
+      doc.subscriptions[2]!.purchasedOn = '2018-10-10';
+      doc.subscriptions[4]!.purchasedOn = '2018-10-12';
+    });
+
+    await importInto(file, secondImportAt);
+
+    expect(
+      query("SELECT id, status, imported_anniversary_on, anniversary_on, lapsed_on, pending_invoice, done_mask, next_due_on FROM subscriptions WHERE id IN ('S-1', 'S-3', 'S-5') ORDER BY id"),
+    ).toEqual([
+      { id: 'S-1', status: 'active', imported_anniversary_on: '2019-10-01', anniversary_on: '2019-10-01', lapsed_on: null, pending_invoice: null, done_mask: 0, next_due_on: '2019-09-16' },
+      { id: 'S-3', status: 'cancelled', imported_anniversary_on: '2019-10-10', anniversary_on: '2019-09-10', lapsed_on: null, pending_invoice: null, done_mask: 0, next_due_on: null },
+      { id: 'S-5', status: 'active', imported_anniversary_on: '2019-10-12', anniversary_on: '2019-10-12', lapsed_on: null, pending_invoice: null, done_mask: 0, next_due_on: '2019-09-27' },
+    ]);
+    expect(query("SELECT status, failure_reason FROM invoices WHERE number = 'INV-2019-000001'")).toEqual([{ status: 'void', failure_reason: 'cycle restarted by import' }]);
+    const events = query<{ subscription_id: string; event: string; actor: string; detail: string }>(
+      "SELECT subscription_id, event, actor, detail FROM audit_events WHERE at = ? AND subscription_id IS NOT NULL ORDER BY id",
+      secondImportAt.toISOString(),
+    ).map((e) => ({ ...e, detail: JSON.parse(e.detail) as unknown }));
+    const changed = ['purchasedOn', 'anniversaryOn'];
+    expect(events).toEqual([
+      { subscription_id: 'S-1', event: 'subscription-updated', actor: 'import', detail: { changed, isNewCycle: true } },
+      {
+        subscription_id: 'S-1',
+        event: 'reactivated',
+        actor: 'import',
+        detail: { reason: 'the import corrected the first anniversary: a new cycle starts', from: '2019-09-01', to: '2019-10-01', lapsedOn: '2019-10-02' },
+      },
+      {
+        subscription_id: 'S-3',
+        event: 'subscription-updated',
+        actor: 'import',
+        detail: { changed, isNewCycle: false, keptCancelled: { anniversary: '2019-09-10', cancelledOn: '2019-08-20', benefitsEndOn: '2019-09-10' } },
+      },
+      { subscription_id: 'S-5', event: 'subscription-updated', actor: 'import', detail: { changed, isNewCycle: true, voidedInvoice: 'INV-2019-000001' } },
+    ]);
+
+    // S-1 gets its reminders again: its remind-before (A − 15) is due.
+    const scan = await runLifecycle(['scan', '--as-of', '2019-09-16', '--dry-run', '--json'], { dataDir });
+    expect(JSON.parse(scan.stdout).actions).toContainEqual({ subscription: 'S-1', action: 'remind-before', anniversary: '2019-10-01' });
+    expect(JSON.parse(scan.stdout).actions.map((a: { subscription: string }) => a.subscription)).not.toContain('S-3');
+  });
 });
 
 describe('importFile: duplicates', () => {

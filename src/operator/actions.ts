@@ -26,6 +26,8 @@ export interface OperatorResult {
   anniversary: string;
   newAnniversary?: string;
   invoice?: string;
+  /** R11, a cancellation: the last day of benefits (the same date `show` and later refusals give). */
+  benefitsEndOn?: string;
   /** A notice waiting in the outbox for the daemon to deliver. */
   messageId?: string;
   message: string;
@@ -193,6 +195,7 @@ export function cancelSubscription(deps: OperatorDeps, id: string, ticket: strin
       subscription: id,
       outcome: 'cancelled',
       anniversary: subscription.anniversaryOn,
+      benefitsEndOn: grant.benefitsEndOn,
       message: `cancelled (ticket ${ticket}): auto-renew and reminders stop; benefits end on ${grant.benefitsEndOn}`,
     };
   }).immediate();

@@ -139,7 +139,12 @@ describe('a covid-19-2020 reactivation counts only if it is paid by 2020-06-30 (
 describe('one date for when a cancelled subscription\'s benefits end (R11)', () => {
   it('cancelled inside the window on 2019-09-25 (A = 2019-09-19): the same day in cancel, show, the API and a later renew', async () => {
     const { w, api, cli } = await start('2019-09-26');
-    await w.import([{ id: 'K-1', anniversaryOn: '2019-09-19', autoRenew: true, bankTransfer: true }]);
+    await w.import([
+      { id: 'K-1', anniversaryOn: '2019-09-19', autoRenew: true, bankTransfer: true },
+      { id: 'K-2', anniversaryOn: '2019-09-19' },
+    ]);
+    const byApiCancel = await api.call('POST', '/api/subscriptions/K-2/cancel', { body: { ticket: 'SR-78', asOf: '2019-09-25' } });
+    expect(byApiCancel.json).toMatchObject({ outcome: 'cancelled', benefitsEndOn: '2019-09-25', message: expect.stringContaining('benefits end on 2019-09-25') });
     const cancel = await cli(['cancel', 'K-1', '--ticket', 'SR-77', '--as-of', '2019-09-25']);
     expect(cancel.stdout).toBe('K-1: cancelled (ticket SR-77): auto-renew and reminders stop; benefits end on 2019-09-25\n');
 

@@ -41,7 +41,7 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     });
   program
     .command('cancel')
-    .description('cancel from a support request (R11): benefits end at the anniversary')
+    .description('cancel from a support request (R11): benefits end at the anniversary, or that day inside the renewal window')
     .argument('<id>', 'subscription id')
     .requiredOption('--ticket <ticket>', 'the support request id')
     .option('--as-of <date>', 'the day of the cancellation (YYYY-MM-DD), today by default')

@@ -131,7 +131,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
     '/api/subscriptions/:id/cancel',
     {
       schema: {
-        summary: 'Cancel from a support request (R11): benefits end at the anniversary',
+        summary: 'Cancel from a support request (R11): benefits end at the anniversary, or that day when cancelled inside the renewal window',
         tags: ['operator'],
         params: idParamsSchema,
         body: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findBenefitsEndOn, findStatusOn } from '../../src/policy/cycle.js';
-import { checkManualRenewal, checkCancellation } from '../../src/policy/renewal.js';
+import { checkCancellation, checkManualRenewal, checkReactivation } from '../../src/policy/renewal.js';
 import { findStanding } from '../../src/policy/standing.js';
 import { buildCompetency, buildPartner, buildSubscription } from './builders.js';
 
@@ -112,5 +112,18 @@ describe('findStanding: a reactivation invoice issued before the lapse was proce
       payBy: '2020-06-30',
       summary: 'lapsed since 2020-04-10 (the lapse is not processed yet); invoice INV-2020-000009 awaits payment, last day to pay 2020-06-30',
     });
+  });
+});
+
+describe('checkReactivation on the day a covid-19-2020 competency lapses (R14: paid by 2020-06-30)', () => {
+  it.each([
+    { anniversaryOn: '2020-05-30', lapsedOn: '2020-06-30', ok: true },
+    { anniversaryOn: '2020-05-31', lapsedOn: '2020-07-01', ok: false },
+    { anniversaryOn: '2020-06-15', lapsedOn: '2020-07-16', ok: false },
+  ])('lapsed on $lapsedOn → reactivation allowed that day: $ok', ({ anniversaryOn, lapsedOn, ok }) => {
+    const lapsed = buildCompetency({ anniversaryOn, status: 'lapsed', lapsedOn });
+    const result = checkReactivation(lapsed, buildPartner(), lapsedOn);
+    expect(result.ok).toBe(ok);
+    if (!result.ok) expect(result).toEqual({ ok: false, rule: 'R14', reason: `exception covid-19-2020 allowed reactivation until 2020-06-30; it is ${lapsedOn}` });
   });
 });

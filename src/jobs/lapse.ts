@@ -1,7 +1,8 @@
 import { findCycleDates } from '../policy/cycle.js';
 import { actionBits } from '../policy/due.js';
+import { voidReasons } from '../policy/payment.js';
 import { findAction, recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
-import { settleInvoice } from '../store/invoices.js';
+import { findInvoice, settleInvoice } from '../store/invoices.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
 import { findMessageId, putNoticeInOutbox } from './notices.js';
@@ -20,9 +21,12 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
     const at = deps.now();
     const today = deps.today();
     const lapsedOn = findCycleDates(subscription.anniversaryOn).lapsesOn;
-    // A bank transfer still unpaid when the window closes no longer renews anything.
-    if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: 'lapsed before payment', at });
-    const lapsed = { ...subscription, status: 'lapsed' as const, lapsedOn, pendingInvoice: null, doneMask: subscription.doneMask | actionBits.lapse };
+    // A bank transfer still unpaid when the window closes no longer renews anything; a reactivation
+    // issued before this job ran stays payable until its exception's deadline (R14).
+    const isReactivation = subscription.pendingInvoice !== null && findInvoice(store, subscription.pendingInvoice)?.purpose === 'reactivation';
+    const voidedInvoice = isReactivation ? null : subscription.pendingInvoice;
+    if (voidedInvoice) settleInvoice(store, voidedInvoice, { status: 'void', failureReason: voidReasons.lapsed, at });
+    const lapsed = { ...subscription, status: 'lapsed' as const, lapsedOn, pendingInvoice: isReactivation ? subscription.pendingInvoice : null, doneMask: subscription.doneMask | actionBits.lapse };
     putNoticeInOutbox(store, deps.config, 'lapsed', lapsed, partner, at);
     recordAction(store, {
       subscriptionId: subscription.id,
@@ -43,7 +47,7 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
       event: 'lapsed',
       actor: 'job',
       actorRef: jobId ?? null,
-      detail: { anniversary: subscription.anniversaryOn, lapsedOn, voidedInvoice: subscription.pendingInvoice },
+      detail: { anniversary: subscription.anniversaryOn, lapsedOn, voidedInvoice },
     });
     return 'lapsed';
   }).immediate();

@@ -134,6 +134,19 @@ describe('a covid-19-2020 reactivation counts only if it is paid by 2020-06-30 (
     expect(accepted.json).toMatchObject({ outcome: 'reactivated', newAnniversary: '2021-03-10' });
     expect(stateOf(w, 'C-1')).toEqual({ status: 'active', anniversary_on: '2021-03-10', pending_invoice: null, lapsed_on: null });
   });
+  it('a reactivation issued before the lapse job ran stays payable after the lapse, until 2020-06-30', async () => {
+    const { w, api } = await start('2020-04-10');
+    await w.import([{ id: 'C-2', anniversaryOn: '2020-03-10', offer: 'competency' }]);
+    const pending = await api.call('POST', '/api/subscriptions/C-2/reactivate', { body: { asOf: '2020-04-10' } });
+    const invoice = pending.json.invoice as string;
+    expect(pending.json).toMatchObject({ outcome: 'pending-payment', invoice: expect.stringMatching(/^INV-2020-/) });
+    await scanOn(w, api, '2020-04-10');
+    expect(stateOf(w, 'C-2')).toEqual({ status: 'lapsed', anniversary_on: '2020-03-10', pending_invoice: invoice, lapsed_on: '2020-04-10' });
+    expect(w.store.sqlite.prepare('SELECT status FROM invoices WHERE number = ?').pluck().get(invoice)).toBe('pending');
+    expect((await api.call('POST', `/api/invoices/${invoice}/confirm`, { body: { asOf: '2020-07-01' } })).json.rule).toBe('R14');
+    const accepted = await api.call('POST', `/api/invoices/${invoice}/confirm`, { body: { asOf: '2020-06-30' } });
+    expect(accepted.json).toMatchObject({ outcome: 'reactivated', newAnniversary: '2021-03-10' });
+  });
 });
 
 describe('one date for when a cancelled subscription\'s benefits end (R11)', () => {

@@ -4,7 +4,7 @@ import { findAction, recordAction, recordAudit, saveLifecycleState } from '../st
 import { settleInvoice } from '../store/invoices.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
-import { findMessageId, putNoticeInOutbox } from './notices.js';
+import { findMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
 import type { ActionJobData } from './payloads.js';
 import { recheckAction } from './recheck.js';
 
@@ -23,7 +23,8 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
     // A bank transfer still unpaid when the window closes no longer renews anything.
     if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: 'lapsed before payment', at });
     const lapsed = { ...subscription, status: 'lapsed' as const, lapsedOn, pendingInvoice: null, doneMask: subscription.doneMask | actionBits.lapse };
-    putNoticeInOutbox(store, deps.config, 'lapsed', lapsed, partner, at);
+    // Written as of today: after an exception's deadline it offers no reactivation (R14).
+    putNoticeInOutbox(store, deps.config, 'lapsed', lapsed, partner, at, findNoticeClock(deps));
     recordAction(store, {
       subscriptionId: subscription.id,
       action: 'lapse',

@@ -15,7 +15,7 @@ export interface LocaleFormat {
   formatAmount(amount: string, currency: string): string | undefined;
   /** A recipient role (R10) as the reader knows it: "MPN partner admin" / "MPN 合作夥伴系統管理員". */
   roleLabel(role: string): string;
-  /** "A, B and C" / "A、B和C". */
+  /** "A, B and C" / "A、B、C". */
   formatList(items: readonly string[]): string;
   /** One reader and their role: "Mei Lin (global admin)" / "Mei Lin（全域系統管理員）". */
   formatReader(name: string, role: string): string;
@@ -84,7 +84,8 @@ export function createLocaleFormat(locale: Locale): LocaleFormat {
     formatDate,
     formatAmount,
     roleLabel: (role) => labels[role] ?? role.replace(/_/g, ' '),
-    formatList: (items) => listFormat.format(items),
+    // zh-TW: the enumeration comma, which needs no spaces next to Latin names.
+    formatList: (items) => (locale === 'zh-TW' ? items.join('、') : listFormat.format(items)),
     // zh-TW: full-width parentheses around CJK text.
     formatReader: (name, role) => (locale === 'zh-TW' ? `${name}（${role}）` : `${name} (${role})`),
   };

@@ -91,6 +91,8 @@ export const flagNames = [
   'hasPayBy',
   'hasOneRecipient',
   'hasAudience',
+  'canReactivate',
+  'hasFee',
 ] as const;
 export type FlagName = (typeof flagNames)[number];
 
@@ -164,7 +166,7 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     waivedUntil: date('exception.requirementsWaivedUntil', exception?.requirementsWaivedUntil),
     reactivationDeadline: date('exception.reactivationDeadline', exception?.reactivationDeadline),
     daysLeft: String(data.daysLeft ?? 7),
-    writtenOn: date('writtenOn', data.writtenOn),
+    writtenOn: date('writtenOn', data.writtenOn ?? data.anniversary),
     feeAmount: outlookAmount,
     payBy: date('payBy', data.payBy ?? (outlook?.kind === 'invoice' ? outlook.payBy : undefined)),
     // Operators write it over several lines: kept as lines in text, <br> in HTML (below).
@@ -203,7 +205,8 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     isNoPaymentMethod: reason === 'no-payment-method',
     isGatewayError: reason === 'gateway-error',
     isOneDayLeft: data.daysLeft === 1,
-    willChargeCard: data.isAutoRenewing && outlook?.kind === 'card',
+    // Notices written before the outlook existed announce the charge, as they always did.
+    willChargeCard: data.isAutoRenewing && (outlook === undefined || outlook.kind === 'card'),
     willIssueInvoice: data.isAutoRenewing && outlook?.kind === 'invoice',
     willFail: data.isAutoRenewing && outlook?.kind === 'fails',
     willFailNoMethod: data.isAutoRenewing && outlook?.kind === 'fails' && outlook.reason === 'no-payment-method',
@@ -216,6 +219,8 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     hasPayBy: data.payBy !== undefined || outlook?.kind === 'invoice',
     hasOneRecipient: audience.length === 1,
     hasAudience: audience.length > 0,
+    canReactivate: exception?.isEligible === true && writtenOn <= exception.reactivationDeadline,
+    hasFee: outlookAmount !== '',
   };
 
   const text = valueNames.map((name) => values[name]);

@@ -26,6 +26,8 @@ export interface NoticeExtras {
   writtenOn?: string;
   /** The Date header (see findNoticeClock). @defaultValue the write time */
   messageDate?: Date;
+  /** The payment gateway in use: under `manual` every charge, a card's included, becomes a pending invoice. */
+  gatewayName?: string;
 }
 
 /** The config a notice reads; the newer settings fall back to their defaults for callers that hold only the links. */
@@ -73,7 +75,7 @@ export function buildNoticeData(
   if (extras.messageDate) data.messageDate = extras.messageDate.toISOString();
   if (extras.newAnniversary) data.newAnniversary = extras.newAnniversary;
   if (kind === 'remind-after' && extras.writtenOn) data.daysLeft = Math.max(1, daysBetween(extras.writtenOn, dates.windowCloses));
-  if (kind === 'remind-before' && isAutoRenewing) data.autoRenewal = foreseeAutoRenewal(subscription, partner, dates.windowCloses);
+  if (kind === 'remind-before' && isAutoRenewing) data.autoRenewal = foreseeAutoRenewal(subscription, partner, dates.windowCloses, extras.gatewayName);
   if (extras.failureReason) data.failureReason = extras.failureReason;
   if (exception?.requirementsWaivedUntil && exception.reactivationDeadline) {
     data.exception = {
@@ -109,12 +111,12 @@ export function buildNoticeData(
 }
 
 /** R7 and R13 as they stand today: what the charge on A will do with the payment on file. */
-function foreseeAutoRenewal(subscription: Subscription, partner: Partner, windowCloses: string): AutoRenewalOutlook {
+function foreseeAutoRenewal(subscription: Subscription, partner: Partner, windowCloses: string, gatewayName: string | undefined): AutoRenewalOutlook {
   const check = checkAutoRenewal(subscription, partner);
   if (!check.ok) return { kind: 'fails', reason: check.failure };
   const fee = findFee(subscription);
   const amount = (fee.amountMinor / 100).toFixed(2);
-  return subscription.payment?.method === 'bank_transfer'
+  return subscription.payment?.method === 'bank_transfer' || gatewayName === 'manual'
     ? { kind: 'invoice', amount, currency: fee.currency, payBy: windowCloses }
     : { kind: 'card', amount, currency: fee.currency };
 }

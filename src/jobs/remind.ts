@@ -21,7 +21,10 @@ export async function processReminder(
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
-    const { isDeliverable } = putNoticeInOutbox(store, deps.config, action, subscription, partner, at, findNoticeClock(deps));
+    const { isDeliverable } = putNoticeInOutbox(store, deps.config, action, subscription, partner, at, {
+      ...findNoticeClock(deps),
+      gatewayName: deps.gateway.name,
+    });
     const result = isDeliverable ? 'sending' : 'undeliverable';
     recordAction(store, {
       subscriptionId: subscription.id,

@@ -73,7 +73,7 @@ function lapsedCompetency(locale: Locale, anniversary: string, windowCloses: str
 export const sampleVariants: Readonly<Record<NoticeKind, readonly SampleVariant[]>> = {
   'remind-before': [
     { name: 'card', describes: 'auto-renewing Action Pack paid by card: the amount charged on A', build: (l) => ({ ...actionPack('remind-before', l), isAutoRenewing: true, autoRenewal: { kind: 'card', amount: '475.00', currency: 'USD' } }) },
-    { name: 'bank-transfer', describes: 'auto-renewing Action Pack paid by bank transfer: an invoice on A, to pay by A + 30', build: (l) => ({ ...actionPack('remind-before', l), isAutoRenewing: true, autoRenewal: { kind: 'invoice', amount: '475.00', currency: 'USD', payBy: '2019-10-01' } }) },
+    { name: 'bank-transfer', describes: 'auto-renewing Action Pack paid by bank transfer (or any method under the manual gateway): an invoice on A, to pay by A + 30', build: (l) => ({ ...actionPack('remind-before', l), isAutoRenewing: true, autoRenewal: { kind: 'invoice', amount: '475.00', currency: 'USD', payBy: '2019-10-01' } }) },
     { name: 'no-payment-method', describes: 'auto-renewing Action Pack with no payment on file: the renewal will fail', build: (l) => ({ ...actionPack('remind-before', l), isAutoRenewing: true, autoRenewal: { kind: 'fails', reason: 'no-payment-method' } }) },
     { name: 'invalid-bill-to', describes: 'auto-renewing Action Pack with an invalid bill-to address: the renewal will fail', build: (l) => ({ ...actionPack('remind-before', l), isAutoRenewing: true, autoRenewal: { kind: 'fails', reason: 'invalid-address' } }) },
     { name: 'manual', describes: 'Action Pack without auto-renew: renew inside the window', build: (l) => actionPack('remind-before', l) },

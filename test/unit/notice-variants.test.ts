@@ -158,6 +158,12 @@ describe('remind-before of an auto-renewing Action Pack, by its payment (R7, R13
     expectNowhere(notice, words[locale].noAction);
   });
 
+  it('card under the manual gateway: an invoice, since every charge there waits for an operator', () => {
+    const data = buildNoticeData(config, 'remind-before', auto(), buildPartner({ locale: 'en' }), { gatewayName: 'manual' });
+    expect(data.autoRenewal).toEqual({ kind: 'invoice', amount: '475.00', currency: 'USD', payBy: '2019-10-01' });
+    expectNowhere(renderer.render(data), words.en.noAction);
+  });
+
   it.each(locales)('no payment on file: the renewal will fail unless a method is added (%s)', (locale) => {
     const data = buildNoticeData(config, 'remind-before', auto({ payment: null }), buildPartner({ locale }));
     expect(data.autoRenewal).toEqual({ kind: 'fails', reason: 'no-payment-method' });

@@ -68,6 +68,8 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     expect(message.text).toContain('Wire to TEST BANK, account 12-345.\nQuote the invoice number.');
     expect(message.html).toContain('Wire to TEST BANK, account 12-345.<br>Quote the invoice number.');
     expect(message.text).not.toContain("don't need to do anything");
+    // The footer names the reader's own role (R10), from the partner's contacts.
+    expect(message.text).toContain('you are the global admin on record for Partner P-1, a role that may renew');
     // The runtime's day is A while the wall clock is today: the Date header speaks for A.
     expect(message.date!.toISOString().slice(0, 10)).toBe(A);
     expect(w.ledger().filter((row) => row.action === 'auto-renew').map((row) => row.outcome)).toEqual(['pending-payment']);

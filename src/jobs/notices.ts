@@ -3,7 +3,7 @@ import { defaultBillToUrl, defaultPaymentInstructions, type Config } from '../co
 import { buildMessageId } from '../mail/headers.js';
 import type { AutoRenewalOutlook, NoticeAudience, NoticeData, NoticeKind, RenewalFailureReason } from '../mail/types.js';
 import { findCycleDates } from '../policy/cycle.js';
-import { daysBetween, todayIn } from '../policy/dates.js';
+import { daysBetween } from '../policy/dates.js';
 import { checkAutoRenewal } from '../policy/renewal.js';
 import { findExceptions } from '../policy/exceptions.js';
 import { selectRecipients } from '../policy/recipients.js';
@@ -41,8 +41,21 @@ export type NoticeConfig = Pick<Config, 'renewUrl' | 'supportUrl'> & Partial<Pic
 export function findNoticeClock(deps: Pick<JobDeps, 'today' | 'now' | 'config'>): { writtenOn: string; messageDate: Date } {
   const writtenOn = deps.today();
   const now = deps.now();
-  const shift = daysBetween(todayIn(deps.config.timeZone, now), writtenOn);
+  const shift = daysBetween(findProgramDay(deps.config.timeZone, now), writtenOn);
   return { writtenOn, messageDate: shift === 0 ? now : new Date(now.getTime() + shift * 86_400_000) };
+}
+
+// One formatter per time zone: building an Intl.DateTimeFormat costs more than the rest of writing a notice.
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** todayIn, with its formatter kept. */
+function findProgramDay(timeZone: string, now: Date): string {
+  let format = dayFormats.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, format);
+  }
+  return format.format(now);
 }
 
 /** The notice's content, fixed from the subscription as it was when the action took effect. */
@@ -145,7 +158,7 @@ export function putNoticeInOutbox(
 ): { messageId: string; isDeliverable: boolean } {
   // The invoice as stored now: its payment day is set by the settlement just before.
   const invoice = extras.invoice ? (findInvoice(store, extras.invoice.number) ?? extras.invoice) : extras.invoice;
-  const writtenOn = extras.writtenOn ?? invoice?.paid_on ?? todayIn(config.timeZone ?? 'UTC', at);
+  const writtenOn = extras.writtenOn ?? invoice?.paid_on ?? findProgramDay(config.timeZone ?? 'UTC', at);
   const data = buildNoticeData(config, kind, subscription, partner, { ...extras, invoice, writtenOn, messageDate: extras.messageDate ?? at });
   const recipients = selectRecipients(partner.contacts);
   data.audience = describeAudience(partner, recipients);

@@ -79,10 +79,11 @@ describe.each(table)('$kind in $locale', ({ kind, locale }) => {
 });
 
 describe('compiling once', () => {
-  it('gives the same HTML as running MJML on every message', async () => {
+  it('gives the same HTML as running MJML on every message, for every variant', async () => {
     const sources = await expandNoticeSources();
-    for (const { kind, locale } of table) {
-      const data = buildNotice(kind, locale);
+    const everyVariant = table.flatMap(({ kind, locale }) => sampleVariants[kind].map((variant) => ({ kind, locale, variant: variant.name })));
+    for (const { kind, locale, variant } of everyVariant) {
+      const data = buildSampleNotice(kind, locale, variant);
       const source = sources.get(kind)!.get(locale)!;
       const values = buildNoticeValues(data, createLocaleFormat(locale));
       const filled = fillTemplate(compileTemplate(source.mjml, source.origin, placeholderNames), values.html, values.flags);
@@ -90,7 +91,7 @@ describe('compiling once', () => {
       // MJML merges adjacent Outlook conditional comments; a section left out by a flag keeps them apart, which Outlook reads the same.
       const squash = (html: string): string =>
         html.replace(/\s+/g, ' ').replace(/> </g, '><').replace(/<!\[endif\]--><!--\[if mso \| IE\]>/g, '');
-      expect(squash(renderer.render(data).html), `${kind} ${locale}`).toBe(squash(perMessage));
+      expect(squash(renderer.render(data).html), `${kind} ${variant} ${locale}`).toBe(squash(perMessage));
     }
   });
 });

@@ -24,6 +24,14 @@ export interface Config {
   /** RENEW_URL, SUPPORT_URL: the links notices give. */
   renewUrl: string;
   supportUrl: string;
+  /** BILL_TO_URL: where notices send a partner to fix an invalid bill-to address (R13). @defaultValue Partner Center's legal-info page */
+  billToUrl: string;
+  /**
+   * PAYMENT_INSTRUCTIONS (en) and PAYMENT_INSTRUCTIONS_ZH_TW (zh-TW): how to pay a pending invoice,
+   * in `invoice-pending` notices; `\n` starts a new line. zh-TW falls back to PAYMENT_INSTRUCTIONS
+   * when only that is set (the bank details matter more than the language). @defaultValue {@link defaultPaymentInstructions}
+   */
+  paymentInstructions: Record<'en' | 'zh-TW', string>;
   /** SCAN_CRON: when the daily scan fires, in `timeZone`. @defaultValue `0 6 * * *` */
   scanCron: string;
   /** WORKER_CONCURRENCY: jobs processed at once per daemon. @defaultValue 8 */
@@ -47,6 +55,18 @@ export interface Config {
   paymentWebhookSecret: string | null;
   /** LOG_LEVEL: pino level. @defaultValue `info` */
   logLevel: string;
+}
+
+export const defaultBillToUrl = 'https://partner.microsoft.com/dashboard/account/v3/organization/legalinfo';
+
+export const defaultPaymentInstructions: Readonly<Record<'en' | 'zh-TW', string>> = {
+  en: 'Pay by bank transfer to the account shown on the invoice, quoting the invoice number as the payment reference. You can download the invoice from the Membership offers page in Partner Center.',
+  'zh-TW': '請以銀行轉帳支付至發票上所列的帳戶，並在付款附言中註明發票號碼。您可以在合作夥伴中心的「成員資格供應項目」頁面下載發票。',
+};
+
+/** An instruction set in an environment variable: `\n` (backslash, n) is a line break. */
+function readInstructions(value: string | null): string | null {
+  return value === null ? null : value.replace(/\\n/g, '\n');
 }
 
 export class ConfigError extends Error {
@@ -127,6 +147,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     mailDomain,
     renewUrl: url('RENEW_URL', ['http:', 'https:']) ?? 'https://partner.microsoft.com/dashboard/account/v3/membership/offers',
     supportUrl: url('SUPPORT_URL', ['http:', 'https:']) ?? 'https://partner.microsoft.com/support',
+    billToUrl: url('BILL_TO_URL', ['http:', 'https:']) ?? defaultBillToUrl,
+    paymentInstructions: {
+      en: readInstructions(text('PAYMENT_INSTRUCTIONS')) ?? defaultPaymentInstructions.en,
+      'zh-TW': readInstructions(text('PAYMENT_INSTRUCTIONS_ZH_TW') ?? text('PAYMENT_INSTRUCTIONS')) ?? defaultPaymentInstructions['zh-TW'],
+    },
     scanCron,
     workerConcurrency: integer('WORKER_CONCURRENCY', 8, 1, 256),
     jobAttempts: integer('JOB_ATTEMPTS', 8, 1, 100),

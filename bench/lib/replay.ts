@@ -95,7 +95,8 @@ export function replaySeason(
           }
           const outcome = chargeOutcome(s);
           record(action, outcome);
-          note(outcome.startsWith('failed') ? 'auto-renew-failed' : 'auto-renew-receipt', s, partner);
+          // A pending charge (bank transfer) asks for the payment: invoice-pending, not a receipt.
+          note(outcome.startsWith('failed') ? 'auto-renew-failed' : outcome === 'renewed' ? 'auto-renew-receipt' : 'invoice-pending', s, partner);
           s = outcome === 'renewed' ? { ...s, anniversaryOn: eligibility.newAnniversary, doneMask: 0, pendingInvoice: null } : done;
         }
       }

@@ -7,7 +7,7 @@ import { findAction, recordAction, recordAudit, saveLifecycleState } from '../st
 import { createInvoice, findAutoRenewInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
-import { putNoticeInOutbox } from './notices.js';
+import { findNoticeClock, putNoticeInOutbox } from './notices.js';
 import type { ActionJobData } from './payloads.js';
 import { recheckAction } from './recheck.js';
 
@@ -86,10 +86,12 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
       jobId: jobId ?? null,
       at,
     });
-    const settled = { ...invoice, status: isPaid ? ('paid' as const) : ('pending' as const) };
-    const { messageId } = putNoticeInOutbox(store, deps.config, 'auto-renew-receipt', subscription, partner, at, {
+    const settled = { ...invoice, status: isPaid ? ('paid' as const) : ('pending' as const), paid_on: isPaid ? today : null };
+    // A receipt is for a paid renewal; a pending invoice asks for the payment instead (SPEC §3).
+    const { messageId } = putNoticeInOutbox(store, deps.config, isPaid ? 'auto-renew-receipt' : 'invoice-pending', subscription, partner, at, {
       newAnniversary: invoice.renews_to,
       invoice: settled,
+      ...findNoticeClock(deps),
     });
     // Paid: the new cycle starts. Pending (bank transfer, manual gateway): R3–R5 run meanwhile.
     const next: Subscription = isPaid
@@ -112,9 +114,12 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
   return result.outcome;
 }
 
+/** The notice the recorded auto-renew wrote; the oldest first, as an operator may write an invoice-pending later. */
 function findNoticeId(deps: JobDeps, data: ActionJobData): string | null {
   const row = deps.store.sqlite
-    .prepare("SELECT message_id FROM notices WHERE subscription_id = ? AND anniversary_on = ? AND kind IN ('auto-renew-receipt', 'auto-renew-failed')")
+    .prepare(
+      "SELECT message_id FROM notices WHERE subscription_id = ? AND anniversary_on = ? AND kind IN ('auto-renew-receipt', 'auto-renew-failed', 'invoice-pending') ORDER BY id LIMIT 1",
+    )
     .pluck()
     .get(data.subscription, data.anniversary) as string | undefined;
   return row ?? null;
@@ -146,6 +151,7 @@ function finishFailure(
   const { messageId } = putNoticeInOutbox(deps.store, deps.config, 'auto-renew-failed', subscription, partner, at, {
     failureReason: reason,
     invoice,
+    ...findNoticeClock(deps),
   });
   saveLifecycleState(deps.store, { ...subscription, doneMask: subscription.doneMask | actionBits['auto-renew'] }, at);
   return { outcome, messageId };

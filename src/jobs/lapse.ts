@@ -5,7 +5,7 @@ import { findAction, recordAction, recordAudit, saveLifecycleState } from '../st
 import { findInvoice, settleInvoice } from '../store/invoices.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
-import { findMessageId, putNoticeInOutbox } from './notices.js';
+import { findMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
 import type { ActionJobData } from './payloads.js';
 import { recheckAction } from './recheck.js';
 
@@ -27,7 +27,8 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
     const voidedInvoice = isReactivation ? null : subscription.pendingInvoice;
     if (voidedInvoice) settleInvoice(store, voidedInvoice, { status: 'void', failureReason: voidReasons.lapsed, at });
     const lapsed = { ...subscription, status: 'lapsed' as const, lapsedOn, pendingInvoice: isReactivation ? subscription.pendingInvoice : null, doneMask: subscription.doneMask | actionBits.lapse };
-    putNoticeInOutbox(store, deps.config, 'lapsed', lapsed, partner, at);
+    // Written as of today: after an exception's deadline it offers no reactivation (R14).
+    putNoticeInOutbox(store, deps.config, 'lapsed', lapsed, partner, at, findNoticeClock(deps));
     recordAction(store, {
       subscriptionId: subscription.id,
       action: 'lapse',

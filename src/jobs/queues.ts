@@ -92,12 +92,17 @@ export async function waitUntilIdle(queue: ActionQueue, pollMs = 10): Promise<vo
   }
 }
 
-/** The action job whose effect wrote a notice; operator notices (`renewed`) have none. */
+/**
+ * The action job whose effect wrote a notice; operator notices (`renewed`) have none. An
+ * `invoice-pending` written by an operator finds that cycle's auto-renew job finished, and falls
+ * through to a delivery job of its own.
+ */
 const actionOfNotice: Readonly<Record<string, LifecycleAction | undefined>> = {
   'remind-before': 'remind-before',
   'remind-after': 'remind-after',
   'auto-renew-receipt': 'auto-renew',
   'auto-renew-failed': 'auto-renew',
+  'invoice-pending': 'auto-renew',
   lapsed: 'lapse',
 };
 

@@ -2,7 +2,7 @@ import { actionBits } from '../policy/due.js';
 import { findAction, recordAction, saveLifecycleState } from '../store/effects.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
-import { putNoticeInOutbox, findMessageId } from './notices.js';
+import { findMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
 import type { ActionJobData } from './payloads.js';
 import { recheckAction } from './recheck.js';
 
@@ -21,7 +21,10 @@ export async function processReminder(
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
-    const { isDeliverable } = putNoticeInOutbox(store, deps.config, action, subscription, partner, at, { writtenOn: deps.today() });
+    const { isDeliverable } = putNoticeInOutbox(store, deps.config, action, subscription, partner, at, {
+      ...findNoticeClock(deps),
+      gatewayName: deps.gateway.name,
+    });
     const result = isDeliverable ? 'sending' : 'undeliverable';
     recordAction(store, {
       subscriptionId: subscription.id,

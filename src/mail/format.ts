@@ -13,7 +13,31 @@ export interface LocaleFormat {
   formatDate(date: IsoDate): string | undefined;
   /** "$475.00" / "US$475.00"; undefined for a malformed amount or currency code. */
   formatAmount(amount: string, currency: string): string | undefined;
+  /** A recipient role (R10) as the reader knows it: "MPN partner admin" / "MPN 合作夥伴系統管理員". */
+  roleLabel(role: string): string;
+  /** "A, B and C" / "A、B、C". */
+  formatList(items: readonly string[]): string;
+  /** One reader and their role: "Mei Lin (global admin)" / "Mei Lin（全域系統管理員）". */
+  formatReader(name: string, role: string): string;
 }
+
+// Role names are words of the notice, but they are chosen per recipient at send time, so they live here, not in the string tables.
+const roleLabels: Record<Locale, Record<string, string>> = {
+  en: {
+    global_admin: 'global admin',
+    user_admin: 'user admin',
+    mpn_partner_admin: 'MPN partner admin',
+    admin_agent: 'admin agent',
+    sales_agent: 'sales agent',
+  },
+  'zh-TW': {
+    global_admin: '全域系統管理員',
+    user_admin: '使用者系統管理員',
+    mpn_partner_admin: 'MPN 合作夥伴系統管理員',
+    admin_agent: '系統管理代理人',
+    sales_agent: '銷售代理人',
+  },
+};
 
 export function createLocaleFormat(locale: Locale): LocaleFormat {
   const intlLocale = intlLocales[locale];
@@ -54,7 +78,17 @@ export function createLocaleFormat(locale: Locale): LocaleFormat {
     return format.format(amount as `${number}`);
   }
 
-  return { formatDate, formatAmount };
+  const listFormat = new Intl.ListFormat(intlLocale, { style: 'long', type: 'conjunction' });
+  const labels = roleLabels[locale];
+  return {
+    formatDate,
+    formatAmount,
+    roleLabel: (role) => labels[role] ?? role.replace(/_/g, ' '),
+    // zh-TW: the enumeration comma, which needs no spaces next to Latin names.
+    formatList: (items) => (locale === 'zh-TW' ? items.join('、') : listFormat.format(items)),
+    // zh-TW: full-width parentheses around CJK text.
+    formatReader: (name, role) => (locale === 'zh-TW' ? `${name}（${role}）` : `${name} (${role})`),
+  };
 }
 
 const htmlSpecial = /[&<>"']/;

@@ -76,6 +76,8 @@ export function createMailer(options: MailerOptions): Mailer {
       text: rendered.text,
       html: rendered.html,
       messageId,
+      // The notice's own time (the simulated day in `simulate`); old outbox rows without one get the send time.
+      ...(data.messageDate && !Number.isNaN(Date.parse(data.messageDate)) ? { date: new Date(data.messageDate) } : {}),
       headers: buildNoticeHeaders(data),
       disableFileAccess: true,
       disableUrlAccess: true,

@@ -1,6 +1,9 @@
 import { PermanentError } from '../errors.js';
 import { escapeHtml, flattenLine, type LocaleFormat } from './format.js';
+import { findCycleDates } from '../policy/cycle.js';
 import type { NoticeData, RenewalFailureReason } from './types.js';
+
+const isoDatePattern = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Every `{{value}}` a template or string may use. */
 export const valueNames = [
@@ -22,6 +25,16 @@ export const valueNames = [
   'waivedUntil',
   'reactivationDeadline',
   'daysLeft',
+  'writtenOn',
+  'feeAmount',
+  'payBy',
+  'paymentInstructions',
+  'chargedOn',
+  'nextWindowOpens',
+  'nextWindowCloses',
+  'billToUrl',
+  'recipientRole',
+  'audienceList',
 ] as const;
 export type ValueName = (typeof valueNames)[number];
 
@@ -34,6 +47,11 @@ export const dateValueNames: ReadonlySet<ValueName> = new Set<ValueName>([
   'invoiceIssuedOn',
   'waivedUntil',
   'reactivationDeadline',
+  'writtenOn',
+  'payBy',
+  'chargedOn',
+  'nextWindowOpens',
+  'nextWindowCloses',
 ]);
 
 /** Every `{{#flag}}` a template or string may use. */
@@ -60,6 +78,21 @@ export const flagNames = [
   'isNoPaymentMethod',
   'isGatewayError',
   'isOneDayLeft',
+  'willChargeCard',
+  'willIssueInvoice',
+  'willFail',
+  'willFailNoMethod',
+  'willFailInvalidAddress',
+  'isReactivationOpen',
+  'isReactivation',
+  'isUnderException',
+  'hasChargedOn',
+  'isChargedOnAnniversary',
+  'hasPayBy',
+  'hasOneRecipient',
+  'hasAudience',
+  'canReactivate',
+  'hasFee',
 ] as const;
 export type FlagName = (typeof flagNames)[number];
 
@@ -86,6 +119,9 @@ export interface NoticeValues {
 /** What one notice fills in: formatted dates and amounts, partner text made safe, the flags its wording depends on. */
 export function buildNoticeValues(data: NoticeData, format: LocaleFormat): NoticeValues {
   const { invoice, exception, offer } = data;
+  const outlook = data.autoRenewal;
+  const audience = data.audience ?? [];
+  const next = data.newAnniversary !== undefined && isoDatePattern.test(data.newAnniversary) ? findCycleDates(data.newAnniversary) : undefined;
   const describe = `notice ${data.kind} for subscription ${data.subscriptionId}`;
   const date = (field: string, iso: string | undefined): string => {
     if (iso === undefined) return '';
@@ -102,6 +138,13 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
       );
     }
     invoiceAmount = formatted;
+  }
+
+  let outlookAmount = '';
+  if (outlook !== undefined && outlook.kind !== 'fails') {
+    const formatted = format.formatAmount(outlook.amount, outlook.currency);
+    if (formatted === undefined) throw new PermanentError(`${describe}: fee "${outlook.amount}" in "${outlook.currency}" is not a decimal amount in an ISO 4217 currency`);
+    outlookAmount = formatted;
   }
 
   const values: Record<ValueName, string> = {
@@ -123,8 +166,21 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     waivedUntil: date('exception.requirementsWaivedUntil', exception?.requirementsWaivedUntil),
     reactivationDeadline: date('exception.reactivationDeadline', exception?.reactivationDeadline),
     daysLeft: String(data.daysLeft ?? 7),
+    writtenOn: date('writtenOn', data.writtenOn ?? data.anniversary),
+    feeAmount: outlookAmount,
+    payBy: date('payBy', data.payBy ?? (outlook?.kind === 'invoice' ? outlook.payBy : undefined)),
+    // Operators write it over several lines: kept as lines in text, <br> in HTML (below).
+    paymentInstructions: (data.paymentInstructions ?? '').replace(/\r\n?/g, '\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f]+/g, ' '),
+    chargedOn: date('chargedOn', data.chargedOn),
+    nextWindowOpens: date('nextWindowOpens', next?.windowOpens),
+    nextWindowCloses: date('nextWindowCloses', next?.windowCloses),
+    billToUrl: flattenLine(data.billToUrl ?? data.renewUrl),
+    recipientRole: audience.length === 1 ? format.roleLabel(audience[0]!.role) : '',
+    audienceList: format.formatList(audience.map((reader) => format.formatReader(flattenLine(reader.name), format.roleLabel(reader.role)))),
   };
   const reason = data.failureReason;
+  // What the rules still allow is judged on the day the notice is written; a lapse notice is written on A + 31 at the earliest.
+  const writtenOn = data.writtenOn ?? data.lapsesOn;
   const flagValues: Record<FlagName, boolean> = {
     isAutoRenewing: data.isAutoRenewing,
     isActionPack: offer.kind === 'action_pack',
@@ -149,12 +205,30 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     isNoPaymentMethod: reason === 'no-payment-method',
     isGatewayError: reason === 'gateway-error',
     isOneDayLeft: data.daysLeft === 1,
+    // Notices written before the outlook existed announce the charge, as they always did.
+    willChargeCard: data.isAutoRenewing && (outlook === undefined || outlook.kind === 'card'),
+    willIssueInvoice: data.isAutoRenewing && outlook?.kind === 'invoice',
+    willFail: data.isAutoRenewing && outlook?.kind === 'fails',
+    willFailNoMethod: data.isAutoRenewing && outlook?.kind === 'fails' && outlook.reason === 'no-payment-method',
+    willFailInvalidAddress: data.isAutoRenewing && outlook?.kind === 'fails' && outlook.reason === 'invalid-address',
+    isReactivationOpen: exception !== undefined && writtenOn <= exception.reactivationDeadline,
+    isReactivation: data.isReactivation === true,
+    isUnderException: data.isUnderException === true,
+    hasChargedOn: data.chargedOn !== undefined,
+    isChargedOnAnniversary: data.chargedOn === data.anniversary,
+    hasPayBy: data.payBy !== undefined || outlook?.kind === 'invoice',
+    hasOneRecipient: audience.length === 1,
+    hasAudience: audience.length > 0,
+    canReactivate: exception?.isEligible === true && writtenOn <= exception.reactivationDeadline,
+    hasFee: outlookAmount !== '',
   };
 
   const text = valueNames.map((name) => values[name]);
+  const html = text.map(escapeHtml);
+  html[valueIndexes.get('paymentInstructions')!] = escapeHtml(values.paymentInstructions).replace(/\n/g, '<br>');
   return {
     text,
-    html: text.map(escapeHtml),
+    html,
     flags: flagNames.map((name) => flagValues[name]),
   };
 }

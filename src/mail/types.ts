@@ -5,6 +5,7 @@ export const noticeKinds = [
   'remind-after',
   'auto-renew-receipt',
   'auto-renew-failed',
+  'invoice-pending',
   'lapsed',
   'renewed',
 ] as const;
@@ -43,6 +44,18 @@ export interface NoticeException {
   reactivationDeadline: IsoDate;
 }
 
+/** What a `remind-before` of an auto-renewing Action Pack announces for A, from the payment on file (R7, R13). */
+export type AutoRenewalOutlook =
+  | { kind: 'card'; amount: string; currency: string }
+  | { kind: 'invoice'; amount: string; currency: string; payBy: IsoDate }
+  | { kind: 'fails'; reason: 'no-payment-method' | 'invalid-address' };
+
+/** A contact the notice goes to, with the role that makes them a recipient (R10). */
+export interface NoticeAudience {
+  name: string;
+  role: string;
+}
+
 export interface NoticeData {
   kind: NoticeKind;
   locale: Locale;
@@ -69,6 +82,26 @@ export interface NoticeData {
   exception?: NoticeException;
   renewUrl: string;
   supportUrl: string;
+  /** The program day the notice was written (the job's today): what it offers is decided as of this day. */
+  writtenOn?: IsoDate;
+  /** The Date header, an ISO instant: the write time, on the simulated day in `simulate`. Absent: the send time. */
+  messageDate?: string;
+  /** remind-before of an auto-renewing Action Pack: what will happen on A. */
+  autoRenewal?: AutoRenewalOutlook;
+  /** Receipts: the day the charge was made (a catch-up charge is not dated A). */
+  chargedOn?: IsoDate;
+  /** invoice-pending: the last day the invoice can be paid (A + 30, or the exception's deadline for a reactivation). */
+  payBy?: IsoDate;
+  /** invoice-pending: how to pay, in the notice's locale (PAYMENT_INSTRUCTIONS); may hold line breaks. */
+  paymentInstructions?: string;
+  /** The invoice renews a lapsed subscription under an exception (R14), not the current cycle. */
+  isReactivation?: boolean;
+  /** Receipts: the renewal was granted under the exception (its requirements were waived). */
+  isUnderException?: boolean;
+  /** Where the partner fixes the bill-to address (BILL_TO_URL). */
+  billToUrl?: string;
+  /** The recipients and their roles, for the footer (each reader sees their own role). */
+  audience?: NoticeAudience[];
 }
 
 export interface Recipient {

@@ -132,12 +132,19 @@ async function chargeAndApply(
       settleInvoice(store, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
       saveLifecycleState(store, { ...subscription, pendingInvoice: invoice.number }, at);
       recordAudit(store, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-pending-payment`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number } });
+      // SPEC §3: every pending invoice is announced with how to pay it and by when.
+      const { messageId } = putNoticeInOutbox(store, deps.config, 'invoice-pending', subscription, partner, at, {
+        newAnniversary,
+        invoice: { ...invoice, status: 'pending' },
+        writtenOn: asOf,
+      });
       return {
         subscription: subscription.id,
         outcome: 'pending-payment',
         anniversary: subscription.anniversaryOn,
         newAnniversary,
         invoice: invoice.number,
+        messageId,
         message: `invoice ${invoice.number} issued, pending: the ${purpose} takes effect when it is confirmed (lifecycle payments confirm ${invoice.number})`,
       };
     }

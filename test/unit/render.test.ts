@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -18,7 +18,7 @@ import {
   type NoticeRenderer,
 } from '../../src/mail/render.js';
 import { compileTemplate, fillTemplate } from '../../src/mail/template.js';
-import { buildSampleNotice } from '../../src/mail/sample.js';
+import { buildSampleNotice, sampleVariants } from '../../src/mail/sample.js';
 import { locales, noticeKinds, type Locale, type NoticeData, type NoticeKind } from '../../src/mail/types.js';
 
 const monthNames = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -79,10 +79,11 @@ describe.each(table)('$kind in $locale', ({ kind, locale }) => {
 });
 
 describe('compiling once', () => {
-  it('gives the same HTML as running MJML on every message', async () => {
+  it('gives the same HTML as running MJML on every message, for every variant', async () => {
     const sources = await expandNoticeSources();
-    for (const { kind, locale } of table) {
-      const data = buildNotice(kind, locale);
+    const everyVariant = table.flatMap(({ kind, locale }) => sampleVariants[kind].map((variant) => ({ kind, locale, variant: variant.name })));
+    for (const { kind, locale, variant } of everyVariant) {
+      const data = buildSampleNotice(kind, locale, variant);
       const source = sources.get(kind)!.get(locale)!;
       const values = buildNoticeValues(data, createLocaleFormat(locale));
       const filled = fillTemplate(compileTemplate(source.mjml, source.origin, placeholderNames), values.html, values.flags);
@@ -90,7 +91,7 @@ describe('compiling once', () => {
       // MJML merges adjacent Outlook conditional comments; a section left out by a flag keeps them apart, which Outlook reads the same.
       const squash = (html: string): string =>
         html.replace(/\s+/g, ' ').replace(/> </g, '><').replace(/<!\[endif\]--><!--\[if mso \| IE\]>/g, '');
-      expect(squash(renderer.render(data).html), `${kind} ${locale}`).toBe(squash(perMessage));
+      expect(squash(renderer.render(data).html), `${kind} ${variant} ${locale}`).toBe(squash(perMessage));
     }
   });
 });
@@ -99,8 +100,8 @@ describe('receipts', () => {
   it.each([
     { kind: 'auto-renew-receipt', locale: 'en', amount: '$475.00' },
     { kind: 'auto-renew-receipt', locale: 'zh-TW', amount: 'US$475.00' },
-    { kind: 'renewed', locale: 'en', amount: '$1,670.00' },
-    { kind: 'renewed', locale: 'zh-TW', amount: 'US$1,670.00' },
+    { kind: 'renewed', locale: 'en', amount: '$475.00' },
+    { kind: 'renewed', locale: 'zh-TW', amount: 'US$475.00' },
   ] as const)('$kind in $locale shows the invoice number and $amount', ({ kind, locale, amount }) => {
     const data = buildNotice(kind, locale);
     const { html, text } = renderer.render(data);
@@ -112,21 +113,20 @@ describe('receipts', () => {
     }
   });
 
-  it('says a bank-transfer receipt waits for payment, by the window close', () => {
-    const sample = buildNotice('auto-renew-receipt', 'en');
-    const data = { ...sample, newAnniversary: undefined, invoice: { ...sample.invoice!, method: 'bank_transfer' as const, status: 'pending' as const } };
-    const { subject, text } = renderer.render(data);
-    expect(subject).toContain('pay to complete');
+  it('a pending invoice is not a receipt: it goes out as invoice-pending, with the last day to pay', () => {
+    const { subject, text } = renderer.render(buildSampleNotice('invoice-pending', 'en', 'auto-renew-bank-transfer'));
+    expect(subject).toContain(`by ${expectedDate('2019-10-01', 'en')}`);
     expect(text).toContain('Pending payment');
-    expect(text).toContain(`Pay by ${expectedDate(data.windowCloses, 'en')}`);
+    expect(text).toContain(`Pay by ${expectedDate('2019-10-01', 'en')}`);
     expect(text).not.toContain('was renewed automatically');
+    expect(text).not.toContain("you don't need to do anything");
   });
 });
 
 describe('remind-before of an Action Pack', () => {
   it.each([
-    { locale: 'en', charge: 'we will charge your payment method on September 1, 2019' },
-    { locale: 'zh-TW', charge: '我們將於 2019年9月1日向您的付款方式收費' },
+    { locale: 'en', charge: 'on September 1, 2019 we will charge $475.00 to the credit card on file' },
+    { locale: 'zh-TW', charge: '我們將於 2019年9月1日向您登錄的信用卡收取 US$475.00 費用' },
   ] as const)('announces the automatic charge in $locale only when auto-renew is on', ({ locale, charge }) => {
     const auto = renderer.render(buildNotice('remind-before', locale, { isAutoRenewing: true }));
     const manual = renderer.render(buildNotice('remind-before', locale, { isAutoRenewing: false }));
@@ -301,12 +301,12 @@ describe('preview command', () => {
   it('prints the HTML of the sample notice', async () => {
     const { stdout } = await runPreview('lapsed', '--locale', 'zh-TW');
     expect(stdout).toMatch(/^<!doctype html>/);
-    expect(stdout).toContain('Contoso &lt;Ltd&gt; &amp; Co');
+    expect(stdout).toContain('Sample Partner Ltd (sample data)');
   });
 
   it('prints the text part with --text', async () => {
     const { stdout } = await runPreview('renewed', '--text');
-    expect(stdout).toContain('Contoso <Ltd> & Co');
+    expect(stdout).toContain('Sample Partner Ltd (sample data)');
     expect(stdout).not.toContain('<html');
   });
 
@@ -317,7 +317,36 @@ describe('preview command', () => {
       const { stdout, stderr } = await runPreview('auto-renew-receipt', '--out', file);
       expect(stdout).toBe('');
       expect(stderr).toContain(file);
-      expect(await readFile(file, 'utf8')).toContain('INV-2019-000123');
+      expect(await readFile(file, 'utf8')).toContain('SAMPLE-INV-1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('renders the variant named by --variant', async () => {
+    const { stdout } = await runPreview('lapsed', '--variant', 'reactivation-closed', '--text');
+    expect(stdout).toContain('that period has ended');
+    expect(stdout).not.toContain('Reactivate now');
+    await expect(runPreview('lapsed', '--variant', 'nope')).rejects.toThrow(/--variant nope: notice lapsed has the variants reactivation-open, reactivation-closed/);
+  });
+
+  it('lists every kind and its variants with --list', async () => {
+    const { stdout } = await runPreview('--list');
+    for (const kind of noticeKinds) expect(stdout).toMatch(new RegExp(`^${kind}$`, 'm'));
+    expect(stdout).toMatch(/^ {2}bank-transfer +auto-renewing Action Pack paid by bank transfer/m);
+  });
+
+  it('writes one HTML and one text file per kind, variant and locale with --all --out DIR', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'notice-preview-all-'));
+    try {
+      const { stderr } = await runPreview('--all', '--out', dir);
+      const files = await readdir(dir);
+      const expected = noticeKinds.reduce((sum, kind) => sum + sampleVariants[kind].length, 0) * locales.length * 2;
+      expect(files).toHaveLength(expected);
+      expect(files).toContain('invoice-pending.reactivation.zh-TW.html');
+      expect(await readFile(path.join(dir, 'invoice-pending.reactivation.en.txt'), 'utf8')).toMatch(/^Subject: Invoice SAMPLE-INV-6: pay \$4,730\.00 by June 30, 2020/);
+      expect(stderr).toContain(`wrote ${expected} previews`);
+      await expect(runPreview('--all')).rejects.toThrow(/--out DIR is required/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createNoticeRenderer } from '../../src/mail/render.js';
-import { buildSampleNotice } from '../../src/mail/sample.js';
+import { buildSampleNotice, sampleVariants } from '../../src/mail/sample.js';
 import { locales, noticeKinds, type NoticeData } from '../../src/mail/types.js';
 import { chromiumArgs, chromiumPath as chromium } from '../helpers/chromium.js';
 
@@ -21,27 +21,15 @@ const widths = [
 
 const run = promisify(execFile);
 
-/** The samples, plus the variants whose wording differs most from them. */
+/** Every sample variant of every kind, in every locale (the same set as `lifecycle preview --all`). */
 function listCases(): { name: string; data: NoticeData }[] {
   const cases: { name: string; data: NoticeData }[] = [];
   for (const locale of locales) {
-    for (const kind of noticeKinds) cases.push({ name: `${kind}.${locale}`, data: buildSampleNotice(kind, locale) });
-    const before = buildSampleNotice('remind-before', locale);
-    cases.push({ name: `remind-before-manual.${locale}`, data: { ...before, isAutoRenewing: false } });
-    const after = buildSampleNotice('remind-after', locale);
-    cases.push({
-      name: `remind-after-not-migrated.${locale}`,
-      data: { ...after, exception: after.exception && { ...after.exception, isEligible: false } },
-    });
-    const receipt = buildSampleNotice('auto-renew-receipt', locale);
-    cases.push({
-      name: `auto-renew-receipt-pending.${locale}`,
-      data: {
-        ...receipt,
-        newAnniversary: undefined,
-        invoice: receipt.invoice && { ...receipt.invoice, method: 'bank_transfer', status: 'pending' },
-      },
-    });
+    for (const kind of noticeKinds) {
+      for (const variant of sampleVariants[kind]) {
+        cases.push({ name: `${kind}.${variant.name}.${locale}`, data: buildSampleNotice(kind, locale, variant.name) });
+      }
+    }
   }
   return cases;
 }

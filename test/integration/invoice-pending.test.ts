@@ -1,0 +1,111 @@
+import type { ParsedMail } from 'mailparser';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntilIdle } from '../../src/jobs/queues.js';
+import { runScan } from '../../src/jobs/scan.js';
+import { renewSubscription } from '../../src/operator/actions.js';
+import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { createWorld, type World } from '../helpers/world.js';
+
+let redis: TestRedis;
+let smtp: SmtpTestServer;
+let world: World | undefined;
+
+const instructionsEn = 'Wire to TEST BANK, account 12-345.\\nQuote the invoice number.';
+const instructionsZh = '請匯款至測試銀行，帳號 12-345。\\n付款附言請註明發票號碼。';
+
+beforeAll(async () => {
+  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
+});
+afterAll(async () => {
+  await Promise.all([redis?.stop(), smtp?.stop()]);
+});
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function newWorld(today: string, gateway: 'test' | 'manual'): Promise<World> {
+  world = await createWorld(
+    { REDIS_URL: redis.url, SMTP_URL: smtp.url, PAYMENT_GATEWAY: gateway, PAYMENT_INSTRUCTIONS: instructionsEn, PAYMENT_INSTRUCTIONS_ZH_TW: instructionsZh },
+    today,
+  );
+  return world;
+}
+
+function receivedFor(subscription: string): ParsedMail[] {
+  return smtp.messages.filter((message) => message.headers.get('x-lifecycle-subscription') === subscription);
+}
+
+function pendingInvoice(w: World, subscription: string): string {
+  return w.store.sqlite.prepare("SELECT number FROM invoices WHERE subscription_id = ? AND status = 'pending'").pluck().get(subscription) as string;
+}
+
+describe('invoice-pending through real workers and a real SMTP server', () => {
+  it('a bank-transfer auto-renewal sends invoice-pending (no receipt): number, amount, instructions, last day A + 30, dated on its day', async () => {
+    const A = '2019-09-01';
+    const w = await newWorld(A, 'test');
+    await w.import([{ id: 'IP-bank', anniversaryOn: A, autoRenew: true, bankTransfer: true }]);
+    const runtime = await w.startRuntime();
+    const before = smtp.messages.length;
+    await runScan(runtime.deps, { trigger: 'operator', asOf: A });
+    await waitUntilIdle(runtime.queues.actions);
+    await smtp.waitForMessages(before + 1);
+
+    const kinds = receivedFor('IP-bank').map((message) => message.headers.get('x-lifecycle-notice'));
+    expect(kinds).toEqual(['invoice-pending']);
+    const message = receivedFor('IP-bank')[0]!;
+    const number = pendingInvoice(w, 'IP-bank');
+    expect(number).toMatch(/^INV-2019-/);
+    expect(message.messageId).toBe(`<invoice-pending.IP-bank.${A}@${w.config.mailDomain}>`);
+    expect(message.subject).toBe(`Invoice ${number}: pay $475.00 by October 1, 2019 to renew your Microsoft Action Pack`);
+    for (const part of [message.text!, message.html as string]) {
+      expect(part).toContain(number);
+      expect(part).toContain('$475.00');
+      expect(part).toContain('October 1, 2019');
+      expect(part).toContain('Wire to TEST BANK, account 12-345.');
+    }
+    expect(message.text).toContain('Wire to TEST BANK, account 12-345.\nQuote the invoice number.');
+    expect(message.html).toContain('Wire to TEST BANK, account 12-345.<br>Quote the invoice number.');
+    expect(message.text).not.toContain("don't need to do anything");
+    // The footer names the reader's own role (R10), from the partner's contacts.
+    expect(message.text).toContain('you are the global admin on record for Partner P-1, a role that may renew');
+    // The runtime's day is A while the wall clock is today: the Date header speaks for A.
+    expect(message.date!.toISOString().slice(0, 10)).toBe(A);
+    expect(w.ledger().filter((row) => row.action === 'auto-renew').map((row) => row.outcome)).toEqual(['pending-payment']);
+  });
+
+  it('an operator renewal under the manual gateway sends invoice-pending in the partner locale, with its last day', async () => {
+    const today = '2020-03-20';
+    const A = '2020-03-10';
+    const w = await newWorld(today, 'manual');
+    await w.import([{ id: 'IP-manual', anniversaryOn: A, offer: 'competency', partnerId: 'P-zh' }], [{ id: 'P-zh', locale: 'zh-TW' }]);
+    const runtime = await w.startRuntime();
+    // Every scan runs the queues' safety net first, so the remind jobs of this cycle are all past: only the notice is due.
+    w.store.sqlite.prepare("UPDATE subscriptions SET done_mask = 15 WHERE id = 'IP-manual'").run();
+
+    const result = await renewSubscription(
+      { store: w.store, config: w.config, gateway: runtime.deps.gateway, now: () => new Date(), operator: 'test' },
+      'IP-manual',
+      today,
+    );
+    expect(result).toMatchObject({ outcome: 'pending-payment', messageId: `<invoice-pending.IP-manual.${A}@${w.config.mailDomain}>` });
+
+    const before = smtp.messages.length;
+    await runScan(runtime.deps, { trigger: 'operator', asOf: today }); // the daemon delivers operator notices from the outbox
+    await waitUntilIdle(runtime.queues.actions);
+    await smtp.waitForMessages(before + 1);
+
+    const [message] = receivedFor('IP-manual');
+    expect(message!.headers.get('x-lifecycle-notice')).toBe('invoice-pending');
+    const number = result.invoice!;
+    expect(message!.subject).toBe(`發票 ${number}：請在 2020年4月9日前支付 US$4,730.00，以續約 Cloud Platform 金級專長認證`);
+    for (const part of [message!.text!, message!.html as string]) {
+      expect(part).toContain(number);
+      expect(part).toContain('US$4,730.00');
+      expect(part).toContain('2020年4月9日');
+      expect(part).toContain('請匯款至測試銀行，帳號 12-345。');
+    }
+    expect(message!.text).toContain('付款期限：2020年4月9日');
+  });
+});

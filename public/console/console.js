@@ -219,7 +219,7 @@ async function rescan() {
   showMessage('scanning…');
   try {
     const result = await callApi('/api/scans', { method: 'POST', body: {} });
-    showMessage(result.scanId ? `scan #${result.scanId} as of ${result.asOf}: ${result.due} due, ${result.enqueued} enqueued, ${result.missed} missed` : result.message ?? 'scan requested');
+    showMessage(result.scanId ? `scan #${result.scanId} as of ${result.asOf}: ${result.due} due, ${result.enqueued} enqueued, ${result.missed} missed, ${result.redelivered} pending notice${result.redelivered === 1 ? '' : 's'} redelivered` : result.message ?? 'scan requested');
     await refreshAll();
   } catch (error) {
     reportError(error);

@@ -96,14 +96,13 @@ async function loadQueues() {
 
 async function loadPlan() {
   const plan = await callApi('/api/plan');
-  $('plan-range').textContent = `${plan.from} … ${plan.to} · ${plan.total} action${plan.total === 1 ? '' : 's'}`;
+  $('plan-range').textContent = `${plan.from} … ${plan.to} · ${plan.next ? 'first ' : ''}${plan.total} action${plan.total === 1 ? '' : 's'}`;
   const rows = [];
   for (const day of plan.days) {
     for (const action of day.actions) {
       const label = day.date === plan.from ? `${day.date} (today)` : day.date;
       rows.push([label, action.action, createSubscriptionLink(action.subscription), action.anniversary]);
     }
-    if (day.count > day.actions.length) rows.push([day.date, `… and ${day.count - day.actions.length} more`, '', '']);
   }
   fillTable('plan', rows, 'nothing due in the next 30 days');
 }

@@ -494,15 +494,15 @@ describe('lifecycle import: a file large enough to be parsed in a worker thread'
     const last = subscriptionCount - 1;
     const file = writeLargeFile(
       'large-out-of-order.json',
-      { id: `S-${last}`, partnerId: 'P-404', offer: 'action_pack', purchasedOn: '2019-02-29' },
-      { id: 'S-0', partnerId: 'P-405', offer: 'action_pack', purchasedOn: '2018-09-01' },
+      { id: `S-${last}`, partnerId: 'P-none-1', offer: 'action_pack', purchasedOn: '2019-02-29' },
+      { id: 'S-0', partnerId: 'P-none-0', offer: 'action_pack', purchasedOn: '2018-09-01' },
     );
     const result = await runLifecycle(['import', file], { dataDir });
     expect(result.status).toBe(1);
     expect(errorLines(result.stderr)).toEqual([
-      'error: subscriptions[0].partnerId: partner "P-405" is neither in the file nor in the database',
+      'error: subscriptions[0].partnerId: partner "P-none-0" is neither in the file nor in the database',
       `error: subscriptions[${last}].purchasedOn: "2019-02-29" is not a real calendar date (expected YYYY-MM-DD)`,
-      `error: subscriptions[${last}].partnerId: partner "P-404" is neither in the file nor in the database`,
+      `error: subscriptions[${last}].partnerId: partner "P-none-1" is neither in the file nor in the database`,
       `error: ${file}: 3 problems; nothing was imported`,
     ]);
     expect(dumpDatabase()).toEqual(before);

@@ -1,10 +1,13 @@
+import net from 'node:net';
 import type { Config } from './config.js';
+import { InputError } from './errors.js';
+import { withDeadline } from './redis/deadline.js';
 import { dailyScanSchedulerId } from './jobs/queues.js';
 import type { Logger } from './log.js';
 import { startAdminServer, type AdminServer } from './ops/http.js';
 import { createMetrics } from './ops/metrics.js';
 import { todayIn } from './policy/dates.js';
-import { buildRedisOptions, type RedisConnection } from './redis/connect.js';
+import { buildRedisOptions, reconnectQuickly, type RedisConnection } from './redis/connect.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
 import { startRuntime, type Runtime } from './runtime.js';
 import { databaseFile, openStore, type Store } from './store/db.js';
@@ -20,6 +23,8 @@ export interface Daemon {
  * the daily Job Scheduler, the admin API, and the order in which they stop.
  */
 export async function startDaemon(config: Readonly<Config>, log: Logger): Promise<Daemon> {
+  // Before anything runs: a daemon that cannot serve its port must not have scanned or sent.
+  await checkPortFree(config.adminHost, config.adminPort);
   const store: Store = openStore(databaseFile(config.dataDir));
   let redis: EmbeddedRedis | null = null;
   let runtime: Runtime | undefined;
@@ -29,8 +34,13 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
     if (config.redisUrl) connection = buildRedisOptions(config, true);
     else {
       redis = await startEmbeddedRedis(config.dataDir);
-      connection = { host: redis.info.host, port: redis.info.port, password: redis.info.password };
+      connection = { host: redis.info.host, port: redis.info.port, password: redis.info.password, retryStrategy: reconnectQuickly };
       log.info({ port: redis.info.port, pid: redis.info.pid, isOwner: redis.isOwner }, 'private redis-server ready');
+      redis.supervise({
+        died: (pid) => log.error({ pid }, 'private redis-server died: restarting it on the same data (jobs wait meanwhile)'),
+        restarted: (pid) => log.warn({ pid }, 'private redis-server restarted: connections resume'),
+        restartFailed: (error) => log.error({ err: error }, 'private redis-server could not be restarted: trying again'),
+      });
     }
     const today = () => todayIn(config.timeZone, new Date());
     runtime = await startRuntime({
@@ -56,14 +66,16 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
       metrics: runtime.metrics,
       mailer: runtime.mailer,
       log,
+    }).catch((error: unknown) => {
+      throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? portInUse(config.adminHost, config.adminPort) : error;
     });
     log.info(
       { dataDir: config.dataDir, timeZone: config.timeZone, scanCron: config.scanCron, adminPort: admin.port, outbox: !config.smtpUrl },
       'daemon started',
     );
   } catch (error) {
-    await runtime?.close(1_000).catch(() => {});
     await admin?.close().catch(() => {});
+    await runtime?.close(1_000).catch(() => {});
     store.close();
     await redis?.stop().catch(() => {});
     throw error;
@@ -75,7 +87,8 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
     stop() {
       stopping ??= (async () => {
         log.info({ timeoutMs: config.shutdownTimeoutMs }, 'stopping: no new jobs, waiting for running ones');
-        await started.admin.close();
+        // Every step is bounded: a Redis that is gone must not hold the stop for good.
+        await withDeadline(started.admin.close(), 3_000).catch((error: Error) => log.warn({ err: error }, 'admin server did not close in time'));
         await started.runtime.close();
         store.close();
         await redis?.stop();
@@ -84,6 +97,20 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
       return stopping;
     },
   };
+}
+
+function portInUse(host: string, port: number): InputError {
+  return new InputError(`ADMIN_PORT=${port} is already in use on ${host}: another daemon or program listens there; stop it or set ADMIN_PORT to a free port`);
+}
+
+/** Listens on the admin address for a moment: an address in use is one clear line, before any side effect. */
+async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? portInUse(host, port) : error));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisConnection } from './redis/connect.js';
 import { createGateway, type PaymentGateway } from './billing/gateway.js';
 import type { Config } from './config.js';
@@ -10,7 +10,8 @@ import { createActionProcessor } from './jobs/process.js';
 import { actionQueueName, createQueues, scanQueueName, type Queues } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
-import { createMailer, type Mailer } from './mail/mailer.js';
+import { createMailer, removeInterruptedOutboxWrites, type Mailer } from './mail/mailer.js';
+import { withDeadline } from './redis/deadline.js';
 import { createNoticeRenderer } from './mail/render.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import type { NoticeData, Recipient } from './mail/types.js';
@@ -44,13 +45,33 @@ export interface Runtime {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** How long each step of a stop after the workers' may take (queues, mailer). */
+const closeStepMs = 2_000;
+
+async function disconnectWithin(client: { disconnect(): Promise<void> }): Promise<void> {
+  await withDeadline(client.disconnect(), 1_000).catch(() => undefined);
+}
+
+/**
+ * Whether BullMQ left the job failed (no retry follows): an unrecoverable error, attempts
+ * spent, or failed by BullMQ itself (stalled too often), which sets `finishedOn`.
+ */
+function isFailedForGood(job: Job | undefined, error: Error): boolean {
+  if (!job || error instanceof UnrecoverableError) return true;
+  return job.attemptsMade >= (job.opts.attempts ?? 1) || job.finishedOn !== undefined;
+}
+
 /** Queues, workers and processors wired together: shared by the daemon, `simulate` and tests. */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, store, log } = options;
   const prefix = options.prefix ?? config.queuePrefix;
   const renderer = await createNoticeRenderer();
   const outboxDir = path.join(config.dataDir, 'outbox');
-  if (!config.smtpUrl) mkdirSync(outboxDir, { recursive: true });
+  if (!config.smtpUrl) {
+    mkdirSync(outboxDir, { recursive: true });
+    const removed = await removeInterruptedOutboxWrites(outboxDir);
+    if (removed > 0) log.info({ outboxDir, removed }, 'removed the temporary files of interrupted outbox writes');
+  }
   const mailer = createMailer({
     ...(config.smtpUrl ? { smtpUrl: config.smtpUrl } : {}),
     outboxDir,
@@ -109,8 +130,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     for (const worker of [actions, scans] as Worker[]) {
       worker.on('failed', (job: Job | undefined, error: Error) => {
-        const attempts = job?.opts.attempts ?? 1;
-        const isFinal = !job || job.attemptsMade >= attempts || error.name === 'PermanentError' || error.name === 'UnrecoverableError';
+        const isFinal = isFailedForGood(job, error);
         log[isFinal ? 'error' : 'warn'](
           { queue: worker.name, job: job?.name, jobId: job?.id, subscription: (job?.data as { subscription?: string } | undefined)?.subscription, attempt: job?.attemptsMade, err: error },
           isFinal ? 'job failed for good: operators can retry it' : 'job failed, will retry',
@@ -129,23 +149,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     metrics,
     connection: options.connection,
     async close(timeoutMs = config.shutdownTimeoutMs) {
-      // Stop taking jobs, let running ones finish within the bound, then force.
+      // Stop taking jobs, let running ones finish within the bound, then cut the connections:
+      // a close waits on Redis, and a Redis that is gone would hold it for good.
       await Promise.all(
         workers.map(async (worker) => {
-          let timer: NodeJS.Timeout | undefined;
-          const forced = new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), timeoutMs);
-          });
-          const result = await Promise.race([worker.close().then(() => 'closed' as const), forced]);
-          clearTimeout(timer);
-          if (result === 'timeout') {
-            log.warn({ queue: worker.name, timeoutMs }, 'jobs still running at the shutdown bound: stopping anyway (they will run again)');
-            await worker.close(true);
+          try {
+            await withDeadline(worker.close(), timeoutMs);
+          } catch {
+            log.warn({ queue: worker.name, timeoutMs }, 'jobs still running (or Redis unreachable) at the shutdown bound: stopping anyway (they will run again)');
+            await disconnectWithin(worker);
           }
         }),
       );
-      await queues.close();
-      await mailer.close();
+      try {
+        await withDeadline(queues.close(), closeStepMs);
+      } catch {
+        log.warn({ timeoutMs: closeStepMs }, 'queues did not close (Redis unreachable): connections cut');
+        await Promise.all([disconnectWithin(queues.actions), disconnectWithin(queues.scans)]);
+      }
+      await withDeadline(mailer.close(), closeStepMs).catch(() => undefined);
     },
   };
 }

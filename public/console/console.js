@@ -96,14 +96,13 @@ async function loadQueues() {
 
 async function loadPlan() {
   const plan = await callApi('/api/plan');
-  $('plan-range').textContent = `${plan.from} … ${plan.to} · ${plan.total} action${plan.total === 1 ? '' : 's'}`;
+  $('plan-range').textContent = `${plan.from} … ${plan.to} · ${plan.next ? 'first ' : ''}${plan.total} action${plan.total === 1 ? '' : 's'}`;
   const rows = [];
   for (const day of plan.days) {
     for (const action of day.actions) {
       const label = day.date === plan.from ? `${day.date} (today)` : day.date;
       rows.push([label, action.action, createSubscriptionLink(action.subscription), action.anniversary]);
     }
-    if (day.count > day.actions.length) rows.push([day.date, `… and ${day.count - day.actions.length} more`, '', '']);
   }
   fillTable('plan', rows, 'nothing due in the next 30 days');
 }
@@ -221,7 +220,7 @@ async function rescan() {
   showMessage('scanning…');
   try {
     const result = await callApi('/api/scans', { method: 'POST', body: {} });
-    showMessage(result.scanId ? `scan #${result.scanId} as of ${result.asOf}: ${result.due} due, ${result.enqueued} enqueued, ${result.missed} missed` : result.message ?? 'scan requested');
+    showMessage(result.scanId ? `scan #${result.scanId} as of ${result.asOf}: ${result.due} due, ${result.enqueued} enqueued, ${result.missed} missed, ${result.redelivered} pending notice${result.redelivered === 1 ? '' : 's'} redelivered` : result.message ?? 'scan requested');
     await refreshAll();
   } catch (error) {
     reportError(error);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { InputError, RefusedError } from '../errors.js';
@@ -14,24 +15,37 @@ import { registerRetry } from './commands/retry.js';
 import { registerPreview } from './commands/preview.js';
 import { requestScan } from './queue-client.js';
 import { printJson } from './context.js';
+import { explainFutureScan } from '../jobs/scan.js';
+import type { ScanResult } from '../jobs/payloads.js';
+
+/** One line saying everything a scan did, the notices it sent again included. */
+function describeScan(result: ScanResult): string {
+  const notices = `${result.redelivered} pending notice${result.redelivered === 1 ? '' : 's'} redelivered`;
+  return `scan #${result.scanId} as of ${result.asOf}: ${result.due} due, ${result.enqueued} enqueued, ${result.missed} missed (recorded as skipped), ${notices}`;
+}
+
+/** The version in package.json, read when asked: src/cli and dist/cli are both two levels down. */
+function readVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 /** Runs the CLI; resolves to the exit status (SPEC §6: 0 done, 1 refused or failed, 2 usage). */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const context = createContext();
   const program = new Command('lifecycle')
     .description('Runs the yearly lifecycle of partner-program membership offers (Action Pack, competencies).')
+    .version(readVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError('(lifecycle --help lists the commands)');
   registerStart(program, context);
   registerImport(program, context);
   registerScan(program, context, async (asOf, options) => {
+    const refusal = explainFutureScan(asOf!, context.asOf(undefined));
+    if (refusal) throw new InputError(`--as-of ${refusal}`);
     const result = await requestScan(context, asOf!);
     if (options.json) return printJson(result);
-    process.stdout.write(
-      result.skipped
-        ? `${result.skipped}\n`
-        : `scan #${result.scanId} as of ${result.asOf}: ${result.due} due, ${result.enqueued} enqueued, ${result.missed} missed (recorded as skipped)\n`,
-    );
+    process.stdout.write(result.skipped ? `${result.skipped}\n` : `${describeScan(result)}\n`);
   });
   registerSimulate(program, context);
   registerShow(program, context);

@@ -1,5 +1,15 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { buildRedisOptions } from '../redis/connect.js';
+import { buildRedisOptions, cliConnectTimeoutMs } from '../redis/connect.js';
+import { withDeadline } from '../redis/deadline.js';
+
+/** A close that cannot reach Redis must not hold the command: bounded, then cut. */
+async function closeWithin(closing: Promise<unknown>, clients: readonly { disconnect(): Promise<void> }[]): Promise<void> {
+  try {
+    await withDeadline(closing, 2_000);
+  } catch {
+    await Promise.allSettled(clients.map((client) => withDeadline(client.disconnect(), 500)));
+  }
+}
 import { actionQueueName, buildJobOptions, enqueueDelivery, scanQueueName, type ActionQueue } from '../jobs/queues.js';
 import type { JobPayloads, ScanResult } from '../jobs/payloads.js';
 import type { CliContext } from './context.js';
@@ -15,7 +25,7 @@ export function openQueues(context: CliContext) {
     queue.on('error', () => {}); // reported by the command that fails, not as an uncaught event
   }
   context.onClose(async () => {
-    await Promise.all([actions.close(), scans.close()]);
+    await closeWithin(Promise.all([actions.close(), scans.close()]), [actions, scans]);
   });
   return { actions, scans, connection };
 }
@@ -23,10 +33,11 @@ export function openQueues(context: CliContext) {
 /** Has the daemon scan now and waits for the result. */
 export async function requestScan(context: CliContext, asOf: string, timeoutMs = 10 * 60_000): Promise<ScanResult> {
   const { scans, connection } = openQueues(context);
-  const events = new QueueEvents(scanQueueName, { connection, prefix: context.config.queuePrefix });
+  // A blocking connection: BullMQ wants (and warns unless) maxRetriesPerRequest is null.
+  const events = new QueueEvents(scanQueueName, { connection: { ...connection, maxRetriesPerRequest: null }, prefix: context.config.queuePrefix });
   events.on('error', () => {});
-  context.onClose(() => events.close());
-  await events.waitUntilReady();
+  context.onClose(() => closeWithin(events.close(), [events]));
+  await withDeadline(events.waitUntilReady(), cliConnectTimeoutMs + 500, 'Redis');
   const job = await scans.add('scan', { trigger: 'operator', asOf }, { jobId: `operator-${asOf}-${Date.now()}` });
   return (await job.waitUntilFinished(events, timeoutMs)) as ScanResult;
 }

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { fileReadError, InputError } from '../errors.js';
 import type { Store } from '../store/db.js';
-import { maxListedProblems, parseImportFile, type ImportFormat } from './parse-file.js';
+import { maxListedProblems, parseImportFile, type ImportFormat, type PlacedProblem } from './parse-file.js';
 import { parseInWorker } from './parse-in-worker.js';
 import { createImportWriter, type WriteResult } from './write.js';
 
@@ -43,6 +43,18 @@ function isEmpty(store: Store, table: string): boolean {
   return store.sqlite.prepare(`SELECT 1 FROM "${table}" LIMIT 1`).get() === undefined;
 }
 
+/**
+ * The first `maxListedProblems` problems by position in the file (line or record order), each
+ * record's own in the order found: a missing partner, found once the whole file is read, is
+ * listed beside its record's other problems. Both lists are in file order and at most the limit long.
+ */
+function listProblems(listed: PlacedProblem[], missingPartners: PlacedProblem[]): string[] {
+  const all = [...listed, ...missingPartners];
+  // Array.prototype.sort is stable: a record's missing partner stays after its other problems.
+  all.sort((a, b) => a[0] - b[0]);
+  return all.slice(0, maxListedProblems).map(([, problem]) => problem);
+}
+
 /** Files this large (or larger) are parsed in a worker thread; a small one is not worth the start-up. */
 const workerThresholdBytes = 4 * 2 ** 20;
 
@@ -69,11 +81,10 @@ export async function importFile(store: Store, file: string, now: Date, options:
     partners: { created: 0, updated: 0, unchanged: 0 },
     subscriptions: { created: 0, updated: 0, unchanged: 0 },
   };
-  const problems: string[] = [];
+  /** The parser's listed problems (the first by position), then the missing partners found here. */
+  const listed: PlacedProblem[] = [];
+  const missingPartners: PlacedProblem[] = [];
   let problemCount = 0;
-  const report = (problem: string) => {
-    if (problemCount++ < maxListedProblems) problems.push(problem);
-  };
   const isInWorker = options.parseInWorker ?? size >= workerThresholdBytes;
   const read = { partners: 0, subscriptions: 0, problems: 0 };
 
@@ -85,15 +96,20 @@ export async function importFile(store: Store, file: string, now: Date, options:
     const batches = isInWorker ? parseInWorker(file, format) : parseImportFile(file, format);
     for await (const batch of batches) {
       // The batch's problems were counted in the parser; past the listing limit only the count comes.
-      for (const problem of batch.problems) report(problem);
-      problemCount += batch.problemCount - batch.problems.length;
+      for (const problem of batch.problems) listed.push(problem);
+      problemCount += batch.problemCount;
       // After the first problem nothing is written (it would be rolled back): only problems are collected.
       if (problemCount === 0) {
         for (const partner of batch.partners) summary.partners[writer.writePartner(partner)]++;
         for (const subscription of batch.subscriptions) summary.subscriptions[writer.writeSubscription(subscription)]++;
       }
-      for (const [where, partnerId] of batch.unresolved) {
-        if (!writer.hasPartner(partnerId)) report(`${where}: partner "${partnerId}" is neither in the file nor in the database`);
+      for (const [position, where, partnerId] of batch.unresolved) {
+        if (writer.hasPartner(partnerId)) continue;
+        problemCount++;
+        // Unresolved partners come in file order: past the limit, later ones cannot be among the first.
+        if (missingPartners.length < maxListedProblems) {
+          missingPartners.push([position, `${where}: partner "${partnerId}" is neither in the file nor in the database`]);
+        }
       }
       read.partners += batch.partners.length;
       read.subscriptions += batch.subscriptions.length;
@@ -101,6 +117,7 @@ export async function importFile(store: Store, file: string, now: Date, options:
       options.onProgress?.(read);
     }
     if (problemCount > 0) {
+      const problems = listProblems(listed, missingPartners);
       if (problemCount > maxListedProblems) problems.push(`… and ${problemCount - maxListedProblems} more problems`);
       throw new InputError(`${file}: ${problemCount} problem${problemCount === 1 ? '' : 's'}; nothing was imported`, problems);
     }

@@ -5,19 +5,26 @@ import { validatePartner, validateSubscription, type FieldLabel } from './valida
 
 export type ImportFormat = 'json' | 'csv';
 
+/**
+ * A problem and the position of its record in the file: the line (CSV) or the record's ordinal
+ * in the document (JSON), so that problems found at the end (a missing partner) sort into place.
+ */
+export type PlacedProblem = [position: number, problem: string];
+
 /** Valid records ready to write, and the problems found among the records read since the last batch. */
 export interface ParsedBatch {
   partners: PartnerImport[];
   subscriptions: SubscriptionImport[];
-  /** `where: what is wrong`, listed up to `maxListedProblems` over the whole file. */
-  problems: string[];
+  /** `where: what is wrong`, in file order, listed up to `maxListedProblems` over the whole file. */
+  problems: PlacedProblem[];
   /** Problems found in this batch, listed or not. */
   problemCount: number;
   /**
-   * Last batch only: subscriptions whose partner is not in the file (where, partner id). The
-   * writer checks the database for each; a partner in neither is a problem.
+   * Last batch only: subscriptions whose partner is not in the file (position, where, partner
+   * id), in file order, invalid records included. The writer checks the database for each; a
+   * partner in neither is a problem.
    */
-  unresolved: [where: string, partnerId: string][];
+  unresolved: [position: number, where: string, partnerId: string][];
 }
 
 /** Past this many problems the rest are counted, not listed. */
@@ -35,10 +42,14 @@ const defaultBatchSize = 2_000;
 export async function* parseImportFile(file: string, format: ImportFormat, batchSize = defaultBatchSize): AsyncGenerator<ParsedBatch> {
   let batch = emptyBatch();
   let listed = 0;
-  const report = (list: readonly string[]) => {
+  /** The position of the record being read: its line (CSV) or its ordinal in the document (JSON). */
+  let at = 0;
+  // Records are read in file order and each one's problems are reported before the next is read,
+  // so the first `maxListedProblems` reported are the first by position.
+  const report = (list: readonly string[], position = at) => {
     for (const p of list) {
       batch.problemCount++;
-      if (listed++ < maxListedProblems) batch.problems.push(p);
+      if (listed++ < maxListedProblems) batch.problems.push([position, p]);
     }
   };
   // Ids seen, each with its record's index (JSON) or line (CSV): a number, not a string per record,
@@ -48,35 +59,40 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
   const describePosition = (section: 'partners' | 'subscriptions', position: number) =>
     format === 'json' ? `${section}[${position}]` : `line ${position}`;
   /** Subscriptions whose partner was not in the file yet when they were read; resolved at the end. */
-  const pending: [where: string, partnerId: string][] = [];
+  const pending: [position: number, where: string, partnerId: string][] = [];
   /** CSV repeats a partner on each of its rows: the first valid row's partner cells, to compare the others with. */
   const csvPartnerKeys = new Map<string, string>();
 
   /** True when the partner is valid and new. */
   const acceptPartner = (raw: unknown, label: FieldLabel, position: number): boolean => {
-    const { partner, problems } = validatePartner(raw, label);
+    const { partner, id, problems } = validatePartner(raw, label);
     report(problems);
-    if (!partner) return false;
-    const first = partnerSeen.get(partner.id);
+    const first = id === undefined ? undefined : partnerSeen.get(id);
     if (first !== undefined) {
-      report([`${label('id')}: duplicate partner id "${partner.id}" (first at ${describePosition('partners', first)})`]);
+      report([`${label('id')}: duplicate partner id "${id}" (first at ${describePosition('partners', first)})`]);
       return false;
     }
+    // An invalid partner is not recorded: in CSV its next row is validated again as its first.
+    if (!partner) return false;
     partnerSeen.set(detached(partner.id), position);
     batch.partners.push(toPartnerImport(partner));
     return true;
   };
+  // Every problem of a record is listed: a record with invalid fields is still checked for a
+  // duplicate id and a missing partner.
   const acceptSubscription = (raw: unknown, label: FieldLabel, position: number) => {
-    const { subscription, problems } = validateSubscription(raw, label);
+    const { subscription, id, partnerId, problems } = validateSubscription(raw, label);
     report(problems);
-    if (!subscription) return;
-    const first = subscriptionSeen.get(subscription.id);
-    if (first !== undefined) {
-      return report([`${label('id')}: duplicate subscription id "${subscription.id}" (first at ${describePosition('subscriptions', first)})`]);
+    let isAccepted = subscription !== undefined;
+    if (id !== undefined) {
+      const first = subscriptionSeen.get(id);
+      if (first !== undefined) {
+        report([`${label('id')}: duplicate subscription id "${id}" (first at ${describePosition('subscriptions', first)})`]);
+        isAccepted = false;
+      } else subscriptionSeen.set(detached(id), position);
     }
-    subscriptionSeen.set(detached(subscription.id), position);
-    if (!partnerSeen.has(subscription.partnerId)) pending.push([label('partnerId'), subscription.partnerId]);
-    batch.subscriptions.push(toSubscriptionImport(subscription));
+    if (partnerId !== undefined && !partnerSeen.has(partnerId)) pending.push([at, label('partnerId'), partnerId]);
+    if (isAccepted) batch.subscriptions.push(toSubscriptionImport(subscription!));
   };
   const isFull = () => batch.partners.length + batch.subscriptions.length + batch.problemCount >= batchSize;
 
@@ -88,6 +104,7 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
     for await (const group of readJsonRecordGroups(file)) {
       for (const record of group) {
         current = record;
+        at++;
         if (record.key === 'partners' && record.index >= 0) acceptPartner(record.value, label, record.index);
         else if (record.key === 'subscriptions' && record.index >= 0) acceptSubscription(record.value, label, record.index);
         else if (record.key === 'partners' || record.key === 'subscriptions') report([`${file}:${record.line}: "${record.key}" must be an array`]);
@@ -101,9 +118,15 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
   } else {
     const labels = new CsvLabels();
     for await (const group of readCsvRecordGroups(file)) {
-      report(group.problems);
+      // The group's rows that are not records, each reported among the records by its line.
+      let next = 0;
+      const reportRowsBefore = (line: number) => {
+        for (; next < group.problems.length && group.problems[next]![0] < line; next++) report([group.problems[next]![1]], group.problems[next]![0]);
+      };
       for (const record of group.records) {
+        reportRowsBefore(record.line);
         labels.line = record.line;
+        at = record.line;
         // Each row repeats its partner: the first valid row is the partner, the others must repeat its cells.
         const partnerId = record.partnerId;
         const firstKey = partnerId === undefined ? undefined : csvPartnerKeys.get(partnerId);
@@ -118,6 +141,7 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
         }
         acceptSubscription(record.subscription(), labels.subscription, record.line);
       }
+      reportRowsBefore(Infinity);
       if (isFull()) {
         yield batch;
         batch = emptyBatch();
@@ -125,7 +149,7 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
     }
   }
   // A JSON file may list a subscription before its partner.
-  batch.unresolved = pending.filter(([, partnerId]) => !partnerSeen.has(partnerId));
+  batch.unresolved = pending.filter(([, , partnerId]) => !partnerSeen.has(partnerId));
   yield batch;
 }
 

@@ -338,8 +338,8 @@ function readHeader(file: string, header: readonly string[]): CsvLayout {
 
 export interface CsvRecordGroup {
   records: CsvRecord[];
-  /** Rows that are not records: `line N: …` (a wrong number of cells). */
-  problems: string[];
+  /** Rows that are not records (a wrong number of cells), in line order: their line, and `line N: …`. */
+  problems: [line: number, problem: string][];
 }
 
 /**
@@ -358,7 +358,7 @@ export async function* readCsvRecordGroups(file: string): AsyncGenerator<CsvReco
         columns = readHeader(file, row.cells);
         width = row.cells.length;
       } else if (row.cells.length !== width) {
-        group.problems.push(`line ${row.line}: ${row.cells.length} cells where the header has ${width} columns`);
+        group.problems.push([row.line, `line ${row.line}: ${row.cells.length} cells where the header has ${width} columns`]);
       } else group.records.push(new CsvRecord(row.line, row.cells, columns));
     }
     return group;

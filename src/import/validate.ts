@@ -205,7 +205,8 @@ function readContacts(reader: FieldReader, value: unknown): Contact[] {
   return contacts;
 }
 
-export function validatePartner(raw: unknown, label: FieldLabel): { partner?: Partner; problems: string[] } {
+/** `id` is the record's id when valid, even if other fields are not (for the duplicate check). */
+export function validatePartner(raw: unknown, label: FieldLabel): { partner?: Partner; id?: string; problems: string[] } {
   if (!isPlainObject(raw)) return { problems: [`${label('')}: expected an object, got ${describe(raw)}`] };
   const r = new FieldReader(raw, label);
   r.rejectUnknown(['id', 'name', 'locale', 'migratedToPartnerCenter', 'billTo', 'contacts']);
@@ -217,8 +218,8 @@ export function validatePartner(raw: unknown, label: FieldLabel): { partner?: Pa
   const isMigratedToPartnerCenter = r.boolean('migratedToPartnerCenter', false);
   const billTo = readBillTo(r);
   const contacts = readContacts(r, raw.contacts);
-  if (r.problems.length > 0 || id === undefined || name === undefined) return { problems: r.problems };
-  return { partner: { id, name, locale, isMigratedToPartnerCenter, billTo, contacts }, problems: [] };
+  if (r.problems.length > 0 || id === undefined || name === undefined) return { id, problems: r.problems };
+  return { partner: { id, name, locale, isMigratedToPartnerCenter, billTo, contacts }, id, problems: [] };
 }
 
 function readPayment(reader: FieldReader): Payment | null {
@@ -244,7 +245,16 @@ function readPayment(reader: FieldReader): Payment | null {
   return payment;
 }
 
-export function validateSubscription(raw: unknown, label: FieldLabel): { subscription?: ImportedSubscription; problems: string[] } {
+export interface ValidatedSubscription {
+  /** Set when the record has no problems. */
+  subscription?: ImportedSubscription;
+  /** The record's id and partner id when each is valid, even if other fields are not: the duplicate and missing-partner checks still apply. */
+  id?: string;
+  partnerId?: string;
+  problems: string[];
+}
+
+export function validateSubscription(raw: unknown, label: FieldLabel): ValidatedSubscription {
   if (!isPlainObject(raw)) return { problems: [`${label('')}: expected an object, got ${describe(raw)}`] };
   const r = new FieldReader(raw, label);
   r.rejectUnknown([
@@ -284,8 +294,10 @@ export function validateSubscription(raw: unknown, label: FieldLabel): { subscri
   if (isAutoRenew && offer === 'competency') r.problem('autoRenew', 'competencies do not auto-renew (R9)');
   const isRequirementsMet = r.boolean('requirementsMet', false);
   const payment = readPayment(r);
-  if (r.problems.length > 0 || !id || !partnerId || !offer || !purchasedOn) return { problems: r.problems };
+  if (r.problems.length > 0 || !id || !partnerId || !offer || !purchasedOn) return { id, partnerId, problems: r.problems };
   return {
+    id,
+    partnerId,
     subscription: {
       id,
       partnerId,

@@ -28,6 +28,16 @@ async function runAction(deps: JobDeps, action: LifecycleAction, data: ActionJob
 }
 
 /**
+ * A job that recorded nothing in the ledger (not yet due, unknown partner, …) must not hold its
+ * deterministic id: kept as completed, it would make a later scan's add of the same id a no-op
+ * and the action would never run. BullMQ reads `removeOnComplete` from this job object when it
+ * moves it to completed, so the removal happens in the same Lua call: no window in between.
+ */
+function releaseJobId(job: Job): void {
+  job.opts.removeOnComplete = true;
+}
+
+/**
  * The processor of the actions queue. After an action, the subscription's next due action is
  * enqueued, so one subscription's jobs run in cycle order (auto-renew before the reminder after,
  * before the lapse). A crash before that enqueue leaves this job to be retried, which re-enqueues.
@@ -58,6 +68,7 @@ export function createActionProcessor(deps: JobDeps) {
       throw error;
     }
     if (!wasRecorded) deps.observer?.recordAction(action, outcome);
+    if (!wasRecorded && findAction(deps.store, data.subscription, action, data.anniversary) === null) releaseJobId(job);
     log.info({ outcome, anniversary: data.anniversary }, 'action done');
     const subscription = findSubscription(deps.store, data.subscription);
     const next = subscription ? findDueActions(subscription, deps.today())[0] : undefined;

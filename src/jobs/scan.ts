@@ -1,6 +1,7 @@
 import { actionBits } from '../policy/due.js';
 import { findDue } from '../scan/find-due.js';
 import { listPendingNotices, recordAction, saveLifecycleState } from '../store/effects.js';
+import { PermanentError } from '../errors.js';
 import type { JobDeps } from './deps.js';
 import type { ScanJobData, ScanResult } from './payloads.js';
 import { enqueueActions, requeuePendingNotices, type ActionToEnqueue } from './queues.js';
@@ -25,9 +26,21 @@ export async function runScan(deps: JobDeps, job: ScanJobData): Promise<ScanResu
   }
 }
 
+/**
+ * Why a real scan as of `asOf` is refused, or null. A future day would run its jobs with
+ * today's clock: they would record nothing and the real scan of that day would find them done.
+ */
+export function explainFutureScan(asOf: string, today: string): string | null {
+  if (asOf <= today) return null;
+  return `${asOf} is after today (${today}): a real scan runs as of today or a past day; list what a future day brings with --dry-run (or dryRun in the API), or time-lapse it with \`lifecycle simulate\``;
+}
+
 async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
   const { store } = deps;
   const asOf = job.trigger === 'daily' ? deps.today() : (job.asOf ?? deps.today());
+  // The CLI and the API refuse it first; this guards any other producer.
+  const refusal = explainFutureScan(asOf, deps.today());
+  if (refusal) throw new PermanentError(refusal);
   const startedAt = deps.now().toISOString();
   const inserted = store.sqlite
     .prepare(
@@ -109,9 +122,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
     await send(batch);
     await sending;
     // The outbox's safety net: a notice whose delivery job was lost (Redis lost its data) goes again.
-    const pending = listPendingNotices(store);
-    await requeuePendingNotices(deps.queue, pending);
-    result.redelivered = pending.length;
+    result.redelivered = await requeuePendingNotices(deps.queue, listPendingNotices(store));
     store.sqlite
       .prepare(`UPDATE scan_runs SET status = 'done', finished_at = ?, due_count = ?, enqueued_count = ?, missed_count = ? WHERE id = ?`)
       .run(deps.now().toISOString(), result.due, result.enqueued, result.missed, scanId);

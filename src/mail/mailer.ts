@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
 import { PermanentError } from '../errors.js';
@@ -172,6 +172,32 @@ function createOutboxDelivery(outboxDir: string): Delivery {
       transport.close();
     },
   };
+}
+
+const temporaryName = /\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * The temporary files of outbox writes a killed process left (see writeFileAtomically); a file
+ * of a process still alive (another daemon on the same data dir) is its write in progress.
+ */
+export async function removeInterruptedOutboxWrites(outboxDir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(outboxDir).catch(() => [] as string[])) {
+    const pid = Number(temporaryName.exec(name)?.[1] ?? 0);
+    if (!pid || (pid !== process.pid && isProcessAlive(pid))) continue;
+    await rm(path.join(outboxDir, name), { force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A reader of the outbox never sees half a message: write aside, then rename over. */

@@ -31,11 +31,18 @@ async function runCheck(check: () => Promise<unknown> | unknown, extra: Partial<
   }
 }
 
+/** A client waiting to reconnect would hold the check until Redis is back: its state says it now. */
+async function checkRedis(queues: Queues): Promise<void> {
+  const client = await queues.actions.getBackend().client;
+  if (client.status !== 'ready') throw new Error(`Redis unreachable (connection ${client.status})`);
+  await queues.actions.getJobCounts('active');
+}
+
 /** `GET /healthz`: the database answers, Redis answers, and mail can go out (SMTP login, or a writable outbox). */
 export async function checkHealth(store: Store, queues: Queues, mailer: Pick<Mailer, 'verify'>, isSmtp: boolean): Promise<Health> {
   const [database, redis, smtp] = await Promise.all([
     runCheck(() => store.sqlite.prepare('SELECT 1').get()),
-    runCheck(() => queues.actions.getJobCounts('active')),
+    runCheck(() => checkRedis(queues)),
     runCheck(() => mailer.verify(), { mode: isSmtp ? 'smtp' : 'outbox' }),
   ]);
   const checks = { database, redis, smtp };

@@ -5,6 +5,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { InputError } from '../errors.js';
+import { withDeadline } from './deadline.js';
+import { spawnRedisWatchdog } from './watchdog.js';
 
 /** What a CLI process needs to reach the daemon's private Redis: `<dataDir>/redis.json`, mode 0600. */
 export interface EmbeddedRedisInfo {
@@ -21,8 +23,24 @@ export interface EmbeddedRedis {
   info: EmbeddedRedisInfo;
   /** True when this process started it (and so stops it). */
   isOwner: boolean;
+  /**
+   * Restarts the redis-server on the same config (port, password, AOF) whenever it dies, until
+   * stop(); clients reconnect on their own. Only an owner supervises.
+   */
+  supervise(events: SupervisionEvents): void;
   stop(): Promise<void>;
 }
+
+export interface SupervisionEvents {
+  died(pid: number): void;
+  restarted(pid: number): void;
+  restartFailed(error: Error): void;
+}
+
+/** How often a supervising daemon checks that its redis-server still runs. */
+const superviseIntervalMs = 250;
+/** A stop never waits longer than this for the redis-server's SHUTDOWN. */
+const stopTimeoutMs = 5_000;
 
 export function redisInfoFile(dataDir: string): string {
   return path.join(dataDir, 'redis.json');
@@ -37,15 +55,32 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function readRedisInfo(dataDir: string): EmbeddedRedisInfo | null {
+/** What `redis.json` says, whether or not its processes still run. */
+export function readRedisInfoFile(dataDir: string): EmbeddedRedisInfo | null {
   const file = redisInfoFile(dataDir);
   if (!existsSync(file)) return null;
   try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRedisInfo;
-    return isAlive(info.pid) ? info : null;
+    return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRedisInfo;
   } catch {
     return null;
   }
+}
+
+/** The private Redis of a data dir when its redis-server runs. */
+export function readRedisInfo(dataDir: string): EmbeddedRedisInfo | null {
+  const info = readRedisInfoFile(dataDir);
+  return info && isAlive(info.pid) ? info : null;
+}
+
+/**
+ * `running`: its redis-server runs. `redis-down`: the daemon that owns it runs but its
+ * redis-server does not (it is being restarted). `none`: no daemon for this data dir.
+ */
+export function describeEmbeddedRedis(dataDir: string): { state: 'running' | 'redis-down' | 'none'; info: EmbeddedRedisInfo | null } {
+  const info = readRedisInfoFile(dataDir);
+  if (!info) return { state: 'none', info: null };
+  if (isAlive(info.pid)) return { state: 'running', info };
+  return { state: isAlive(info.ownerPid) ? 'redis-down' : 'none', info };
 }
 
 async function findFreePort(): Promise<number> {
@@ -100,9 +135,15 @@ export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?:
   const existing = readRedisInfo(dataDir);
   if (existing && (await ping(existing))) {
     const isOwnerAlive = existing.ownerPid !== process.pid && isAlive(existing.ownerPid);
-    if (!isOwnerAlive) writeInfo(dataDir, { ...existing, ownerPid: process.pid });
+    if (!isOwnerAlive) {
+      writeInfo(dataDir, { ...existing, ownerPid: process.pid });
+      // Its watchdog may have died with the old daemon's process group: one more is harmless.
+      spawnRedisWatchdog(redisInfoFile(dataDir), existing.pid);
+    }
     return makeHandle(dataDir, { ...existing, ownerPid: isOwnerAlive ? existing.ownerPid : process.pid }, !isOwnerAlive, null);
   }
+  // A server still running for this data dir but not answering (hung, or its config changed): stop it.
+  if (existing && !isAlive(existing.ownerPid)) killQuietly(existing.pid);
   checkRedisServerInstalled();
   const dir = path.join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
@@ -122,11 +163,39 @@ export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?:
     `requirepass ${password}`,
   ];
   writeFileSync(confFile, `${conf.join('\n')}\n`, { mode: 0o600 });
-  const child = spawn('redis-server', [confFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawnRedisServer(confFile);
   const info: EmbeddedRedisInfo = { host: '127.0.0.1', port, password, pid: child.pid!, ownerPid: process.pid };
-  await waitUntilReady(info, child, options.timeoutMs ?? 10_000);
+  try {
+    await waitUntilReady(info, child, options.timeoutMs ?? 10_000);
+  } catch (error) {
+    killQuietly(child.pid!);
+    throw error;
+  }
   writeInfo(dataDir, info);
+  spawnRedisWatchdog(redisInfoFile(dataDir), info.pid);
   return makeHandle(dataDir, info, true, child);
+}
+
+/**
+ * Its own process group: a Ctrl-C at the terminal reaches the daemon, which stops Redis last,
+ * instead of killing Redis under the jobs still finishing.
+ */
+function spawnRedisServer(confFile: string): ChildProcess {
+  const child = spawn('redis-server', [confFile], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  child.on('error', () => {}); // reported by waitUntilReady or the supervisor
+  return child;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
+function confFileOf(dataDir: string): string {
+  return path.join(dataDir, 'redis', 'redis.conf');
 }
 
 function writeInfo(dataDir: string, info: EmbeddedRedisInfo): void {
@@ -134,22 +203,65 @@ function writeInfo(dataDir: string, info: EmbeddedRedisInfo): void {
 }
 
 function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, child: ChildProcess | null): EmbeddedRedis {
+  let timer: NodeJS.Timeout | undefined;
+  let restarting = false;
+  let stopped = false;
+  const restart = async (events: SupervisionEvents) => {
+    restarting = true;
+    events.died(info.pid);
+    try {
+      const next = spawnRedisServer(confFileOf(dataDir));
+      const pid = next.pid;
+      if (pid === undefined) throw new Error('redis-server could not be started');
+      await waitUntilReady({ ...info, pid }, next, 10_000).catch((error: unknown) => {
+        killQuietly(pid);
+        throw error;
+      });
+      if (stopped) return killQuietly(pid);
+      info.pid = pid;
+      child = next;
+      writeInfo(dataDir, info);
+      spawnRedisWatchdog(redisInfoFile(dataDir), pid);
+      events.restarted(pid);
+    } catch (error) {
+      events.restartFailed(error as Error); // tried again at the next tick
+    } finally {
+      restarting = false;
+    }
+  };
   return {
     info,
     isOwner,
+    supervise(events) {
+      if (!isOwner || timer) return;
+      timer = setInterval(() => {
+        if (!stopped && !restarting && !isAlive(info.pid)) void restart(events);
+      }, superviseIntervalMs);
+      timer.unref();
+    },
     async stop() {
+      stopped = true;
+      clearInterval(timer);
       if (!isOwner) return;
-      const client = new Redis({ host: info.host, port: info.port, password: info.password, maxRetriesPerRequest: 1 });
-      client.on('error', () => {});
-      try {
-        // SHUTDOWN rewrites nothing with save "" but fsyncs the AOF before exiting.
-        await client.shutdown();
-      } catch {
-        // The connection closes as the server exits.
-      } finally {
-        client.disconnect();
+      if (isAlive(info.pid)) {
+        const client = new Redis({ host: info.host, port: info.port, password: info.password, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+        client.on('error', () => {});
+        try {
+          // SHUTDOWN rewrites nothing with save "" but fsyncs the AOF before exiting.
+          await withDeadline(client.shutdown(), stopTimeoutMs);
+        } catch {
+          // The connection closes as the server exits.
+        } finally {
+          client.disconnect();
+        }
+        const deadline = Date.now() + stopTimeoutMs;
+        while (isAlive(info.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        // SHUTDOWN could not reach it: SIGTERM does the same (fsync, exit).
+        if (isAlive(info.pid)) killQuietly(info.pid);
       }
-      if (child && child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      if (child && child.exitCode === null && child.signalCode === null) {
+        await withDeadline(new Promise((resolve) => child!.once('exit', resolve)), stopTimeoutMs).catch(() => {});
+      }
       rmSync(redisInfoFile(dataDir), { force: true });
     },
   };

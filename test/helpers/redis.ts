@@ -23,10 +23,26 @@ export async function findFreePort(): Promise<number> {
   return port;
 }
 
-async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+/**
+ * Every process a test helper spawned, killed when the test process ends however it ends (a
+ * failed assertion, a timeout): a failing test leaves no redis-server or daemon behind.
+ */
+const spawned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/** Registers a child process to be killed when the test process exits. */
+export function trackChild(child: ChildProcess): ChildProcess {
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
+}
+
+async function waitForPing(port: number, password?: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, ...(password ? { password } : {}) });
     client.on('error', () => {});
     try {
       await client.connect();
@@ -41,15 +57,18 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
 }
 
 /** A real redis-server on a free loopback port, AOF on, its data in a temp dir: never the machine's 6379. */
-export async function startTestRedis(): Promise<TestRedis> {
+export async function startTestRedis(options: { password?: string } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lifecycle-test-redis-'));
   const port = await findFreePort();
   let child: ChildProcess | undefined;
+  const auth = options.password ? ['--requirepass', options.password] : [];
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'], {
-      stdio: 'ignore',
-    });
-    await waitForPing(port);
+    child = trackChild(
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', ...auth], {
+        stdio: 'ignore',
+      }),
+    );
+    await waitForPing(port, options.password);
   };
   const stopServer = async () => {
     if (!child || child.exitCode !== null) return;
@@ -60,7 +79,7 @@ export async function startTestRedis(): Promise<TestRedis> {
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: options.password ? `redis://:${options.password}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     async restart() {
       await stopServer();
       await start();

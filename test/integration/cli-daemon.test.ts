@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorLines, repoRoot, runLifecycle } from '../helpers/cli.js';
-import { findFreePort } from '../helpers/redis.js';
+import { findFreePort, trackChild } from '../helpers/redis.js';
 
 const examples = path.join(repoRoot, 'examples/subscriptions.json');
 const dirs: string[] = [];
@@ -45,6 +45,7 @@ describe('the daemon on its embedded defaults, driven through the CLI', () => {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LIFECYCLE_DATA_DIR: dataDir, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    trackChild(daemon);
     let stderr = '';
     daemon.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     try {
@@ -87,6 +88,12 @@ describe('the daemon on its embedded defaults, driven through the CLI', () => {
       await expect.poll(() => isAlive(info.pid), { timeout: 10_000 }).toBe(false);
     } finally {
       if (daemon.exitCode === null) daemon.kill('SIGKILL');
+      // Its private redis-server too: a failing test leaves nothing running.
+      const redisFile = path.join(dataDir, 'redis.json');
+      if (existsSync(redisFile)) {
+        const { pid } = JSON.parse(readFileSync(redisFile, 'utf8')) as { pid: number };
+        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
       if (stderr.includes('"level":50')) console.error(stderr);
     }
   });

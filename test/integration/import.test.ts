@@ -364,18 +364,109 @@ describe('importFile: parsing in a worker thread (large files) gives what parsin
     expect(worker).toEqual(inline);
   });
 
-  it('lists the problems of a refused file in the worker as inline', async () => {
+  it('lists the problems of a refused file in the worker as inline, a missing partner beside an invalid date', async () => {
     const file = writeFixture(
       'refused.json',
       JSON.stringify({ partners: [], subscriptions: [{ id: 'S-1', partnerId: 'P-404', offer: 'action_pack', purchasedOn: '2019-02-30' }] }),
     );
-    const { worker } = await importBothWays(file);
+    const { inline, worker } = await importBothWays(file);
+    expect(worker).toEqual(inline);
     expect(worker).toMatchObject({
       error: {
         name: 'InputError',
-        problems: ['subscriptions[0].purchasedOn: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)'],
+        problems: [
+          'subscriptions[0].purchasedOn: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)',
+          'subscriptions[0].partnerId: partner "P-404" is neither in the file nor in the database',
+        ],
       },
     });
+  });
+
+  /** The problems of a refused `file`, parsed inline and in the worker: the same list both ways, the database untouched. */
+  async function refusedBothWays(file: string): Promise<readonly string[]> {
+    const empty = path.join(dataDir, 'empty.db');
+    openStore(empty).close();
+    const { inline, worker } = await importBothWays(file);
+    expect(worker).toEqual(inline);
+    const outcome = inline as { error?: { name: string; problems: string[] }; dump: unknown };
+    expect(outcome.error?.name).toBe('InputError');
+    expect(outcome.dump).toEqual(dumpDatabase(empty));
+    return outcome.error!.problems;
+  }
+
+  it('lists the problems of a CSV file in line order, whichever check found them, each record with all of its own', async () => {
+    const file = writeFixture(
+      'out-of-order.csv',
+      [
+        'partner_id,partner_name,subscription_id,offer,purchased_on',
+        'P-404,,S-1,action_pack,2019-03-01',
+        'P-1,Contoso Ltd,S-2,action_pack,2019-03-01',
+        'P-1,Contoso Ltd,S-3',
+        'P-405,,S-4,platinum,2019-02-30',
+        'P-1,Contoso Limited,S-2,action_pack,2019-03-01',
+        'P-1,Contoso Ltd,S-5,action_pack,2019-03-01,extra',
+        'P-1,Contoso Ltd,S-6,action_pack,2019-03-01',
+        '',
+      ].join('\n'),
+    );
+    expect(await refusedBothWays(file)).toEqual([
+      'line 2, partner_name: is required',
+      // A missing partner is found once the whole file is read; it is listed at its line all the same.
+      'line 2, partner_id: partner "P-404" is neither in the file nor in the database',
+      'line 4: 3 cells where the header has 5 columns',
+      'line 5, partner_name: is required',
+      'line 5, offer: "platinum" is not one of action_pack, competency',
+      'line 5, purchased_on: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)',
+      'line 5, partner_id: partner "P-405" is neither in the file nor in the database',
+      'line 6: partner "P-1" differs from its first row (line 3)',
+      'line 6, subscription_id: duplicate subscription id "S-2" (first at line 3)',
+      'line 7: 6 cells where the header has 5 columns',
+    ]);
+  });
+
+  it('lists the problems of a JSON file in document order, each record with all of its own', async () => {
+    const file = writeFixture(
+      'out-of-order.json',
+      JSON.stringify({
+        partners: [
+          { id: 'P-1', name: 'Contoso Ltd', contacts: [{ name: 'Bo', email: 'bo(at)x', role: 'global_admin' }] },
+          { id: 'P-2', name: 'Fabrikam' },
+          { id: 'P-2', name: 'Fabrikam', locale: 7 },
+        ],
+        subscriptions: [
+          { id: 'S-1', partnerId: 'P-404', offer: 'action_pack', purchasedOn: '2019-03-01' },
+          { id: 'S-2', partnerId: 'P-2', offer: 'action_pack', purchasedOn: '2019-03-01' },
+          { id: 'S-2', partnerId: 'P-405', offer: 'action_pack', purchasedOn: '2019-02-30' },
+          { id: 'S-3', partnerId: 'P-2', offer: 'action_pack', purchasedOn: '2019-03-01' },
+        ],
+      }),
+    );
+    expect(await refusedBothWays(file)).toEqual([
+      'partners[0].contacts[0].email: "bo(at)x" is not a valid email address',
+      'partners[2].locale: expected a string, got 7',
+      'partners[2].id: duplicate partner id "P-2" (first at partners[1])',
+      'subscriptions[0].partnerId: partner "P-404" is neither in the file nor in the database',
+      'subscriptions[2].purchasedOn: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)',
+      'subscriptions[2].id: duplicate subscription id "S-2" (first at subscriptions[1])',
+      'subscriptions[2].partnerId: partner "P-405" is neither in the file nor in the database',
+    ]);
+  });
+
+  it('lists the first 1,000 problems by position when there are more, missing partners included', async () => {
+    const rows = ['partner_id,partner_name,subscription_id,offer,purchased_on'];
+    // Lines 2 … 301: a partner without its name, and so missing (found last); lines 302 … 1501: an invalid date each.
+    for (let i = 0; i < 300; i++) rows.push(`P-missing-${i},,S-m${i},action_pack,2019-03-01`);
+    for (let i = 0; i < 1200; i++) rows.push(`P-1,Contoso Ltd,S-d${i},action_pack,2019-02-30`);
+    const problems = await refusedBothWays(writeFixture('many.csv', `${rows.join('\n')}\n`));
+    expect(problems).toHaveLength(1001);
+    expect(problems.slice(0, 2)).toEqual([
+      'line 2, partner_name: is required',
+      'line 2, partner_id: partner "P-missing-0" is neither in the file nor in the database',
+    ]);
+    expect(problems[599]).toBe('line 301, partner_id: partner "P-missing-299" is neither in the file nor in the database');
+    expect(problems[600]).toBe('line 302, purchased_on: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)');
+    expect(problems[999]).toBe('line 701, purchased_on: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)');
+    expect(problems[1000]).toBe('… and 800 more problems');
   });
 });
 
@@ -383,7 +474,7 @@ describe('lifecycle import: a file large enough to be parsed in a worker thread'
   const subscriptionCount = 24_000;
 
   /** About 5 MiB of SPEC §2 JSON: past the 4 MiB from which the import parses in a worker. */
-  function writeLargeFile(name: string, lastSubscription?: Record<string, unknown>): string {
+  function writeLargeFile(name: string, lastSubscription?: Record<string, unknown>, firstSubscription?: Record<string, unknown>): string {
     const partners = Array.from({ length: subscriptionCount / 4 }, (_, i) => ({
       id: `P-${i}`,
       name: `Partner ${i} of a file large enough to be parsed in a worker thread`,
@@ -401,6 +492,7 @@ describe('lifecycle import: a file large enough to be parsed in a worker thread'
       payment: { method: 'credit_card', token: 'tok_visa' },
     }));
     if (lastSubscription) subscriptions[subscriptions.length - 1] = lastSubscription;
+    if (firstSubscription) subscriptions[0] = firstSubscription;
     const file = writeFixture(name, `{"partners": [\n${partners.map((p) => JSON.stringify(p)).join(',\n')}\n],\n"subscriptions": [\n${subscriptions.map((p) => JSON.stringify(p)).join(',\n')}\n]}\n`);
     expect(statSync(file).size).toBeGreaterThan(4 * 2 ** 20);
     return file;
@@ -439,12 +531,33 @@ describe('lifecycle import: a file large enough to be parsed in a worker thread'
   it('refuses it for its last record, with one line per problem, and leaves the database as it was', async () => {
     openStore(dbFile).close();
     const before = dumpDatabase();
-    const file = writeLargeFile('large-bad.json', { id: 'S-0', partnerId: 'P-0', offer: 'action_pack', purchasedOn: '2019-02-29' });
+    const last = subscriptionCount - 1;
+    const file = writeLargeFile('large-bad.json', { id: `S-${last}`, partnerId: 'P-0', offer: 'action_pack', purchasedOn: '2019-02-29' });
     const result = await runLifecycle(['import', file], { dataDir });
     expect(result.status).toBe(1);
     expect(errorLines(result.stderr)).toEqual([
-      `error: subscriptions[${subscriptionCount - 1}].purchasedOn: "2019-02-29" is not a real calendar date (expected YYYY-MM-DD)`,
+      `error: subscriptions[${last}].purchasedOn: "2019-02-29" is not a real calendar date (expected YYYY-MM-DD)`,
       `error: ${file}: 1 problem; nothing was imported`,
+    ]);
+    expect(dumpDatabase()).toEqual(before);
+  });
+
+  it('lists every problem of a record and all of them in document order, parsed in the worker', async () => {
+    openStore(dbFile).close();
+    const before = dumpDatabase();
+    const last = subscriptionCount - 1;
+    const file = writeLargeFile(
+      'large-out-of-order.json',
+      { id: `S-${last}`, partnerId: 'P-none-1', offer: 'action_pack', purchasedOn: '2019-02-29' },
+      { id: 'S-0', partnerId: 'P-none-0', offer: 'action_pack', purchasedOn: '2018-09-01' },
+    );
+    const result = await runLifecycle(['import', file], { dataDir });
+    expect(result.status).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([
+      'error: subscriptions[0].partnerId: partner "P-none-0" is neither in the file nor in the database',
+      `error: subscriptions[${last}].purchasedOn: "2019-02-29" is not a real calendar date (expected YYYY-MM-DD)`,
+      `error: subscriptions[${last}].partnerId: partner "P-none-1" is neither in the file nor in the database`,
+      `error: ${file}: 3 problems; nothing was imported`,
     ]);
     expect(dumpDatabase()).toEqual(before);
   });

@@ -109,7 +109,7 @@ describe('readCsvRecordGroups', () => {
     const records: { line: number; partnerId: string | undefined; subscription: Record<string, unknown> }[] = [];
     const problems: string[] = [];
     for await (const group of readCsvRecordGroups(file)) {
-      problems.push(...group.problems);
+      for (const [, problem] of group.problems) problems.push(problem);
       for (const record of group.records) records.push({ line: record.line, partnerId: record.partnerId, subscription: record.subscription() });
     }
     return { records, problems };

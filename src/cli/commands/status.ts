@@ -2,17 +2,19 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
 import { openQueues } from '../queue-client.js';
+import { cliConnectTimeoutMs, describeRedisUrl } from '../../redis/connect.js';
+import { withDeadline } from '../../redis/deadline.js';
 
 const states = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
+/** Bounded: an unreachable or wrongly authenticated Redis is a line of the report, not a hang. */
 async function readQueues(context: CliContext) {
   try {
     const { actions, scans } = openQueues(context);
-    const [actionCounts, scanCounts, failed] = await Promise.all([
-      actions.getJobCounts(...states),
-      scans.getJobCounts(...states),
-      actions.getFailed(0, 49),
-    ]);
+    const [actionCounts, scanCounts, failed] = await withDeadline(
+      Promise.all([actions.getJobCounts(...states), scans.getJobCounts(...states), actions.getFailed(0, 49)]),
+      cliConnectTimeoutMs + 1_000,
+    );
     return {
       reachable: true as const,
       actions: actionCounts,
@@ -20,7 +22,8 @@ async function readQueues(context: CliContext) {
       failedJobs: failed.map((job) => ({ id: job.id, name: job.name, attempts: job.attemptsMade, reason: job.failedReason, data: job.data })),
     };
   } catch (error) {
-    return { reachable: false as const, error: (error as Error).message };
+    const where = context.config.redisUrl ? `Redis at ${describeRedisUrl(context.config.redisUrl)}: ` : '';
+    return { reachable: false as const, error: `${where}${(error as Error).message}` };
   }
 }
 

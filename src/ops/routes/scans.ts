@@ -2,6 +2,7 @@ import { QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { ScanResult } from '../../jobs/payloads.js';
 import { scanQueueName } from '../../jobs/queues.js';
+import { explainFutureScan } from '../../jobs/scan.js';
 import { findDue } from '../../scan/find-due.js';
 import type { AdminContext } from '../context.js';
 import { buildLimitSchema, daySchema } from '../schemas.js';
@@ -62,6 +63,8 @@ export function registerScanRoutes(app: FastifyInstance, context: AdminContext):
     async (request, reply) => {
       const asOf = request.body?.asOf ?? context.deps.today();
       if (request.body?.dryRun) return listDue(context, asOf);
+      const refusal = explainFutureScan(asOf, context.deps.today());
+      if (refusal) return reply.code(400).send({ error: `body/asOf: ${refusal}` });
       const queueEvents = await openEvents();
       const job = await context.queues.scans.add('scan', { trigger: 'operator', asOf }, { jobId: `operator-${asOf}-${Date.now()}` });
       request.log.info({ queue: scanQueueName, jobId: job.id, asOf }, 'scan requested through the admin API');

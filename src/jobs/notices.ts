@@ -162,7 +162,7 @@ export function putNoticeInOutbox(
   const data = buildNoticeData(config, kind, subscription, partner, { ...extras, invoice, writtenOn, messageDate: extras.messageDate ?? at });
   const recipients = selectRecipients(partner.contacts);
   data.audience = describeAudience(partner, recipients);
-  const messageId = findMessageId(kind, subscription.id, subscription.anniversaryOn, config.mailDomain);
+  const messageId = buildMessageId(data, config.mailDomain);
   queueNotice(store, {
     messageId,
     subscriptionId: subscription.id,

@@ -1,7 +1,17 @@
 import { flattenLine } from './format.js';
 import type { NoticeData } from './types.js';
 
-type NoticeIdentity = Pick<NoticeData, 'kind' | 'subscriptionId' | 'anniversary'>;
+type NoticeIdentity = Pick<NoticeData, 'kind' | 'subscriptionId' | 'anniversary' | 'isReactivation'>;
+
+/**
+ * `{kind}.{subscription}.{A}`. A reactivation's invoice can follow a renewal invoice that the lapse
+ * voided in the same cycle: its `invoice-pending` gets `.reactivation`, or the outbox would take it
+ * for the first one and never send it.
+ */
+function buildNoticeKey(data: NoticeIdentity): string {
+  const key = `${encodeIdPart(data.kind)}.${encodeIdPart(data.subscriptionId)}.${encodeIdPart(data.anniversary)}`;
+  return data.kind === 'invoice-pending' && data.isReactivation === true ? `${key}.reactivation` : key;
+}
 
 const safeCharacter = /[A-Za-z0-9_-]/;
 
@@ -23,7 +33,7 @@ export function encodeIdPart(value: string): string {
 
 /** `<{kind}.{subscription}.{A}@{domain}>`: stable, so a resent notice is recognisable as the same message. */
 export function buildMessageId(data: NoticeIdentity, domain: string): string {
-  return `<${encodeIdPart(data.kind)}.${encodeIdPart(data.subscriptionId)}.${encodeIdPart(data.anniversary)}@${domain}>`;
+  return `<${buildNoticeKey(data)}@${domain}>`;
 }
 
 /** The headers SPEC §3 puts on every notice, Message-ID aside. */
@@ -38,5 +48,5 @@ export function buildNoticeHeaders(data: NoticeIdentity): Record<string, string>
 
 /** `{kind}.{subscription}.{A}.eml`, safe on any file system; a resend overwrites the same file. */
 export function buildOutboxFileName(data: NoticeIdentity): string {
-  return `${encodeIdPart(data.kind)}.${encodeIdPart(data.subscriptionId)}.${encodeIdPart(data.anniversary)}.eml`;
+  return `${buildNoticeKey(data)}.eml`;
 }

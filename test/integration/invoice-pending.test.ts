@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
-import { renewSubscription } from '../../src/operator/actions.js';
+import { reactivateSubscription, renewSubscription } from '../../src/operator/actions.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { createWorld, type World } from '../helpers/world.js';
@@ -107,5 +107,36 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
       expect(part).toContain('請匯款至測試銀行，帳號 12-345。');
     }
     expect(message!.text).toContain('付款期限：2020年4月9日');
+  });
+
+  it('a reactivation after a lapse that voided the cycle\'s renewal invoice sends its own invoice-pending', async () => {
+    const A = '2020-03-10'; // covid-19-2020: reactivation can be paid until 2020-06-30
+    const w = await newWorld('2020-03-20', 'manual');
+    await w.import([{ id: 'IP-react', anniversaryOn: A, offer: 'competency' }]);
+    const runtime = await w.startRuntime();
+    const operator = { store: w.store, config: w.config, gateway: runtime.deps.gateway, now: () => new Date(), operator: 'test' };
+    const renewal = await renewSubscription(operator, 'IP-react', '2020-03-20');
+    expect(renewal.outcome).toBe('pending-payment');
+
+    w.today = '2020-04-10'; // A + 31: the lapse voids the unpaid renewal invoice
+    await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
+    await waitUntilIdle(runtime.queues.actions);
+    expect(w.store.sqlite.prepare('SELECT status FROM invoices WHERE number = ?').pluck().get(renewal.invoice)).toBe('void');
+
+    w.today = '2020-05-04';
+    const reactivation = await reactivateSubscription(operator, 'IP-react', w.today);
+    expect(reactivation).toMatchObject({ outcome: 'pending-payment', messageId: `<invoice-pending.IP-react.${A}.reactivation@${w.config.mailDomain}>` });
+    const before = smtp.messages.length;
+    await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
+    await waitUntilIdle(runtime.queues.actions);
+    await smtp.waitForMessages(before + 1);
+
+    const invoiceMails = receivedFor('IP-react').filter((message) => message.headers.get('x-lifecycle-notice') === 'invoice-pending');
+    expect(invoiceMails.map((message) => message.messageId)).toEqual([
+      `<invoice-pending.IP-react.${A}@${w.config.mailDomain}>`,
+      `<invoice-pending.IP-react.${A}.reactivation@${w.config.mailDomain}>`,
+    ]);
+    expect(invoiceMails[1]!.text).toContain(reactivation.invoice!);
+    expect(invoiceMails[1]!.text).toContain('June 30, 2020');
   });
 });

@@ -286,6 +286,13 @@ describe('buildMessageId', () => {
       '<lapsed.S=201=2F=3Cx=3E=40y.2020-03-10@lifecycle.test>',
     );
   });
+
+  it('tells a reactivation invoice from the renewal invoice a lapse voided in the same cycle', () => {
+    const data = { kind: 'invoice-pending' as const, subscriptionId: 'S-1', anniversary: '2020-03-10' };
+    expect(buildMessageId(data, 'lifecycle.test')).toBe('<invoice-pending.S-1.2020-03-10@lifecycle.test>');
+    expect(buildMessageId({ ...data, isReactivation: true }, 'lifecycle.test')).toBe('<invoice-pending.S-1.2020-03-10.reactivation@lifecycle.test>');
+    expect(buildMessageId({ ...data, kind: 'renewed', isReactivation: true }, 'lifecycle.test')).toBe('<renewed.S-1.2020-03-10@lifecycle.test>');
+  });
 });
 
 describe('preview command', () => {

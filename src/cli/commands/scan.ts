@@ -15,7 +15,7 @@ function printDryRun(context: CliContext, asOf: string, isJson: boolean): void {
   if (isJson) out.write(`{"asOf":${JSON.stringify(asOf)},"actions":[`);
   else out.write(`due on ${asOf}:\n`);
   let buffer = '';
-  for (const { subscription, due } of findDue(context.store, asOf)) {
+  for (const { subscription, due } of findDue(context.readStore, asOf)) {
     for (const action of due) {
       if (isJson) {
         buffer += `${count === 0 ? '' : ','}\n  ${JSON.stringify({ subscription: subscription.id, action, anniversary: subscription.anniversaryOn })}`;

@@ -47,7 +47,7 @@ export async function simulateInSandbox(
   if (!existsSync(source)) throw new InputError(`no database at ${source}: nothing to simulate (import data first, or set LIFECYCLE_DATA_DIR)`);
   const dataDir = prepareSandboxDir(options.into);
   options.onSandbox?.(dataDir);
-  copyDatabase(source, databaseFile(dataDir));
+  await copyDatabase(source, databaseFile(dataDir));
   const store = openStore(databaseFile(dataDir));
   try {
     const days = await runTimeLapse({ ...config, dataDir }, store, log, range, options.onDay);

@@ -93,11 +93,17 @@ async function runDemo(config: Readonly<Config>, store: Store): Promise<void> {
   for (const action of days.flatMap((d) => d.actions)) outcomes.set(action.outcome, (outcomes.get(action.outcome) ?? 0) + 1);
   const outbox = path.join(dataDir, 'outbox');
   const emails = readdirSync(outbox).filter((f) => f.endsWith('.eml'));
-  const shownDir = path.relative(process.cwd(), dataDir) || '.';
+  const shownDir = showPath(dataDir);
   say(`\nseason done: ${[...outcomes].map(([o, n]) => `${n} ${o}`).join(', ')}`);
-  say(`${emails.length} emails written to ${path.relative(process.cwd(), outbox)}/ (open the .eml files in a mail client, or preview a notice:`);
+  say(`${emails.length} emails written to ${showPath(outbox)}/ (open the .eml files in a mail client, or preview a notice:`);
   say('  npx lifecycle preview remind-before --locale zh-TW --out /tmp/remind-before.html)');
   say('look closer:');
   say(`  LIFECYCLE_DATA_DIR=${shownDir} npx lifecycle show S-4 --as-of 2019-10-06`);
   say(`  LIFECYCLE_DATA_DIR=${shownDir} npx lifecycle status`);
+}
+
+/** Relative to the working directory when below it, as a user would type it; absolute otherwise. */
+function showPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative || '.';
 }

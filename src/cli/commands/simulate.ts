@@ -56,7 +56,8 @@ export function registerSimulate(program: Command, context: CliContext): void {
         ...(options.json ? {} : { onDay: printDay }),
       });
       if (options.json) printJson({ days });
-      const shown = quote(path.relative(process.cwd(), dataDir).startsWith('..') ? dataDir : path.relative(process.cwd(), dataDir) || '.');
+      const relative = path.relative(process.cwd(), dataDir);
+      const shown = quote(relative.startsWith('..') || path.isAbsolute(relative) ? dataDir : relative || '.');
       say(`simulate: done; emails in ${path.join(dataDir, 'outbox')}/. Read the sandbox with:`);
       say(`  LIFECYCLE_DATA_DIR=${shown} lifecycle show ID`);
       say(`  LIFECYCLE_DATA_DIR=${shown} lifecycle status`);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,21 +90,36 @@ describe('simulate is a sandbox', () => {
     expect(configured.actions).toEqual([]);
   });
 
-  it('leaves a database nobody has open byte-for-byte as it was, and defaults to a new temporary directory', async () => {
+  it('leaves the database and WAL a crashed daemon left byte-for-byte as they were (no checkpoint), and defaults to a new temporary directory', async () => {
     const dataDir = tempDir();
     const scratch = tempDir();
     expect((await runLifecycle(['import', examples], { dataDir })).status).toBe(0);
-    const before = hashFile(path.join(dataDir, 'lifecycle.db'));
+    // A writer killed with frames still in the WAL and no connection left: the next read-write
+    // connection would checkpoint them into the .db file on close. A read-only one must not.
+    const crash = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1]); db.pragma('wal_autocheckpoint = 0');
+         db.prepare("UPDATE partners SET name = 'Renamed by a crashed daemon' WHERE id = (SELECT partner_id FROM subscriptions WHERE id = 'S-1')").run();
+         process.kill(process.pid, 'SIGKILL');`,
+        path.join(dataDir, 'lifecycle.db'),
+      ],
+      { cwd: repoRoot },
+    );
+    expect(crash.signal).toBe('SIGKILL');
+    const before = { db: hashFile(path.join(dataDir, 'lifecycle.db')), wal: hashFile(path.join(dataDir, 'lifecycle.db-wal')) };
+    expect(before.wal).not.toBe(hashFile('/dev/null'));
+
     const result = await runLifecycle(['simulate', '--from', '2019-08-31', '--to', '2019-09-01'], { dataDir, env: { TMPDIR: scratch }, timeoutMs: 60_000 });
     expect(result.status).toBe(0);
-    expect(hashFile(path.join(dataDir, 'lifecycle.db'))).toBe(before);
-    // A read-only reader may leave the empty -wal file SQLite makes for it; never content.
-    expect([null, hashFile('/dev/null')]).toContain(hashFile(path.join(dataDir, 'lifecycle.db-wal')));
+    expect({ db: hashFile(path.join(dataDir, 'lifecycle.db')), wal: hashFile(path.join(dataDir, 'lifecycle.db-wal')) }).toEqual(before);
     const [sandbox] = readdirSync(scratch).filter((name) => name.startsWith('lifecycle-sandbox-'));
     expect(sandbox).toBeDefined();
     expect(result.stderr).toContain(`sandbox in ${path.join(scratch, sandbox!)}`);
-    expect(readdirSync(path.join(scratch, sandbox!, 'outbox'))).toContain('remind-before.S-1.2019-09-01.eml');
     expect(result.stdout).toContain('2019-09-01\n  auto-renew    S-1');
+    // The copy is what was committed, WAL included.
+    expect(readFileSync(path.join(scratch, sandbox!, 'outbox', 'remind-before.S-1.2019-09-01.eml'), 'utf8')).toContain('Renamed by a crashed daemon');
   });
 
   it('refuses an --into DIR that is not empty, --into-database and a missing database, changing nothing', async () => {

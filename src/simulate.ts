@@ -1,15 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
+import { InputError } from './errors.js';
 import { waitUntilIdle } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
 import { addDays } from './policy/dates.js';
-import { buildRedisOptions, type RedisConnection } from './redis/connect.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
+import { startSandboxRedis } from './redis/sandbox.js';
 import { startRuntime } from './runtime.js';
-import type { Store } from './store/db.js';
+import { copyDatabase } from './store/copy.js';
+import { databaseFile, openStore, type Store } from './store/db.js';
 
 export interface SimulatedAction {
   subscription: string;
@@ -23,67 +24,97 @@ export interface SimulatedDay {
   actions: SimulatedAction[];
 }
 
+export interface SandboxOptions {
+  /** The sandbox's data directory: new or empty. @defaultValue a new directory under the OS temp dir */
+  into?: string;
+  /** Called once the sandbox directory is chosen, before the copy. */
+  onSandbox?: (dataDir: string) => void;
+  onDay?: (day: SimulatedDay) => void;
+}
 
 /**
- * SPEC §6 `simulate`: a time-lapse on the configured data. Each day is scanned as of that day
- * and every resulting job runs to completion through real BullMQ workers whose clock says it is
- * that day. Its queues live under their own prefix (on a private redis-server unless REDIS_URL
- * is set), so a running daemon is not disturbed.
+ * SPEC §6 `simulate`: a time-lapse in a sandbox. The configured database is copied (read-only,
+ * one snapshot) into a data directory of its own, and the days run there: the configured data
+ * never changes and no email leaves the machine, whatever REDIS_URL and SMTP_URL say.
  */
-export async function simulate(
+export async function simulateInSandbox(
+  config: Readonly<Config>,
+  log: Logger,
+  range: { from: string; to: string },
+  options: SandboxOptions = {},
+): Promise<{ dataDir: string; days: SimulatedDay[] }> {
+  const source = databaseFile(config.dataDir);
+  if (!existsSync(source)) throw new InputError(`no database at ${source}: nothing to simulate (import data first, or set LIFECYCLE_DATA_DIR)`);
+  const dataDir = prepareSandboxDir(options.into);
+  options.onSandbox?.(dataDir);
+  await copyDatabase(source, databaseFile(dataDir));
+  const store = openStore(databaseFile(dataDir));
+  try {
+    const days = await runTimeLapse({ ...config, dataDir }, store, log, range, options.onDay);
+    return { dataDir, days };
+  } finally {
+    store.close();
+  }
+}
+
+/** `--into DIR` must be new or empty: a sandbox never mixes with (or deletes) files already there. */
+function prepareSandboxDir(into: string | undefined): string {
+  if (into === undefined) return mkdtempSync(path.join(tmpdir(), 'lifecycle-sandbox-'));
+  const dir = path.resolve(into);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new InputError(`--into ${dir}: exists and is not a directory`);
+    if (readdirSync(dir).length > 0) throw new InputError(`--into ${dir}: exists and is not empty (choose a new or empty directory; nothing was changed)`);
+  }
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * The time-lapse itself, in place on `store` and `config.dataDir`: each day is scanned as of that
+ * day and every resulting job runs to completion through real BullMQ workers whose clock says
+ * it is that day. Always a private redis-server and the outbox of `config.dataDir`.
+ * The demo runs it on its own demo directory; `simulateInSandbox` on a copy.
+ */
+export async function runTimeLapse(
   config: Readonly<Config>,
   store: Store,
   log: Logger,
   range: { from: string; to: string },
   onDay?: (day: SimulatedDay) => void,
 ): Promise<SimulatedDay[]> {
-  let redis: EmbeddedRedis | null = null;
-  let redisDir: string | null = null;
-  let connection: RedisConnection;
-  if (config.redisUrl) connection = buildRedisOptions(config, true);
-  else {
-    redisDir = mkdtempSync(path.join(tmpdir(), 'lifecycle-simulate-'));
-    redis = await startEmbeddedRedis(redisDir);
-    connection = { host: redis.info.host, port: redis.info.port, password: redis.info.password };
-  }
+  const redis = await startSandboxRedis();
   let day = range.from;
-  const prefix = `${config.queuePrefix}-simulate-${process.pid}`;
-  const runtime = await startRuntime({
-    // Retries wait milliseconds, not minutes: the calendar here is simulated.
-    config: { ...config, jobBackoffMs: 20 },
-    store,
-    log,
-    connection,
-    prefix,
-    today: () => day,
-    now: () => new Date(),
-  });
-  const selectDay = store.sqlite.prepare(
-    `SELECT subscription_id AS subscription, action, anniversary_on AS anniversary, outcome
-     FROM actions WHERE effective_on = ? AND id > ? ORDER BY id`,
-  );
-  const startId = (store.sqlite.prepare('SELECT COALESCE(MAX(id), 0) FROM actions').pluck().get() as number) ?? 0;
+  const prefix = `${config.queuePrefix}-simulate`;
   const days: SimulatedDay[] = [];
   try {
-    for (; day <= range.to; day = addDays(day, 1)) {
-      await runScan(runtime.deps, { trigger: 'simulate', asOf: day });
-      await waitUntilIdle(runtime.queues.actions);
-      const simulated: SimulatedDay = { date: day, actions: selectDay.all(day, startId) as SimulatedAction[] };
-      days.push(simulated);
-      onDay?.(simulated);
+    const runtime = await startRuntime({
+      // Retries wait milliseconds, not minutes: the calendar here is simulated.
+      config: { ...config, redisUrl: null, smtpUrl: null, jobBackoffMs: 20 },
+      store,
+      log,
+      connection: redis.connection,
+      prefix,
+      today: () => day,
+      now: () => new Date(),
+    });
+    const selectDay = store.sqlite.prepare(
+      `SELECT subscription_id AS subscription, action, anniversary_on AS anniversary, outcome
+       FROM actions WHERE effective_on = ? AND id > ? ORDER BY id`,
+    );
+    const startId = (store.sqlite.prepare('SELECT COALESCE(MAX(id), 0) FROM actions').pluck().get() as number) ?? 0;
+    try {
+      for (; day <= range.to; day = addDays(day, 1)) {
+        await runScan(runtime.deps, { trigger: 'simulate', asOf: day });
+        await waitUntilIdle(runtime.queues.actions);
+        const simulated: SimulatedDay = { date: day, actions: selectDay.all(day, startId) as SimulatedAction[] };
+        days.push(simulated);
+        onDay?.(simulated);
+      }
+    } finally {
+      await runtime.close(5_000);
     }
   } finally {
-    await runtime.close(5_000);
-    if (redis) await redis.stop();
-    else {
-      const { Queue } = await import('bullmq');
-      for (const name of ['actions', 'scans']) {
-        const queue = new Queue(name, { connection, prefix });
-        await queue.obliterate({ force: true }).catch(() => {});
-        await queue.close();
-      }
-    }
-    if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+    await redis.stop();
   }
   return days;
 }

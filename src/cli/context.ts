@@ -8,6 +8,8 @@ import { InputError } from '../errors.js';
 export interface CliContext {
   readonly config: Readonly<Config>;
   readonly store: Store;
+  /** The configured database for commands that only read: never created, `no database at …` when missing. */
+  readonly readStore: Store;
   /** Today in LIFECYCLE_TZ, or the --as-of date. */
   asOf(value: string | undefined): string;
   close(): Promise<void>;
@@ -25,6 +27,10 @@ export function createContext(): CliContext {
     },
     get store() {
       store ??= openStore(databaseFile(context.config.dataDir));
+      return store;
+    },
+    get readStore() {
+      store ??= openStore(databaseFile(context.config.dataDir), { mode: 'existing' });
       return store;
     },
     asOf(value) {

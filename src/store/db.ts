@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { InputError } from '../errors.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -19,16 +20,31 @@ export interface Store {
 /** `src/store` and `dist/store` are both two levels below the package root. */
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
-export function openStore(file: string, options: { busyTimeoutMs?: number } = {}): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+export interface OpenStoreOptions {
+  busyTimeoutMs?: number;
+  /**
+   * `create` (default): make the file and its directory if missing, apply migrations.
+   * `existing`: the same on a file that must exist (read-only commands never create one).
+   * `read-only`: a read-only connection, no migrations, no checkpoint on close: the file's
+   * bytes stay as they are (the source of a sandbox copy).
+   */
+  mode?: 'create' | 'existing' | 'read-only';
+}
+
+export function openStore(file: string, options: OpenStoreOptions = {}): Store {
+  const mode = options.mode ?? 'create';
+  if (mode !== 'create' && (file === ':memory:' || !existsSync(file))) throw new InputError(`no database at ${file}`);
+  if (file !== ':memory:' && mode === 'create') mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new Database(file, mode === 'read-only' ? { readonly: true, fileMustExist: true } : { fileMustExist: mode === 'existing' });
   // An import holds the write lock for seconds; daemons wait for it rather than fail.
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
-  sqlite.pragma('foreign_keys = ON');
   const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder });
+  if (mode !== 'read-only') {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    migrate(db, { migrationsFolder });
+  }
   return {
     db,
     sqlite,

@@ -115,11 +115,12 @@ describe('the daemon on its embedded defaults, driven through the CLI', () => {
     expect(errorLines(result.stderr)).toEqual([expect.stringMatching(/redis-server not found on PATH: install it .*or set REDIS_URL/)]);
   });
 
-  it('simulate --json runs a season through real workers', async () => {
+  it('simulate --json runs a season through real workers, in a sandbox', async () => {
     const dataDir = tempDir();
+    const sandbox = path.join(tempDir(), 'sandbox');
     const env = { PAYMENT_GATEWAY: 'test' };
     expect((await runLifecycle(['import', examples], { dataDir, env })).status).toBe(0);
-    const result = await runLifecycle(['simulate', '--from', '2019-08-31', '--to', '2019-09-05', '--json'], { dataDir, env, timeoutMs: 60_000 });
+    const result = await runLifecycle(['simulate', '--from', '2019-08-31', '--to', '2019-09-05', '--into', sandbox, '--json'], { dataDir, env, timeoutMs: 60_000 });
     expect(result.status).toBe(0);
     const { days } = JSON.parse(result.stdout) as { days: { date: string; actions: { subscription: string; action: string; outcome: string }[] }[] };
     expect(days.map((d) => d.date)).toEqual(['2019-08-31', '2019-09-01', '2019-09-02', '2019-09-03', '2019-09-04', '2019-09-05']);
@@ -136,6 +137,7 @@ describe('the daemon on its embedded defaults, driven through the CLI', () => {
     ]);
     expect(on('2019-09-01')).toEqual(['S-1 auto-renew renewed']);
     expect(on('2019-09-05')).toEqual(['S-4 auto-renew failed:declined', 'S-7 remind-before sent']);
-    expect(readFileSync(path.join(dataDir, 'outbox', 'auto-renew-receipt.S-1.2019-09-01.eml'), 'utf8')).toContain('Message-ID: <auto-renew-receipt.S-1.2019-09-01@');
+    expect(readFileSync(path.join(sandbox, 'outbox', 'auto-renew-receipt.S-1.2019-09-01.eml'), 'utf8')).toContain('Message-ID: <auto-renew-receipt.S-1.2019-09-01@');
+    expect(existsSync(path.join(dataDir, 'outbox'))).toBe(false);
   });
 });

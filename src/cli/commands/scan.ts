@@ -10,12 +10,13 @@ export interface ScanOptions {
 
 /** Streams the dry-run listing: a day with 100,000 actions is printed, not held. */
 function printDryRun(context: CliContext, asOf: string, isJson: boolean): void {
+  const store = context.readStore; // before the first line: a missing database prints only its error
   const out = process.stdout;
   let count = 0;
   if (isJson) out.write(`{"asOf":${JSON.stringify(asOf)},"actions":[`);
   else out.write(`due on ${asOf}:\n`);
   let buffer = '';
-  for (const { subscription, due } of findDue(context.store, asOf)) {
+  for (const { subscription, due } of findDue(store, asOf)) {
     for (const action of due) {
       if (isJson) {
         buffer += `${count === 0 ? '' : ','}\n  ${JSON.stringify({ subscription: subscription.id, action, anniversary: subscription.anniversaryOn })}`;

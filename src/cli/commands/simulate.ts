@@ -1,9 +1,18 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { createLogger } from '../../log.js';
-import { simulate, type SimulatedDay } from '../../simulate.js';
+import { simulateInSandbox, type SimulatedDay } from '../../simulate.js';
 import type { CliContext } from '../context.js';
 import { parseDate, printJson } from '../context.js';
+
+interface SimulateOptions {
+  from: string;
+  to: string;
+  into?: string;
+  intoDatabase?: string;
+  json?: boolean;
+}
 
 export function printDay(day: SimulatedDay): void {
   if (day.actions.length === 0) return;
@@ -11,21 +20,46 @@ export function printDay(day: SimulatedDay): void {
   process.stdout.write(`${day.date}\n${lines.join('\n')}\n`);
 }
 
-export async function runSimulation(context: CliContext, from: string, to: string, isJson: boolean): Promise<SimulatedDay[]> {
+export function parseRange(fromFlag: string, toFlag: string): { from: string; to: string } {
+  const from = parseDate('--from', fromFlag);
+  const to = parseDate('--to', toFlag);
   if (to < from) throw new InputError(`--to ${to} is before --from ${from}`);
-  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  return simulate(context.config, context.store, log, { from, to }, isJson ? undefined : printDay);
+  return { from, to };
+}
+
+/** A shell word as typed: quoted only when it needs to be. */
+function quote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 export function registerSimulate(program: Command, context: CliContext): void {
   program
     .command('simulate')
-    .description('time-lapse on the configured data: scan each day and run every job through real workers')
+    .description('time-lapse in a sandbox: copy the configured data, then scan each day and run every job through real workers')
     .requiredOption('--from <date>', 'first day (YYYY-MM-DD)')
     .requiredOption('--to <date>', 'last day (YYYY-MM-DD)')
+    .option('--into <dir>', "the sandbox's data directory, new or empty (default: a new temporary directory)")
+    .option('--into-database <url>', "hold the sandbox's data in this database (not supported yet)")
     .option('--json', 'print one JSON document')
-    .action(async (options: { from: string; to: string; json?: boolean }) => {
-      const days = await runSimulation(context, parseDate('--from', options.from), parseDate('--to', options.to), options.json === true);
+    .action(async (options: SimulateOptions) => {
+      const range = parseRange(options.from, options.to);
+      if (options.intoDatabase !== undefined) {
+        throw new InputError(
+          `--into-database ${options.intoDatabase}: is not supported yet (the sandbox is a SQLite file in its data directory: use --into DIR)`,
+        );
+      }
+      const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+      const say = (line: string) => process.stderr.write(`${line}\n`);
+      const { dataDir, days } = await simulateInSandbox(context.config, log, range, {
+        ...(options.into !== undefined ? { into: options.into } : {}),
+        onSandbox: (dir) => say(`simulate: sandbox in ${dir} (copy of ${context.config.dataDir}; the configured data is not changed)`),
+        ...(options.json ? {} : { onDay: printDay }),
+      });
       if (options.json) printJson({ days });
+      const relative = path.relative(process.cwd(), dataDir);
+      const shown = quote(relative.startsWith('..') || path.isAbsolute(relative) ? dataDir : relative || '.');
+      say(`simulate: done; emails in ${path.join(dataDir, 'outbox')}/. Read the sandbox with:`);
+      say(`  LIFECYCLE_DATA_DIR=${shown} lifecycle show ID`);
+      say(`  LIFECYCLE_DATA_DIR=${shown} lifecycle status`);
     });
 }

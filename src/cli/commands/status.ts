@@ -33,7 +33,7 @@ export function registerStatus(program: Command, context: CliContext): void {
     .description('queue counts, recent scans, failed jobs, undeliverable and pending notices')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
-      const { sqlite } = context.store;
+      const { sqlite } = context.readStore;
       const scans = sqlite
         .prepare(
           `SELECT id, as_of AS asOf, "trigger", status, started_at AS startedAt, finished_at AS finishedAt, due_count AS due,

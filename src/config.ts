@@ -60,8 +60,8 @@ export interface Config {
 export const defaultBillToUrl = 'https://partner.microsoft.com/dashboard/account/v3/organization/legalinfo';
 
 export const defaultPaymentInstructions: Readonly<Record<'en' | 'zh-TW', string>> = {
-  en: 'Pay by bank transfer to the account shown on the invoice, quoting the invoice number as the payment reference. You can download the invoice from the Membership offers page in Partner Center.',
-  'zh-TW': '請以銀行轉帳支付至發票上所列的帳戶，並在付款附言中註明發票號碼。您可以在合作夥伴中心的「成員資格供應項目」頁面下載發票。',
+  en: 'Pay by bank transfer to the account shown on the invoice. You can download the invoice from the Membership offers page in Partner Center.',
+  'zh-TW': '請以銀行轉帳支付至發票上所列的帳戶。您可以在合作夥伴中心的「成員資格供應項目」頁面下載發票。',
 };
 
 /** An instruction set in an environment variable: `\n` (backslash, n) is a line break. */

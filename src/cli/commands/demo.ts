@@ -75,9 +75,12 @@ async function runDemo(config: Readonly<Config>, store: Store): Promise<void> {
   const days: SimulatedDay[] = [];
   days.push(...(await runTimeLapse(config, store, log, { from: '2019-08-15', to: '2019-09-24' }, printDay)));
 
-  const operator = { store, config, gateway: createGateway(config), now: () => new Date(), operator: 'demo' };
+  // The demo's operator acts on simulated days: its notices are dated the day it acts, like the jobs'.
+  let operatorDay = '2019-09-25';
+  const operator = { store, config, gateway: createGateway(config), now: () => new Date(`${operatorDay}T10:00:00Z`), operator: 'demo' };
   say('\n2019-09-25  operator: lifecycle renew S-7 --as-of 2019-09-25');
   say(`  ${(await renewSubscription(operator, 'S-7', '2019-09-25')).message}`);
+  operatorDay = '2019-09-26';
   const pending = store.sqlite
     .prepare("SELECT number FROM invoices WHERE subscription_id = 'S-6' AND status = 'pending'")
     .pluck()

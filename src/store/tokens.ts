@@ -88,5 +88,9 @@ export function findTokenByHash(store: Store, tokenHash: string): TokenRecord | 
 /** Last use is kept to the minute: one write a minute per token, not one per request of a polling console. */
 export function recordTokenUse(store: Store, record: TokenRecord, now: Date): void {
   if (record.lastUsedAt && now.getTime() - Date.parse(record.lastUsedAt) < 60_000) return;
-  store.sqlite.prepare('UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(now.toISOString(), record.name);
+  try {
+    store.sqlite.prepare('UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(now.toISOString(), record.name);
+  } catch {
+    // A busy database (a long import) must not refuse a valid token: the next use records it.
+  }
 }

@@ -198,7 +198,8 @@ describe('admin API authentication', () => {
 
     const again = await cli(['create', 'ci-viewer', '--role', 'operator']);
     expect(again).toMatchObject({ status: 1, stdout: '', stderr: 'error: token "ci-viewer" already exists (names are never reused, even once revoked)\n' });
-    for (const [name, role] of [['bad name', 'viewer'], ['.hidden', 'viewer'], ['a'.repeat(65), 'viewer'], ['ok', 'admin']] as const) {
+    // Every name rule is in test/unit/tokens.test.ts; here, that the CLI says it and exits 1.
+    for (const [name, role] of [['bad name', 'viewer'], ['ok', 'admin']] as const) {
       const refused = await cli(['create', name, '--role', role]);
       expect({ name, status: refused.status, stdout: refused.stdout }).toEqual({ name, status: 1, stdout: '' });
       expect(refused.stderr).toMatch(/^error: (token name|--role admin)/);

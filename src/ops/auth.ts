@@ -48,7 +48,7 @@ export interface TokenCheckOptions {
   nowMs?: () => number;
 }
 
-type Outcome = { actor: ApiActor } | { reason: 'missing' | 'wrong' | 'revoked'; message: string };
+type Outcome = { actor: ApiActor } | { reason: 'missing' | 'wrong' | 'revoked'; message: string; tokenName?: string };
 
 /**
  * The ADMIN_TOKEN is compared in constant time (both sides hashed first). A named token is found by
@@ -61,7 +61,7 @@ function authenticate(options: TokenCheckOptions, adminHash: Buffer | null, pres
   if (presented === null) return { reason: 'missing', message: `missing bearer token: ${hint}` };
   if (adminHash && timingSafeEqual(hashBytes(presented), adminHash)) return { actor: adminActor };
   const record = findTokenByHash(options.store, hashToken(presented));
-  if (record?.revokedAt) return { reason: 'revoked', message: `this bearer token ("${record.name}") was revoked at ${record.revokedAt}` };
+  if (record?.revokedAt) return { reason: 'revoked', tokenName: record.name, message: `this bearer token ("${record.name}") was revoked at ${record.revokedAt}` };
   if (!record) return { reason: 'wrong', message: `wrong bearer token: ${hint}` };
   recordTokenUse(options.store, record, now);
   return { actor: { name: record.name, role: record.role, ref: `token:${record.name}` } };
@@ -88,7 +88,8 @@ export function createTokenCheck(options: TokenCheckOptions) {
     }
     const outcome = authenticate(options, adminHash, readBearer(request.headers.authorization), new Date(now));
     if ('reason' in outcome) {
-      options.log.warn({ ...where, reason: outcome.reason }, 'admin API authentication failed');
+      // A revoked token's name says who still uses it; the name is no secret (`tokenName`: `token` keys are redacted).
+      options.log.warn({ ...where, reason: outcome.reason, ...(outcome.tokenName ? { tokenName: outcome.tokenName } : {}) }, 'admin API authentication failed');
       if (limiter.recordFailure(client, now)) options.log.warn(where, 'admin API: too many failed authentications, this address is refused (429) for a while');
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: outcome.message });
       return;

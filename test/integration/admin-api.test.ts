@@ -6,7 +6,7 @@ import { describeSubscription } from '../../src/ops/describe.js';
 import { addDays } from '../../src/policy/dates.js';
 import { findSample, parseMetrics, startAdminHarness, type AdminHarness } from '../helpers/admin.js';
 import { createLogger } from '../../src/log.js';
-import { createToken, hashToken, listTokens } from '../../src/store/tokens.js';
+import { createToken, hashToken, listTokens, revokeToken } from '../../src/store/tokens.js';
 import { runLifecycle } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
@@ -160,7 +160,7 @@ describe('admin API authentication', () => {
     expect((await api.call('POST', '/api/scans', { body: { dryRun: true }, token: operator })).status).toBe(200);
   });
 
-  it('the audit trail and the log lines name the token that acted: token:NAME, or ADMIN_TOKEN', async () => {
+  it('the audit trail and the log lines name the token that acted: token:NAME, or ADMIN_TOKEN; a revoked one is logged by name', async () => {
     const capture = captureLog();
     world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
     admin = await startAdminHarness(world, token, { log: capture.log });
@@ -182,6 +182,11 @@ describe('admin API authentication', () => {
       ['A-admin', 'ADMIN_TOKEN'],
     ]);
     expect(listTokens(world.store)).toEqual([expect.objectContaining({ name: 'ops-operator', lastUsedAt: expect.any(String), revokedAt: null })]);
+    revokeToken(world.store, 'ops-operator', new Date());
+    expect((await admin.call('GET', '/api/queues', { token: operator })).status).toBe(401);
+    expect(capture.entries().filter((entry) => entry.msg === 'admin API authentication failed')).toEqual([
+      expect.objectContaining({ client: '127.0.0.1', method: 'GET', route: '/api/queues', reason: 'revoked', tokenName: 'ops-operator' }),
+    ]);
     expect(capture.lines.join('')).not.toContain(operator);
   });
 

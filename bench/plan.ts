@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   try {
     console.log(`building ${formatCount(subscriptions)} subscriptions…`);
     await buildE2eDatabaseInChild({ dir, databaseFile, subscriptions, typicalDay: D });
-    const config = loadConfig({ LIFECYCLE_DATA_DIR: dir, REDIS_URL: redis.url, ADMIN_TOKEN: 'bench', PAYMENT_GATEWAY: 'test', ADMIN_PORT: '0' });
+    const config = loadConfig({ LIFECYCLE_DATA_DIR: dir, REDIS_URL: redis.url, ADMIN_TOKEN: 'bench-admin-token-0123456789', PAYMENT_GATEWAY: 'test', ADMIN_PORT: '0' });
     const store = openStore(databaseFile);
     let today = D;
     const log = pino({ level: 'silent' });
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       host: '127.0.0.1', port: 0, config, store, queues: runtime.queues, deps: runtime.deps, connection: runtime.connection, metrics: runtime.metrics, mailer: runtime.mailer, log,
     });
     const base = `http://127.0.0.1:${admin.port}`;
-    const headers = { authorization: 'Bearer bench' };
+    const headers = { authorization: 'Bearer bench-admin-token-0123456789' };
 
     // The plan alone: the console's default (today … +30 days, first page) and a full 400-day page walk sample.
     const alone: number[] = [];

@@ -47,7 +47,7 @@ export interface Config {
   /** ADMIN_HOST, ADMIN_PORT: the admin API. @defaultValue `127.0.0.1`, `8787` */
   adminHost: string;
   adminPort: number;
-  /** ADMIN_TOKEN: bearer token of the admin API (required to listen beyond loopback). */
+  /** ADMIN_TOKEN: the bootstrap bearer token of the admin API, operator role, at least 24 characters (required to listen beyond loopback). */
   adminToken: string | null;
   /** PAYMENT_GATEWAY: manual | test | webhook. @defaultValue `manual` */
   paymentGateway: PaymentGatewayName;
@@ -68,6 +68,9 @@ export const defaultPaymentInstructions: Readonly<Record<'en' | 'zh-TW', string>
 function readInstructions(value: string | null): string | null {
   return value === null ? null : value.replace(/\\n/g, '\n');
 }
+
+/** A bootstrap token anyone could guess would make every named token's role moot. */
+export const minAdminTokenLength = 24;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -134,6 +137,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const adminHost = text('ADMIN_HOST') ?? '127.0.0.1';
   const adminToken = text('ADMIN_TOKEN');
   const isLoopback = ['127.0.0.1', '::1', 'localhost'].includes(adminHost);
+  // The length only, never the value: a config error must not print the secret.
+  const adminTokenLength = adminToken === null ? 0 : [...adminToken].length;
+  if (adminToken !== null && adminTokenLength < minAdminTokenLength) {
+    problems.push(`ADMIN_TOKEN: ${adminTokenLength} characters, at least ${minAdminTokenLength} (e.g. openssl rand -base64 32)`);
+  }
   if (!isLoopback && !adminToken) problems.push(`ADMIN_HOST=${adminHost}: listening beyond loopback needs ADMIN_TOKEN`);
 
   const config: Config = {

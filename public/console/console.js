@@ -9,6 +9,10 @@ const $ = (id) => document.getElementById(id);
 
 class UnauthorizedError extends Error {}
 
+// The token's name and role (GET /api/session): a viewer's console offers no action it would be refused.
+let session = null;
+const isViewer = () => session?.role === 'viewer';
+
 async function callApi(path, options = {}) {
   const token = sessionStorage.getItem(tokenKey);
   const headers = { authorization: `Bearer ${token}` };
@@ -20,6 +24,8 @@ async function callApi(path, options = {}) {
   });
   const payload = await response.json().catch(() => ({}));
   if (response.status === 401) throw new UnauthorizedError(payload.error ?? 'unauthorized');
+  // 403: the token's role does not allow it; 429: too many failed logins from here. The API says why.
+  if (response.status === 403) throw new Error(`not allowed: ${payload.error ?? 'forbidden'}`);
   if (!response.ok) throw new Error(payload.error ?? `${response.status} ${response.statusText}`);
   return payload;
 }
@@ -124,7 +130,7 @@ async function loadFailedJobs() {
       job.id,
       job.attempts,
       job.reason,
-      createButton('Retry', (button) => retryJob(job.id, button)),
+      isViewer() ? '' : createButton('Retry', (button) => retryJob(job.id, button)),
     ]),
     'no failed job',
   );
@@ -239,6 +245,9 @@ function showLogin(reason) {
 }
 
 async function showConsole() {
+  session = await callApi('/api/session');
+  $('session-who').textContent = `${session.name} (${session.role === 'viewer' ? 'viewer: read only' : session.role})`;
+  $('rescan').hidden = isViewer();
   $('login').hidden = true;
   $('console').hidden = false;
   $('session-actions').hidden = false;
@@ -248,6 +257,7 @@ async function showConsole() {
 function reportError(error) {
   if (error instanceof UnauthorizedError) {
     sessionStorage.removeItem(tokenKey);
+    session = null;
     showLogin(error.message);
     return;
   }
@@ -264,6 +274,7 @@ function startConsole() {
   });
   $('logout').addEventListener('click', () => {
     sessionStorage.removeItem(tokenKey);
+    session = null;
     showMessage('logged out');
     showLogin();
   });

@@ -13,6 +13,7 @@ import { registerOperatorCommands } from './commands/operator.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRetry } from './commands/retry.js';
 import { registerPreview } from './commands/preview.js';
+import { registerTokens } from './commands/tokens.js';
 import { requestScan } from './queue-client.js';
 import { printJson } from './context.js';
 import { explainFutureScan } from '../jobs/scan.js';
@@ -54,6 +55,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerStatus(program, context);
   registerRetry(program, context);
   registerDemo(program, context);
+  registerTokens(program, context);
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });

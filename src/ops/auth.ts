@@ -1,7 +1,31 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/db.js';
+import { findTokenByHash, hashToken, recordTokenUse, type TokenRole } from '../store/tokens.js';
+import { createFailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
 
-function hashToken(token: string): Buffer {
+/** Who a request authenticated as; `ref` names it in logs and the audit trail. */
+export interface ApiActor {
+  name: string;
+  role: TokenRole;
+  /** `ADMIN_TOKEN` for the bootstrap token, `token:NAME` for a named one. */
+  ref: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor?: ApiActor;
+  }
+  interface FastifyContextConfig {
+    /** The role a route needs; unset: `viewer` for GET and HEAD, `operator` for anything else. */
+    role?: TokenRole;
+  }
+}
+
+const adminActor: ApiActor = { name: 'ADMIN_TOKEN', role: 'operator', ref: 'ADMIN_TOKEN' };
+
+function hashBytes(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
@@ -10,20 +34,73 @@ function readBearer(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
+/** Safe methods read; every other one acts, so a new mutating route needs an operator unless it says otherwise. */
+export function findRequiredRole(request: FastifyRequest): TokenRole {
+  return request.routeOptions.config.role ?? (request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'operator');
+}
+
+export interface TokenCheckOptions {
+  adminToken: string | null;
+  store: Store;
+  log: Logger;
+  limiter?: FailureLimiterOptions;
+  /** The limiter's and last use's clock: real time, not the runtime's (possibly simulated) day. */
+  nowMs?: () => number;
+}
+
+type Outcome = { actor: ApiActor } | { reason: 'missing' | 'wrong' | 'revoked'; message: string; tokenName?: string };
+
 /**
- * An onRequest hook: `Authorization: Bearer $ADMIN_TOKEN` or 401. Both sides are hashed first so
- * the comparison is constant-time whatever the length of what was presented.
+ * The ADMIN_TOKEN is compared in constant time (both sides hashed first). A named token is found by
+ * the SHA-256 of what was presented: timing may tell a prefix of a hash, which leads nowhere.
  */
-export function createTokenCheck(token: string | null) {
-  const expected = token ? hashToken(token) : null;
+function authenticate(options: TokenCheckOptions, adminHash: Buffer | null, presented: string | null, now: Date): Outcome {
+  const hint = options.adminToken
+    ? 'send "Authorization: Bearer <token>" (ADMIN_TOKEN or one made by `lifecycle tokens create`)'
+    : 'ADMIN_TOKEN is unset: set ADMIN_TOKEN or make a token with `lifecycle tokens create NAME --role operator`, and send "Authorization: Bearer <token>"';
+  if (presented === null) return { reason: 'missing', message: `missing bearer token: ${hint}` };
+  if (adminHash && timingSafeEqual(hashBytes(presented), adminHash)) return { actor: adminActor };
+  const record = findTokenByHash(options.store, hashToken(presented));
+  if (record?.revokedAt) return { reason: 'revoked', tokenName: record.name, message: `this bearer token ("${record.name}") was revoked at ${record.revokedAt}` };
+  if (!record) return { reason: 'wrong', message: `wrong bearer token: ${hint}` };
+  recordTokenUse(options.store, record, now);
+  return { actor: { name: record.name, role: record.role, ref: `token:${record.name}` } };
+}
+
+/**
+ * An onRequest hook: a bearer token (ADMIN_TOKEN or a named one) or 401; the role the route needs
+ * or 403; too many failures from one address or 429. Failures are logged without the token text.
+ */
+export function createTokenCheck(options: TokenCheckOptions) {
+  const adminHash = options.adminToken ? hashBytes(options.adminToken) : null;
+  const limiter = createFailureLimiter(options.limiter);
+  const nowMs = options.nowMs ?? Date.now;
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!expected) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'the admin API is locked: set ADMIN_TOKEN and send it as "Authorization: Bearer <token>"' });
+    const client = request.ip;
+    // The route's pattern, not the URL: a query string could carry anything, a token included.
+    const where = { client, method: request.method, route: request.routeOptions.url };
+    const now = nowMs();
+    const retryAfterMs = limiter.findRetryAfterMs(client, now);
+    if (retryAfterMs > 0) {
+      const seconds = Math.ceil(retryAfterMs / 1000);
+      await reply.code(429).header('retry-after', String(seconds)).send({ error: `too many failed authentications from ${client}: try again in ${seconds} s` });
       return;
     }
-    const presented = readBearer(request.headers.authorization);
-    if (presented === null || !timingSafeEqual(hashToken(presented), expected)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token: send "Authorization: Bearer <ADMIN_TOKEN>"' });
+    const outcome = authenticate(options, adminHash, readBearer(request.headers.authorization), new Date(now));
+    if ('reason' in outcome) {
+      // A revoked token's name says who still uses it; the name is no secret (`tokenName`: `token` keys are redacted).
+      options.log.warn({ ...where, reason: outcome.reason, ...(outcome.tokenName ? { tokenName: outcome.tokenName } : {}) }, 'admin API authentication failed');
+      if (limiter.recordFailure(client, now)) options.log.warn(where, 'admin API: too many failed authentications, this address is refused (429) for a while');
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: outcome.message });
+      return;
+    }
+    const { actor } = outcome;
+    request.actor = actor;
+    request.log = request.log.child({ actor: actor.ref });
+    const needs = findRequiredRole(request);
+    if (actor.role === 'viewer' && needs === 'operator') {
+      request.log.warn(where, 'admin API request refused: the token has the viewer role');
+      await reply.code(403).send({ error: `token "${actor.name}" has the viewer role; ${request.method} ${where.route} needs operator` });
     }
   };
 }

@@ -11,10 +11,13 @@ import { registerMetricsRoute } from './routes/metrics.js';
 import { registerNoticeRoutes } from './routes/notices.js';
 import { registerPlanRoutes } from './routes/plan.js';
 import { registerScanRoutes } from './routes/scans.js';
+import { registerSessionRoute } from './routes/session.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AdminServer {
   port: number;
+  /** Every route served, as `METHOD /url`: tests check each against the auth rules. */
+  routes: readonly string[];
   close(): Promise<void>;
 }
 
@@ -48,7 +51,8 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
 
 /**
  * The admin HTTP API and web console, on loopback unless ADMIN_HOST says otherwise. Everything
- * but `GET /healthz` and the console's static files needs `Authorization: Bearer $ADMIN_TOKEN`.
+ * but `GET /healthz` and the console's static files needs a bearer token (ADMIN_TOKEN or a named
+ * one); a viewer token may only read (GET), every other method needs an operator.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { host, port, ...context } = options;
@@ -61,10 +65,14 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     ajv: { customOptions: { removeAdditional: false } },
     schemaErrorFormatter: formatSchemaError,
   });
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push(`${method} ${route.url}`);
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'membership-lifecycle admin API', version: '1', description: 'Operators: scans, subscriptions, invoices, plan, jobs, metrics. Bearer token: ADMIN_TOKEN.' },
+      info: { title: 'membership-lifecycle admin API', version: '1', description: 'Operators: scans, subscriptions, invoices, plan, jobs, metrics. Bearer token: ADMIN_TOKEN or a named token (`lifecycle tokens create`); a viewer token reads (GET), an operator token also acts.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -74,12 +82,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   registerHealthRoute(app, context);
   registerConsoleRoutes(app);
   await app.register(async (api) => {
-    api.addHook('onRequest', createTokenCheck(context.config.adminToken));
+    api.addHook('onRequest', createTokenCheck({ adminToken: context.config.adminToken, store: context.store, log: context.log.child({ component: 'admin-api' }) }));
     // A POST without a body is an empty one: `curl -X POST …/renew` means "with the defaults".
     api.addHook('preValidation', async (request) => {
       if (request.method === 'POST' && request.body === undefined) request.body = {};
     });
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    registerSessionRoute(api);
     registerMetricsRoute(api, context);
     registerScanRoutes(api, context);
     registerSubscriptionRoutes(api, context);
@@ -92,6 +101,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const address = app.server.address();
   return {
     port: typeof address === 'object' && address ? address.port : port,
+    routes,
     close: () => app.close(),
   };
 }

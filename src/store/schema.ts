@@ -184,3 +184,16 @@ export const scanRuns = sqliteTable(
     index('scan_runs_started_idx').on(t.startedAt),
   ],
 );
+
+/**
+ * Named API tokens (`lifecycle tokens`): only the SHA-256 of each token is kept. A name is never
+ * reused, even once revoked, so the audit trail's `token:NAME` names one token for good.
+ */
+export const apiTokens = sqliteTable('api_tokens', {
+  name: text('name').primaryKey(),
+  role: text('role', { enum: ['viewer', 'operator'] }).notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: text('created_at').notNull(),
+  lastUsedAt: text('last_used_at'),
+  revokedAt: text('revoked_at'),
+});

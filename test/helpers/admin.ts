@@ -1,5 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import { startAdminServer, type AdminServer } from '../../src/ops/http.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { World } from './world.js';
 
@@ -15,13 +16,33 @@ export interface AdminHarness {
   baseUrl: string;
   runtime: Runtime;
   server: AdminServer;
-  /** Calls the API; `token: null` sends no Authorization header, a string sends `Bearer <it>`. */
-  call(method: string, path: string, options?: { body?: unknown; rawBody?: string; token?: string | null; authorization?: string }): Promise<AdminReply>;
+  /**
+   * Calls the API; `token: null` sends no Authorization header, a string sends `Bearer <it>`.
+   * `localAddress` (e.g. 127.0.0.2, any of 127/8 is loopback) calls from another client address.
+   */
+  call(method: string, path: string, options?: { body?: unknown; rawBody?: string; token?: string | null; authorization?: string; localAddress?: string }): Promise<AdminReply>;
   close(): Promise<void>;
 }
 
 /** A runtime with workers on the world's Redis and the admin server on a free loopback port. */
-export async function startAdminHarness(world: World, token: string | null): Promise<AdminHarness> {
+/** A plain node:http request, for what fetch cannot choose: the client's address. */
+function requestFrom(localAddress: string, url: string, method: string, headers: Record<string, string>, body: string | undefined) {
+  return new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, localAddress }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const replyHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') replyHeaders.set(name, value);
+        resolve({ status: res.statusCode ?? 0, headers: replyHeaders, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function startAdminHarness(world: World, token: string | null, options: { log?: Logger } = {}): Promise<AdminHarness> {
   const runtime = await world.startRuntime();
   const server = await startAdminServer({
     host: '127.0.0.1',
@@ -33,7 +54,7 @@ export async function startAdminHarness(world: World, token: string | null): Pro
     connection: runtime.connection,
     metrics: runtime.metrics,
     mailer: runtime.mailer,
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    log: options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     scanWaitMs: 20_000,
   });
   const baseUrl = `http://127.0.0.1:${server.port}`;
@@ -50,15 +71,16 @@ export async function startAdminHarness(world: World, token: string | null): Pro
       if (options.rawBody !== undefined) body = options.rawBody;
       else if (options.body !== undefined) body = JSON.stringify(options.body);
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
-      const text = await response.text();
+      const { status, headers: replyHeaders, text } = options.localAddress
+        ? await requestFrom(options.localAddress, `${baseUrl}${path}`, method, headers, body)
+        : await fetch(`${baseUrl}${path}`, { method, headers, body }).then(async (response) => ({ status: response.status, headers: response.headers, text: await response.text() }));
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
         json = undefined;
       }
-      return { status: response.status, headers: response.headers, text, json };
+      return { status, headers: replyHeaders, text, json };
     },
     close: () => server.close(),
   };

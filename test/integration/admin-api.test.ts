@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { describeSubscription } from '../../src/ops/describe.js';
 import { addDays } from '../../src/policy/dates.js';
 import { findSample, parseMetrics, startAdminHarness, type AdminHarness } from '../helpers/admin.js';
+import { createLogger } from '../../src/log.js';
+import { createToken, hashToken, listTokens, revokeToken } from '../../src/store/tokens.js';
 import { runLifecycle } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
@@ -36,30 +40,48 @@ async function start(env: Record<string, string> = { ADMIN_TOKEN: token }, today
   return { w: world, api: admin };
 }
 
-/** Every protected route (as /openapi.json names it), a path to call and a body it would accept: 401 comes first. */
+/** Every protected route (as the server names it), a path to call and a body it would accept: 401 comes first. */
 const protectedRoutes: [route: string, path: string, body?: unknown][] = [
   ['GET /openapi.json', '/openapi.json'],
+  ['GET /api/session', '/api/session'],
   ['GET /metrics', '/metrics'],
   ['POST /api/scans', '/api/scans', { dryRun: true }],
   ['GET /api/scans', '/api/scans'],
   ['GET /api/subscriptions', '/api/subscriptions'],
-  ['GET /api/subscriptions/{id}', '/api/subscriptions/S-1'],
-  ['POST /api/subscriptions/{id}/renew', '/api/subscriptions/S-1/renew', { asOf: D }],
-  ['POST /api/subscriptions/{id}/cancel', '/api/subscriptions/S-1/cancel', { ticket: 'T-1' }],
-  ['POST /api/subscriptions/{id}/reactivate', '/api/subscriptions/S-1/reactivate', {}],
-  ['GET /api/invoices/{number}', '/api/invoices/INV-2019-000001'],
-  ['POST /api/invoices/{number}/confirm', '/api/invoices/INV-2019-000001/confirm', {}],
+  ['GET /api/subscriptions/:id', '/api/subscriptions/S-1'],
+  ['POST /api/subscriptions/:id/renew', '/api/subscriptions/S-1/renew', { asOf: D }],
+  ['POST /api/subscriptions/:id/cancel', '/api/subscriptions/S-1/cancel', { ticket: 'T-1' }],
+  ['POST /api/subscriptions/:id/reactivate', '/api/subscriptions/S-1/reactivate', {}],
+  ['GET /api/invoices/:number', '/api/invoices/INV-2019-000001'],
+  ['POST /api/invoices/:number/confirm', '/api/invoices/INV-2019-000001/confirm', {}],
   ['GET /api/plan', '/api/plan'],
   ['GET /api/jobs/failed', '/api/jobs/failed'],
-  ['POST /api/jobs/{id}/retry', '/api/jobs/remind-before.S-1.2019-10-05/retry'],
+  ['POST /api/jobs/:id/retry', '/api/jobs/remind-before.S-1.2019-10-05/retry'],
   ['GET /api/queues', '/api/queues'],
   ['GET /api/notices/undeliverable', '/api/notices/undeliverable'],
 ];
+/** Served without a token: the health check and the console's static files (the page holds no data). */
+const publicRoutes = ['GET /', 'GET /console/console.css', 'GET /console/console.js', 'GET /healthz'];
 
 const methodOf = (route: string) => route.split(' ')[0]!;
+/** The call to make for a route the server serves; a route missing from the table fails the test that asks. */
+const findCall = (route: string) => {
+  const call = protectedRoutes.find(([name]) => name === route);
+  if (!call) throw new Error(`${route}: add it to protectedRoutes in this test`);
+  return call;
+};
+/** A client address of its own (any of 127/8 is loopback), so no test trips the per-address failure limit by accident. */
+const addressOf = (n: number) => `127.0.${1 + (n >> 8)}.${1 + (n & 255)}`;
+
+/** Log lines as objects, captured from the admin server's logger. */
+function captureLog() {
+  const lines: string[] = [];
+  const log = createLogger('info', { destination: { write: (line: string) => void lines.push(line) } as DestinationStream });
+  return { log, lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
 
 describe('admin API authentication', () => {
-  it('answers 401 on every route but /healthz without the token or with a wrong one, and does nothing', async () => {
+  it('answers 401 on every route but the public ones without the token or with a wrong one, and does nothing', async () => {
     const { w, api } = await start();
     await w.import([{ id: 'S-1', anniversaryOn: addDays(D, -5), token: 'tok_visa' }]);
     const wrong = [
@@ -71,9 +93,9 @@ describe('admin API authentication', () => {
       { authorization: token },
       { authorization: 'Bearer' },
     ];
-    for (const [route, path, body] of protectedRoutes) {
+    for (const [i, [route, path, body]] of protectedRoutes.entries()) {
       for (const credentials of wrong) {
-        const reply = await api.call(methodOf(route), path, { body, ...credentials });
+        const reply = await api.call(methodOf(route), path, { body, ...credentials, localAddress: addressOf(i) });
         expect({ route, credentials, status: reply.status }).toEqual({ route, credentials, status: 401 });
         expect(reply.json.error).toMatch(/bearer token/);
         expect(reply.headers.get('www-authenticate')).toBe('Bearer');
@@ -86,27 +108,153 @@ describe('admin API authentication', () => {
     expect((await api.call('GET', '/api/queues', { authorization: `bearer ${token}` })).status).toBe(200);
   });
 
-  it('covers every route the OpenAPI document lists', async () => {
+  it('covers every route the server serves, and the OpenAPI document lists all but its own', async () => {
     const { api } = await start();
+    const served = api.server.routes.filter((route) => !route.startsWith('HEAD ')).sort();
+    expect(served).toEqual([...protectedRoutes.map(([route]) => route), ...publicRoutes].sort());
     const openapi = (await api.call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(openapi.paths)
-      .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
-      .filter((route) => route !== 'GET /healthz')
+      .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`))
       .sort();
-    const tested = protectedRoutes.map(([route]) => route).filter((route) => route !== 'GET /openapi.json');
-    expect(documented).toEqual(tested.sort());
+    const hidden = ['GET /openapi.json', 'GET /', 'GET /console/console.css', 'GET /console/console.js'];
+    expect(documented).toEqual(served.filter((route) => !hidden.includes(route)));
   });
 
-  it('with ADMIN_TOKEN unset, every protected route answers 401 saying to set it', async () => {
+  it('with ADMIN_TOKEN unset, every protected route answers 401 saying to set it or make a named token', async () => {
     const { api } = await start({});
-    for (const [route, path, body] of protectedRoutes) {
+    for (const [i, [route, path, body]] of protectedRoutes.entries()) {
       for (const presented of [null, 'anything', '']) {
-        const reply = await api.call(methodOf(route), path, { body, token: presented });
+        const reply = await api.call(methodOf(route), path, { body, token: presented, localAddress: addressOf(i) });
         expect(reply.status).toBe(401);
-        expect(reply.json.error).toContain('set ADMIN_TOKEN');
+        expect(reply.json.error).toContain('set ADMIN_TOKEN or make a token with `lifecycle tokens create');
       }
     }
     expect((await api.call('GET', '/healthz')).status).toBe(200);
+  });
+
+  it('a viewer token reads every GET route and gets 403 with the reason on every other route the server serves, which then does nothing', async () => {
+    const { w, api } = await start();
+    await w.import([{ id: 'S-1', anniversaryOn: addDays(D, -5), token: 'tok_visa' }]);
+    const viewer = createToken(w.store, 'ops-viewer', 'viewer', new Date()).token;
+    const mutating = api.server.routes.filter((route) => !/^(GET|HEAD) /.test(route));
+    expect(mutating).toHaveLength(6);
+    for (const route of mutating) {
+      const [, path, body] = findCall(route);
+      const reply = await api.call(methodOf(route), path, { body, token: viewer });
+      expect({ route, status: reply.status, body: reply.json }).toEqual({
+        route,
+        status: 403,
+        body: { error: `token "ops-viewer" has the viewer role; ${route} needs operator` },
+      });
+    }
+    for (const table of ['invoices', 'scan_runs', 'audit_events WHERE actor = \'operator\'']) {
+      expect({ table, count: w.store.sqlite.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() }).toEqual({ table, count: 0 });
+    }
+    for (const [route, path] of protectedRoutes.filter(([route]) => methodOf(route) === 'GET')) {
+      const reply = await api.call('GET', path, { token: viewer });
+      expect({ route, refused: reply.status === 401 || reply.status === 403 }).toEqual({ route, refused: false });
+    }
+    expect((await api.call('GET', '/api/session', { token: viewer })).json).toEqual({ name: 'ops-viewer', role: 'viewer', ref: 'token:ops-viewer' });
+    // An operator token passes the same routes' role check (a dry-run scan acts on nothing).
+    const operator = createToken(w.store, 'ops-operator', 'operator', new Date()).token;
+    expect((await api.call('POST', '/api/scans', { body: { dryRun: true }, token: operator })).status).toBe(200);
+  });
+
+  it('the audit trail and the log lines name the token that acted: token:NAME, or ADMIN_TOKEN; a revoked one is logged by name', async () => {
+    const capture = captureLog();
+    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
+    admin = await startAdminHarness(world, token, { log: capture.log });
+    await world.import([
+      { id: 'A-named', anniversaryOn: addDays(D, -5), token: 'tok_visa' },
+      { id: 'A-admin', anniversaryOn: addDays(D, -5), token: 'tok_visa' },
+    ]);
+    const operator = createToken(world.store, 'ops-operator', 'operator', new Date()).token;
+    expect((await admin.call('POST', '/api/subscriptions/A-named/renew', { body: { asOf: D }, token: operator })).json).toMatchObject({ outcome: 'renewed' });
+    expect((await admin.call('POST', '/api/subscriptions/A-admin/renew', { body: { asOf: D } })).json).toMatchObject({ outcome: 'renewed' });
+    const audit = world.store.sqlite.prepare("SELECT subscription_id AS subscription, actor_ref AS ref FROM audit_events WHERE actor = 'operator' ORDER BY id").all();
+    expect(audit).toEqual([
+      { subscription: 'A-named', ref: 'token:ops-operator' },
+      { subscription: 'A-admin', ref: 'ADMIN_TOKEN' },
+    ]);
+    const actions = capture.entries().filter((entry) => entry.msg === 'operator action through the admin API');
+    expect(actions.map((entry) => [entry.subscription, entry.actor])).toEqual([
+      ['A-named', 'token:ops-operator'],
+      ['A-admin', 'ADMIN_TOKEN'],
+    ]);
+    expect(listTokens(world.store)).toEqual([expect.objectContaining({ name: 'ops-operator', lastUsedAt: expect.any(String), revokedAt: null })]);
+    revokeToken(world.store, 'ops-operator', new Date());
+    expect((await admin.call('GET', '/api/queues', { token: operator })).status).toBe(401);
+    expect(capture.entries().filter((entry) => entry.msg === 'admin API authentication failed')).toEqual([
+      expect.objectContaining({ client: '127.0.0.1', method: 'GET', route: '/api/queues', reason: 'revoked', tokenName: 'ops-operator' }),
+    ]);
+    expect(capture.lines.join('')).not.toContain(operator);
+  });
+
+  it('tokens made and revoked with the CLI take effect on the running server at once; only the hash is stored', async () => {
+    const { w, api } = await start();
+    const cli = (args: string[]) => runLifecycle(['tokens', ...args], { dataDir: w.dir, env: { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix } });
+    const created = await cli(['create', 'ci-viewer', '--role', 'viewer']);
+    expect(created).toMatchObject({ status: 0, stdout: expect.stringMatching(/^lct_[A-Za-z0-9_-]{43}\n$/) });
+    expect(created.stderr).toContain('shown only now');
+    const secret = created.stdout.trim();
+    expect((await api.call('GET', '/api/queues', { token: secret })).status).toBe(200);
+    expect((await api.call('POST', '/api/scans', { body: { dryRun: true }, token: secret })).status).toBe(403);
+    expect(w.store.sqlite.prepare('SELECT token_hash FROM api_tokens').pluck().all()).toEqual([hashToken(secret)]);
+
+    const again = await cli(['create', 'ci-viewer', '--role', 'operator']);
+    expect(again).toMatchObject({ status: 1, stdout: '', stderr: 'error: token "ci-viewer" already exists (names are never reused, even once revoked)\n' });
+    // Every name rule is in test/unit/tokens.test.ts; here, that the CLI says it and exits 1.
+    for (const [name, role] of [['bad name', 'viewer'], ['ok', 'admin']] as const) {
+      const refused = await cli(['create', name, '--role', role]);
+      expect({ name, status: refused.status, stdout: refused.stdout }).toEqual({ name, status: 1, stdout: '' });
+      expect(refused.stderr).toMatch(/^error: (token name|--role admin)/);
+    }
+
+    const listed = await cli(['list', '--json']);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).not.toContain(secret);
+    expect(JSON.parse(listed.stdout)).toEqual({
+      tokens: [{ name: 'ci-viewer', role: 'viewer', createdAt: expect.any(String), lastUsedAt: expect.any(String), revokedAt: null }],
+    });
+    expect((await cli(['list'])).stdout).toMatch(/^NAME\s+ROLE\s+CREATED\s+LAST USED\s+REVOKED\nci-viewer\s+viewer\s/);
+
+    expect(await cli(['revoke', 'ci-viewer'])).toMatchObject({ status: 0, stdout: expect.stringContaining('token "ci-viewer" revoked at') });
+    const refused = await api.call('GET', '/api/queues', { token: secret });
+    expect(refused.status).toBe(401);
+    expect(refused.json.error).toContain('("ci-viewer") was revoked');
+    expect(await cli(['revoke', 'ci-viewer'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^error: token "ci-viewer" was already revoked/) });
+    expect(await cli(['revoke', 'nobody'])).toMatchObject({ status: 1, stderr: 'error: no token "nobody" (lifecycle tokens list shows them)\n' });
+    expect(JSON.parse((await cli(['list', '--json'])).stdout).tokens[0].revokedAt).toEqual(expect.any(String));
+  });
+
+  it('100 wrong tokens from one address: 401s, then 429 with Retry-After; logged without the token; another address still gets in', async () => {
+    const capture = captureLog();
+    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
+    admin = await startAdminHarness(world, token, { log: capture.log });
+    const wrong = Array.from({ length: 100 }, (_, i) => `guess-${i}-${randomBytes(16).toString('hex')}`);
+    const replies = [];
+    for (const guess of wrong) replies.push(await admin.call('GET', '/api/subscriptions?limit=1', { token: guess }));
+    expect(replies.map((reply) => reply.status)).toEqual([...Array(10).fill(401), ...Array(90).fill(429)]);
+    for (const reply of replies.slice(10)) {
+      expect(Number(reply.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(reply.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect(reply.json.error).toMatch(/^too many failed authentications from 127\.0\.0\.1: try again in \d+ s$/);
+    }
+    // The address is refused whatever it sends until the window passes: no more guesses to test.
+    expect((await admin.call('GET', '/api/queues')).status).toBe(429);
+    expect((await admin.call('GET', '/api/queues', { localAddress: '127.0.0.2' })).status).toBe(200);
+    expect((await admin.call('GET', '/api/queues', { token: 'other-wrong', localAddress: '127.0.0.2' })).status).toBe(401);
+
+    const entries = capture.entries();
+    const failures = entries.filter((entry) => entry.msg === 'admin API authentication failed');
+    expect(failures).toHaveLength(11);
+    expect(failures[0]).toMatchObject({ level: 40, client: '127.0.0.1', method: 'GET', route: '/api/subscriptions', reason: 'wrong' });
+    expect(failures[10]).toMatchObject({ client: '127.0.0.2', route: '/api/queues', reason: 'wrong' });
+    expect(entries.filter((entry) => String(entry.msg).startsWith('admin API: too many failed authentications'))).toEqual([
+      expect.objectContaining({ client: '127.0.0.1', route: '/api/subscriptions' }),
+    ]);
+    const text = capture.lines.join('');
+    for (const secret of [...wrong, token, 'other-wrong']) expect(text).not.toContain(secret);
   });
 });
 

@@ -2,6 +2,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { addDays } from '../../src/policy/dates.js';
+import { createToken } from '../../src/store/tokens.js';
 import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
@@ -79,6 +80,29 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     await page.click('#logout');
     expect(await page.isVisible('#login')).toBe(true);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await page.close();
+  });
+
+  it('a viewer token sees the console but is offered no action, and a refused action says why', async () => {
+    const viewer = createToken(world.store, 'console-viewer', 'viewer', new Date()).token;
+    const page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${admin.baseUrl}/`);
+    await page.fill('#token', viewer);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#console:not([hidden])');
+    expect(await page.textContent('#session-who')).toBe('console-viewer (viewer: read only)');
+    expect(await page.isVisible('#rescan')).toBe(false);
+    expect(await page.isVisible('#refresh')).toBe(true);
+    await expect.poll(() => page.textContent('#plan tbody')).toContain('C-soon');
+    expect(await page.locator('#failed button').count()).toBe(0);
+    const refused = await page.evaluate(async (bearer) => {
+      const response = await fetch('/api/scans', { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
+      return { status: response.status, body: await response.json() };
+    }, viewer);
+    expect(refused).toEqual({ status: 403, body: { error: 'token "console-viewer" has the viewer role; POST /api/scans needs operator' } });
+    expect(pageErrors).toEqual([]);
     await page.close();
   });
 });

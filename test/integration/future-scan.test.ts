@@ -27,12 +27,12 @@ afterEach(async () => {
 
 describe('a scan as of a future day', () => {
   it('is refused by the API and the scan job; the real scan of that day then sends the reminder', async () => {
-    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: 'secret' }, D);
+    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: 'secret-admin-token-for-tests-0123' }, D);
     const w = world;
     // remind-before is due from A − 15 = D + 5.
     const anniversary = addDays(D, 20);
     await w.import([{ id: 'F-1', anniversaryOn: anniversary }]);
-    const api = await startAdminHarness(w, 'secret');
+    const api = await startAdminHarness(w, 'secret-admin-token-for-tests-0123');
     try {
       const refused = await api.call('POST', '/api/scans', { body: { asOf: addDays(D, 5) } });
       expect(refused.status).toBe(400);

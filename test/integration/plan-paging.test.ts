@@ -21,9 +21,9 @@ afterEach(async () => {
 
 describe('GET /api/plan pages', () => {
   it('walks every action page by page, the same as one large page, and refuses a forged cursor', async () => {
-    world = await createWorld({ REDIS_URL: redis.url, ADMIN_TOKEN: 'secret' }, D);
+    world = await createWorld({ REDIS_URL: redis.url, ADMIN_TOKEN: 'secret-admin-token-for-tests-0123' }, D);
     await world.import(Array.from({ length: 30 }, (_, i) => ({ id: `P-${String(i).padStart(2, '0')}`, anniversaryOn: addDays(D, i * 3), autoRenew: i % 2 === 0 })));
-    const api = await startAdminHarness(world, 'secret');
+    const api = await startAdminHarness(world, 'secret-admin-token-for-tests-0123');
     try {
       const range = `from=${D}&to=${addDays(D, 120)}`;
       const flatten = (json: { days: { date: string; actions: { subscription: string; action: string }[] }[] }) =>

@@ -7,7 +7,7 @@ import { buildRedisOptions } from '../../src/redis/connect.js';
 const secrets = {
   smtpPassword: 'smtp-pass-Zq81',
   redisPassword: 'redis-pass-Kx42',
-  adminToken: 'admin-token-Wm73',
+  adminToken: 'admin-token-Wm73-at-least-24-chars',
   webhookSecret: 'webhook-secret-Pv95',
 };
 

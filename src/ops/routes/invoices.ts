@@ -45,7 +45,7 @@ export function registerInvoiceRoutes(app: FastifyInstance, context: AdminContex
       },
     },
     async (request) => {
-      const result = confirmPayment(buildOperatorDeps(context), request.params.number, request.body?.asOf ?? context.deps.today());
+      const result = confirmPayment(buildOperatorDeps(context, request), request.params.number, request.body?.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'payment-confirmed');
     },
   );

@@ -26,8 +26,9 @@ interface ListQuery {
   limit: number;
 }
 
-export function buildOperatorDeps(context: AdminContext): OperatorDeps {
-  return { store: context.store, config: context.config, gateway: context.deps.gateway, now: context.deps.now, operator: 'admin-api' };
+/** The audit trail names the token that acted: `token:NAME`, or `ADMIN_TOKEN`. */
+export function buildOperatorDeps(context: AdminContext, request: FastifyRequest): OperatorDeps {
+  return { store: context.store, config: context.config, gateway: context.deps.gateway, now: context.deps.now, operator: request.actor?.ref ?? 'admin-api' };
 }
 
 /** Operator results as the CLI reports them, the `renewed` notice handed to the workers at once. */
@@ -122,7 +123,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
     '/api/subscriptions/:id/renew',
     { schema: { summary: 'Renew inside the window on the partner\'s behalf (R6, R9)', tags: ['operator'], params: idParamsSchema, body: asOfBodySchema } },
     async (request) => {
-      const result = await renewSubscription(buildOperatorDeps(context), request.params.id, request.body?.asOf ?? context.deps.today());
+      const result = await renewSubscription(buildOperatorDeps(context, request), request.params.id, request.body?.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'operator');
     },
   );
@@ -143,7 +144,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
       },
     },
     async (request) => {
-      const result = cancelSubscription(buildOperatorDeps(context), request.params.id, request.body.ticket, request.body.asOf ?? context.deps.today());
+      const result = cancelSubscription(buildOperatorDeps(context, request), request.params.id, request.body.ticket, request.body.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'operator');
     },
   );
@@ -152,7 +153,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
     '/api/subscriptions/:id/reactivate',
     { schema: { summary: 'Reactivate a lapsed subscription where an exception allows it (R14)', tags: ['operator'], params: idParamsSchema, body: asOfBodySchema } },
     async (request) => {
-      const result = await reactivateSubscription(buildOperatorDeps(context), request.params.id, request.body?.asOf ?? context.deps.today());
+      const result = await reactivateSubscription(buildOperatorDeps(context, request), request.params.id, request.body?.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'operator');
     },
   );

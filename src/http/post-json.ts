@@ -41,6 +41,9 @@ export const defaultMaxResponseBytes = 64 * 1024;
 
 export function postJson(url: string, body: string, options: PostJsonOptions): Promise<JsonPostAnswer> {
   const target = new URL(url);
+  // node:http would turn user-info into an Authorization header for whoever answers: never sent.
+  target.username = '';
+  target.password = '';
   const where = redactUrl(`${target.origin}${target.pathname}`);
   const maxBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
   const client = target.protocol === 'https:' ? https : http;

@@ -62,16 +62,19 @@ export function redact(text: string): string {
 
 /** A URL for messages: its user-info hidden; a value that is not a URL loses everything up to its last `@`. */
 export function redactUrl(value: string): string {
+  const at = value.lastIndexOf('@');
+  const cutToLastAt = () => redact(at < 0 ? value : `${redactedMark}${value.slice(at)}`);
   try {
     const url = new URL(value);
     if (url.username || url.password) {
       url.username = redactedMark;
       url.password = '';
+      return redact(url.toString());
     }
-    return redact(url.toString());
+    // `user:pass@host` parses as a URL of scheme `user:`, with no user-info: cut like a non-URL.
+    return at < 0 ? redact(url.toString()) : cutToLastAt();
   } catch {
-    const at = value.lastIndexOf('@');
-    return redact(at < 0 ? value : `${redactedMark}${value.slice(at)}`);
+    return cutToLastAt();
   }
 }
 

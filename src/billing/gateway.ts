@@ -47,7 +47,7 @@ export function createTestGateway(): PaymentGateway {
         case 'tok_expiredCard':
           return { status: 'failed', reason: 'expired-card', message: 'the card has expired' };
         default:
-          return { status: 'failed', reason: 'declined', message: `unknown test token "${request.payment.token}"` };
+          return { status: 'failed', reason: 'declined', message: 'not a test card token (tok_visa, tok_chargeDeclined, tok_expiredCard)' }; // the token itself is never shown
       }
     },
   };

@@ -11,7 +11,7 @@ export const redactedMark = '***';
 const knownSecrets = new Set<string>();
 
 /** Shorter values are too likely to occur by chance in ordinary text to be replaced everywhere. */
-const minSecretLength = 4;
+const minSecretLength = 6;
 
 /** Remembers secret values so that redact() hides them; URL-encoded forms are remembered too. */
 export function rememberSecrets(values: readonly (string | null | undefined)[]): void {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebhookGateway, type ChargeRequest } from '../../src/billing/gateway.js';
 import { PermanentError } from '../../src/errors.js';
@@ -154,6 +154,24 @@ describe('webhook payment gateway: hostile answers (SPEC §9)', () => {
     expect(error.message).toMatch(/no complete answer within 1500 ms \(HTTP_TIMEOUT_MS\)/);
     expect(elapsed).toBeGreaterThanOrEqual(1_400);
     expect(elapsed).toBeLessThan(5_000);
+  });
+
+  it('gives up on a connection that never completes (a TLS handshake never answered) within HTTP_CONNECT_TIMEOUT_MS', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket)); // accepts, never speaks TLS
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    const { port } = silent.address() as AddressInfo;
+    const startedAt = Date.now();
+    const error = (await createWebhookGateway(`https://127.0.0.1:${port}/charges`, secret, { connectTimeoutMs: 300, timeoutMs: 5_000 })
+      .charge(request)
+      .catch((e: unknown) => e)) as Error;
+    expect(error).not.toBeInstanceOf(PermanentError);
+    expect(error.message).toMatch(/no connection within 300 ms \(HTTP_CONNECT_TIMEOUT_MS\)/);
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
   });
 
   it('never puts credentials of the URL in a failure reason', async () => {

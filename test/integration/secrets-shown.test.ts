@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentGateway } from '../../src/billing/gateway.js';
@@ -85,5 +87,39 @@ describe('failure reasons show no secret (SPEC §9)', () => {
     const human = await runLifecycle(['status'], { dataDir: w.dir, env: { ...env, QUEUE_PREFIX: w.prefix } });
     expect(human.stdout).toMatch(/failed .* after 1 attempts: fetch https:\/\/\*\*\*@pay\.example\.com\/ \*\*\*/);
     for (const secret of secrets) expect(human.stdout + human.stderr).not.toContain(secret);
+  });
+});
+
+describe('a webhook that redirects, through the runtime (SPEC §9)', () => {
+  it('fails the auto-renew job for good at the first attempt, naming the status; the Location host receives nothing', async () => {
+    const received: string[] = [];
+    const servers = [0, 1].map(() =>
+      http.createServer((req, res) => {
+        received.push(`${req.socket.localPort} ${req.method}`);
+        req.resume();
+        res.writeHead(307, { location: `http://127.0.0.1:${(servers[1]!.address() as AddressInfo).port}/elsewhere` }).end();
+      }),
+    );
+    for (const server of servers) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const [first] = servers.map((server) => (server.address() as AddressInfo).port);
+      const w = (world = await createWorld(
+        { REDIS_URL: redis.url, PAYMENT_GATEWAY: 'webhook', PAYMENT_WEBHOOK_URL: `http://127.0.0.1:${first}/charges`, PAYMENT_WEBHOOK_SECRET: webhookSecret },
+        D,
+      ));
+      await w.import([{ id: 'S-redirect', anniversaryOn: D, autoRenew: true, token: 'tok_visa' }]);
+      const runtime = await w.startRuntime();
+      await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+      await waitUntilIdle(runtime.queues.actions);
+      const [failed] = await runtime.queues.actions.getFailed();
+      expect(failed?.attemptsMade).toBe(1);
+      expect(failed?.failedReason).toMatch(/answered 307 \(a redirect\): redirects are not followed/);
+      expect(received).toEqual([`${first} POST`]);
+    } finally {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
   });
 });

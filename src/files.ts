@@ -1,4 +1,5 @@
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * SPEC §9: what the daemon writes (database, Redis data, outbox, logs) holds contacts, payment
@@ -15,10 +16,56 @@ export function restrictUmask(): void {
   process.umask(0o077);
 }
 
-/** The directory (and missing parents) owner-only; an existing one is tightened (a data dir of an older release was 0755). */
+/** The directory (and missing parents) owner-only; an existing one is tightened. */
 export function makePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: privateDirMode });
   tightenMode(dir, privateDirMode);
+}
+
+/**
+ * A data dir of an older release (0755, its files 0644) made owner-only: the directory, the
+ * files this program writes there, and everything under its own `outbox/` and `redis/`, once
+ * (the next start finds them 0700 and looks no further). Nothing else in the directory is
+ * touched: LIFECYCLE_DATA_DIR may be a directory that holds other things.
+ */
+export function tightenDataDir(dataDir: string, ownFiles: readonly string[], ownDirs: readonly string[]): void {
+  makePrivateDir(dataDir);
+  for (const name of ownFiles) tightenMode(path.join(dataDir, name), privateFileMode);
+  for (const name of ownDirs) {
+    const dir = path.join(dataDir, name);
+    if (isOpenToOthers(dir)) tightenTree(dir);
+  }
+}
+
+function isOpenToOthers(file: string): boolean {
+  try {
+    const stats = statSync(file);
+    return (stats.mode & 0o077) !== 0 && stats.uid === process.getuid?.();
+  } catch {
+    return false;
+  }
+}
+
+/** Group and other bits off every file and directory under `dir`; symbolic links are not followed. */
+function tightenTree(dir: string): void {
+  tightenMode(dir, privateDirMode);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    let stats;
+    try {
+      stats = lstatSync(file);
+    } catch {
+      continue;
+    }
+    if (stats.isDirectory()) tightenTree(file);
+    else if (stats.isFile()) tightenMode(file, stats.mode & 0o700);
+  }
 }
 
 /** Creates the file empty and owner-only when missing; an existing one is tightened. */

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { InputError } from '../errors.js';
-import { makePrivateDir, privateFileMode, tightenMode, touchPrivateFile } from '../files.js';
+import { tightenDataDir, touchPrivateFile } from '../files.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -37,9 +37,9 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   if (mode !== 'create' && (file === ':memory:' || !existsSync(file))) throw new InputError(`no database at ${file}`);
   // Owner-only: SQLite gives the -wal and -shm files the database file's own mode.
   if (file !== ':memory:' && mode === 'create') {
-    makePrivateDir(path.dirname(file));
+    const name = path.basename(file);
+    tightenDataDir(path.dirname(file), [`${name}-wal`, `${name}-shm`, 'redis.json'], ['outbox', 'redis']);
     touchPrivateFile(file);
-    for (const companion of [`${file}-wal`, `${file}-shm`]) tightenMode(companion, privateFileMode);
   }
   const sqlite = new Database(file, mode === 'read-only' ? { readonly: true, fileMustExist: true } : { fileMustExist: mode === 'existing' });
   // An import holds the write lock for seconds; daemons wait for it rather than fail.

@@ -82,19 +82,24 @@ describe('files are owner-only under umask 022 (SPEC §9)', () => {
     expect(findShared(copy)).toEqual([]);
   });
 
-  it('tightens a data dir an older release left readable to all', async () => {
+  it('tightens a data dir an older release left readable to all, with everything in it', async () => {
     const dataDir = path.join(tempDir('lifecycle-modes-old-'), 'data');
-    mkdirSync(path.join(dataDir, 'outbox'), { recursive: true, mode: 0o755 });
     openStore(databaseFile(dataDir)).close();
-    for (const file of ['lifecycle.db', 'lifecycle.db-wal', 'lifecycle.db-shm']) {
+    mkdirSync(path.join(dataDir, 'outbox'), { mode: 0o755 });
+    mkdirSync(path.join(dataDir, 'redis', 'appendonlydir'), { recursive: true, mode: 0o755 });
+    const files = ['lifecycle.db', 'lifecycle.db-wal', 'lifecycle.db-shm', 'outbox/n.S-1.eml', 'redis/redis.log', 'redis/appendonlydir/a.aof'];
+    for (const file of files) {
       closeSync(openSync(path.join(dataDir, file), 'a'));
       chmodSync(path.join(dataDir, file), 0o644);
     }
-    chmodSync(dataDir, 0o755);
-    const store = openStore(databaseFile(dataDir));
-    store.close();
-    // The outbox is tightened by the runtime that writes it; what the store opens is tightened here.
-    expect(findShared(dataDir)).toEqual(['outbox 755']);
+    for (const dir of ['.', 'outbox', 'redis', 'redis/appendonlydir']) chmodSync(path.join(dataDir, dir), 0o755);
+    // Not the program's own: left as it is (LIFECYCLE_DATA_DIR may hold other things).
+    closeSync(openSync(path.join(dataDir, 'notes.txt'), 'a'));
+    chmodSync(path.join(dataDir, 'notes.txt'), 0o644);
+    expect(findShared(dataDir)).toHaveLength(11);
+    openStore(databaseFile(dataDir)).close();
+    expect(findShared(dataDir)).toEqual(['notes.txt 644']);
+    expect((statSync(path.join(dataDir, 'outbox/n.S-1.eml')).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('through the CLI: import, a daemon with its private Redis, its jobs, its stop, and a simulate sandbox', async () => {

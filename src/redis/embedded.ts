@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { InputError } from '../errors.js';
 import { makePrivateDir, privateFileMode, tightenMode } from '../files.js';
+import { rememberSecrets } from '../redact.js';
 import { withDeadline } from './deadline.js';
 import { spawnRedisWatchdog } from './watchdog.js';
 
@@ -61,7 +62,9 @@ export function readRedisInfoFile(dataDir: string): EmbeddedRedisInfo | null {
   const file = redisInfoFile(dataDir);
   if (!existsSync(file)) return null;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRedisInfo;
+    const info = JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRedisInfo;
+    rememberSecrets([info.password]);
+    return info;
   } catch {
     return null;
   }
@@ -151,6 +154,7 @@ export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?:
   makePrivateDir(dir);
   const port = await findFreePort();
   const password = randomBytes(24).toString('hex');
+  rememberSecrets([password]);
   // Settings (the password among them) go in a 0600 file: an argument would show in `ps`.
   const confFile = path.join(dir, 'redis.conf');
   const conf = [

@@ -8,8 +8,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# `prepare` builds dist/, which needs the sources: install first without it, build after the copy.
-RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
+# `prepare` builds dist/, which needs the sources: install without scripts, then run the native
+# modules' own (SQLite, msgpack), and build after the sources are copied.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 msgpackr-extract
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev

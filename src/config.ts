@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { isTimeZone } from './policy/dates.js';
+import { redactUrl, rememberSecrets, secretsOfUrl } from './redact.js';
 
 export type PaymentGatewayName = 'manual' | 'test' | 'webhook';
 
@@ -53,6 +54,10 @@ export interface Config {
   paymentGateway: PaymentGatewayName;
   paymentWebhookUrl: string | null;
   paymentWebhookSecret: string | null;
+  /** HTTP_CONNECT_TIMEOUT_MS: an outbound webhook's connection (TCP and TLS) must be up within this. @defaultValue 5000 */
+  httpConnectTimeoutMs: number;
+  /** HTTP_TIMEOUT_MS: an outbound webhook's whole exchange, answer included, must end within this. @defaultValue 15000 */
+  httpTimeoutMs: number;
   /** LOG_LEVEL: pino level. @defaultValue `info` */
   logLevel: string;
 }
@@ -106,10 +111,22 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
     return n;
   };
+  // A URL may carry a password: a problem shows it with its user-info hidden (redactUrl).
   const url = (name: string, protocols: string[]): string | null => {
     const value = text(name);
     if (value !== null && !isUrl(value, protocols)) {
-      problems.push(`${name}=${value}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      problems.push(`${name}=${redactUrl(value)}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    }
+    return value;
+  };
+  /** SPEC §9: an outbound webhook never sends credentials from its URL (they would go to whoever answers). */
+  const urlWithoutCredentials = (name: string): string | null => {
+    const value = url(name, ['http:', 'https:']);
+    if (value !== null && isUrl(value, ['http:', 'https:'])) {
+      const parsed = new URL(value);
+      if (parsed.username || parsed.password) {
+        problems.push(`${name}=${redactUrl(value)}: credentials in the URL are refused; authenticate with the signature (PAYMENT_WEBHOOK_SECRET)`);
+      }
     }
     return value;
   };
@@ -123,7 +140,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (!['manual', 'test', 'webhook'].includes(paymentGateway)) {
     problems.push(`PAYMENT_GATEWAY=${paymentGateway}: expected manual, test or webhook`);
   }
-  const paymentWebhookUrl = url('PAYMENT_WEBHOOK_URL', ['http:', 'https:']);
+  const paymentWebhookUrl = urlWithoutCredentials('PAYMENT_WEBHOOK_URL');
   const paymentWebhookSecret = text('PAYMENT_WEBHOOK_SECRET');
   if (paymentGateway === 'webhook') {
     if (!paymentWebhookUrl) problems.push('PAYMENT_WEBHOOK_URL: required when PAYMENT_GATEWAY=webhook');
@@ -172,8 +189,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     paymentGateway,
     paymentWebhookUrl,
     paymentWebhookSecret,
+    httpConnectTimeoutMs: integer('HTTP_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+    httpTimeoutMs: integer('HTTP_TIMEOUT_MS', 15_000, 100, 600_000),
     logLevel: text('LOG_LEVEL') ?? 'info',
   };
+  // Even a configuration refused: its secrets must not show in what follows (error lines, logs).
+  rememberSecrets(secretValuesOf(env));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** Every secret the environment holds: URL passwords, tokens, the webhook secret (see src/redact.ts). */
+function secretValuesOf(env: Env): string[] {
+  const urls = ['REDIS_URL', 'SMTP_URL', 'PAYMENT_WEBHOOK_URL'].flatMap((name) => secretsOfUrl(env[name]?.trim()));
+  const values = ['ADMIN_TOKEN', 'PAYMENT_WEBHOOK_SECRET'].map((name) => env[name]?.trim() ?? '');
+  return [...urls, ...values];
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { makePrivateDir } from './files.js';
 import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisConnection } from './redis/connect.js';
@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import type { NoticeData, Recipient } from './mail/types.js';
 import type { Store } from './store/db.js';
 import type { NoticeRow } from './store/effects.js';
+import { redactError } from './redact.js';
 
 export interface RuntimeOptions {
   config: Readonly<Config>;
@@ -61,6 +62,20 @@ function isFailedForGood(job: Job | undefined, error: Error): boolean {
   return job.attemptsMade >= (job.opts.attempts ?? 1) || job.finishedOn !== undefined;
 }
 
+/**
+ * A processor whose errors carry no secret: BullMQ stores the message as the job's failure
+ * reason (shown by `status`, the API, the console), so it is redacted before BullMQ sees it.
+ */
+function withRedactedErrors<T extends (...args: never[]) => Promise<unknown>>(processor: T): T {
+  return (async (...args: Parameters<T>) => {
+    try {
+      return await processor(...args);
+    } catch (error) {
+      throw redactError(error);
+    }
+  }) as T;
+}
+
 /** Queues, workers and processors wired together: shared by the daemon, `simulate` and tests. */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, store, log } = options;
@@ -68,7 +83,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const renderer = await createNoticeRenderer();
   const outboxDir = path.join(config.dataDir, 'outbox');
   if (!config.smtpUrl) {
-    mkdirSync(outboxDir, { recursive: true });
+    makePrivateDir(outboxDir);
     const removed = await removeInterruptedOutboxWrites(outboxDir);
     if (removed > 0) log.info({ outboxDir, removed }, 'removed the temporary files of interrupted outbox writes');
   }
@@ -110,7 +125,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (options.hasWorkers ?? true) {
     const workerConnection = { ...options.connection, maxRetriesPerRequest: null };
     const lockDuration = config.jobLockMs;
-    const actions = new Worker<JobPayloads[JobName], unknown, JobName>(actionQueueName, createActionProcessor(deps), {
+    const actions = new Worker<JobPayloads[JobName], unknown, JobName>(actionQueueName, withRedactedErrors(createActionProcessor(deps)), {
       connection: workerConnection,
       prefix,
       concurrency: config.workerConcurrency,
@@ -118,11 +133,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
       maxStalledCount: 5,
     });
-    const scans = new Worker<JobPayloads['scan'], unknown, 'scan'>(scanQueueName, async (job) => {
+    const scans = new Worker<JobPayloads['scan'], unknown, 'scan'>(scanQueueName, withRedactedErrors(async (job: Job<JobPayloads['scan'], unknown, 'scan'>) => {
       const result = await runScan(deps, job.data);
       log.child({ queue: job.queueName, job: job.name, jobId: job.id }).info(result, 'scan done');
       return result;
-    }, {
+    }), {
       connection: workerConnection,
       prefix,
       concurrency: 1,

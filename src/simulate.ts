@@ -65,7 +65,7 @@ function prepareSandboxDir(into: string | undefined): string {
     if (!statSync(dir).isDirectory()) throw new InputError(`--into ${dir}: exists and is not a directory`);
     if (readdirSync(dir).length > 0) throw new InputError(`--into ${dir}: exists and is not empty (choose a new or empty directory; nothing was changed)`);
   }
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
 }
 

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
+import { OutboundHttpError, postJson } from '../http/post-json.js';
+import { redactUrl } from '../redact.js';
 import type { Payment } from '../policy/types.js';
 
 export interface ChargeRequest {
@@ -45,7 +47,7 @@ export function createTestGateway(): PaymentGateway {
         case 'tok_expiredCard':
           return { status: 'failed', reason: 'expired-card', message: 'the card has expired' };
         default:
-          return { status: 'failed', reason: 'declined', message: `unknown test token "${request.payment.token}"` };
+          return { status: 'failed', reason: 'declined', message: 'not a test card token (tok_visa, tok_chargeDeclined, tok_expiredCard)' }; // the token itself is never shown
       }
     },
   };
@@ -55,49 +57,89 @@ export function signWebhookBody(body: string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
+/** Bounds of the webhook exchange (HTTP_CONNECT_TIMEOUT_MS, HTTP_TIMEOUT_MS). */
+export interface WebhookLimits {
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  maxResponseBytes?: number;
+}
+
+const defaultLimits: WebhookLimits = { connectTimeoutMs: 5_000, timeoutMs: 15_000 };
+
 /**
  * POSTs the charge as JSON, signed with HMAC-SHA256 of the body (`X-Lifecycle-Signature:
  * sha256=<hex>`), the invoice number as `Idempotency-Key`. The endpoint answers
- * `{"status":"paid"|"pending"|"failed","reference"?,"reason"?}`. 5xx and network errors are
- * retried; another 4xx is permanent.
+ * `{"status":"paid"|"pending"|"failed","reference"?,"reason"?}`. 5xx, 429, network errors and
+ * timeouts are retried (the idempotency key makes a retry safe); a redirect (never followed: the
+ * signed body carries the card token), an answer over the size bound or another 4xx is permanent.
  */
-export function createWebhookGateway(url: string, secret: string, timeoutMs = 10_000): PaymentGateway {
+export function createWebhookGateway(url: string, secret: string, limits: WebhookLimits = defaultLimits): PaymentGateway {
+  const where = redactUrl(url);
   return {
     name: 'webhook',
     async charge(request) {
       const body = JSON.stringify(request);
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'idempotency-key': request.invoice,
-          'x-lifecycle-signature': `sha256=${signWebhookBody(body, secret)}`,
-        },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      if (response.status >= 500 || response.status === 429) {
-        throw new Error(`payment webhook ${url} answered ${response.status}; will retry`);
+      let response;
+      try {
+        response = await postJson(url, body, {
+          ...limits,
+          headers: {
+            'idempotency-key': request.invoice,
+            'x-lifecycle-signature': `sha256=${signWebhookBody(body, secret)}`,
+          },
+        });
+      } catch (error) {
+        if (error instanceof OutboundHttpError && (error.failure === 'redirect' || error.failure === 'too-large')) {
+          throw new PermanentError(`payment webhook refused invoice ${request.invoice}: ${error.message}`);
+        }
+        throw new Error(`payment webhook failed for invoice ${request.invoice}, will retry: ${(error as Error).message}`);
       }
-      if (!response.ok) throw new PermanentError(`payment webhook ${url} refused invoice ${request.invoice}: HTTP ${response.status}`);
-      const answer = (await response.json()) as { status?: string; reference?: string; reason?: string; message?: string };
+      if (response.status >= 500 || response.status === 429) {
+        throw new Error(`payment webhook ${where} answered ${response.status}; will retry`);
+      }
+      if (response.status < 200 || response.status >= 300) {
+        throw new PermanentError(`payment webhook ${where} refused invoice ${request.invoice}: HTTP ${response.status}`);
+      }
+      const answer = parseAnswer(response.text);
+      if (answer === null) throw new Error(`payment webhook ${where} answered ${response.status} with a body that is not a JSON object; will retry`);
       if (answer.status === 'paid') return { status: 'paid', reference: answer.reference ?? request.invoice };
       if (answer.status === 'pending') return { status: 'pending', reference: answer.reference ?? null };
       if (answer.status === 'failed') {
         const reason: ChargeFailure = answer.reason === 'expired-card' ? 'expired-card' : answer.reason === 'declined' ? 'declined' : 'gateway-error';
         return { status: 'failed', reason, message: answer.message ?? answer.reason ?? 'the charge failed' };
       }
-      throw new PermanentError(`payment webhook ${url} answered an unknown status ${JSON.stringify(answer.status)}`);
+      throw new PermanentError(`payment webhook ${where} answered an unknown status ${JSON.stringify(answer.status)}`);
     },
   };
 }
 
-export function createGateway(config: Pick<Config, 'paymentGateway' | 'paymentWebhookUrl' | 'paymentWebhookSecret'>): PaymentGateway {
+interface WebhookAnswer {
+  status?: string;
+  reference?: string;
+  reason?: string;
+  message?: string;
+}
+
+function parseAnswer(text: string): WebhookAnswer | null {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as WebhookAnswer) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createGateway(
+  config: Pick<Config, 'paymentGateway' | 'paymentWebhookUrl' | 'paymentWebhookSecret' | 'httpConnectTimeoutMs' | 'httpTimeoutMs'>,
+): PaymentGateway {
   switch (config.paymentGateway) {
     case 'test':
       return createTestGateway();
     case 'webhook':
-      return createWebhookGateway(config.paymentWebhookUrl!, config.paymentWebhookSecret!);
+      return createWebhookGateway(config.paymentWebhookUrl!, config.paymentWebhookSecret!, {
+        connectTimeoutMs: config.httpConnectTimeoutMs,
+        timeoutMs: config.httpTimeoutMs,
+      });
     default:
       return createManualGateway();
   }

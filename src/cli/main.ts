@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { InputError, RefusedError } from '../errors.js';
+import { redact } from '../redact.js';
 import { createContext } from './context.js';
 import { registerImport } from './commands/import.js';
 import { registerScan } from './commands/scan.js';
@@ -72,7 +73,7 @@ function reportError(error: unknown): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
     return 2;
   }
-  const write = (line: string) => process.stderr.write(`error: ${line}\n`);
+  const write = (line: string) => process.stderr.write(`error: ${redact(line)}\n`);
   if (error instanceof ConfigError) {
     for (const problem of error.problems) write(problem);
     return 1;
@@ -87,6 +88,6 @@ function reportError(error: unknown): number {
     return 1;
   }
   write(error instanceof Error ? error.message : String(error));
-  if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) process.stderr.write(`${redact(error.stack ?? '')}\n`);
   return 1;
 }

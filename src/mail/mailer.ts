@@ -155,7 +155,7 @@ function createOutboxDelivery(outboxDir: string): Delivery {
   let creatingDirectory: Promise<unknown> | undefined;
   return {
     async send(message, data, addresses) {
-      creatingDirectory ??= mkdir(outboxDir, { recursive: true }).catch((error: unknown) => {
+      creatingDirectory ??= mkdir(outboxDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
         creatingDirectory = undefined;
         throw error;
       });
@@ -165,7 +165,7 @@ function createOutboxDelivery(outboxDir: string): Delivery {
       return { accepted: addresses, rejected: [] };
     },
     async verify() {
-      await mkdir(outboxDir, { recursive: true });
+      await mkdir(outboxDir, { recursive: true, mode: 0o700 });
       await access(outboxDir, constants.W_OK);
     },
     async close() {
@@ -204,7 +204,8 @@ function isProcessAlive(pid: number): boolean {
 async function writeFileAtomically(file: string, content: Buffer): Promise<void> {
   const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(temporary, content);
+    // Owner-only whatever the umask: a message holds names, addresses and amounts (SPEC §9).
+    await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { force: true });

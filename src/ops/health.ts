@@ -1,9 +1,11 @@
 import type { Queues } from '../jobs/queues.js';
 import type { Mailer } from '../mail/mailer.js';
+import type { Logger } from '../log.js';
 import type { Store } from '../store/db.js';
 
 export interface HealthCheck {
   ok: boolean;
+  /** Why it failed: for the log only, never in the unauthenticated answer (paths, server replies, user names). */
   error?: string;
   mode?: string;
 }
@@ -47,4 +49,28 @@ export async function checkHealth(store: Store, queues: Queues, mailer: Pick<Mai
   ]);
   const checks = { database, redis, smtp };
   return { status: Object.values(checks).every((c) => c.ok) ? 'ok' : 'degraded', checks };
+}
+
+/** What `GET /healthz` answers to anyone: ok or not per component, no error text (SPEC §9). */
+export function describeHealthPublicly(health: Health): Health {
+  const strip = ({ error: _error, ...check }: HealthCheck): HealthCheck => check;
+  return { status: health.status, checks: { database: strip(health.checks.database), redis: strip(health.checks.redis), smtp: strip(health.checks.smtp) } };
+}
+
+/**
+ * Logs a component's failure (its error text, redacted by the logger) when it starts failing or
+ * its reason changes, and its recovery: a monitor polling every few seconds does not flood the log.
+ */
+export function createHealthLogger(log: Pick<Logger, 'warn' | 'info'>): (health: Health) => void {
+  const last = new Map<string, string | null>();
+  return (health) => {
+    for (const [component, check] of Object.entries(health.checks)) {
+      const state = check.ok ? null : (check.error ?? 'failed');
+      const previous = last.get(component);
+      last.set(component, state);
+      if (state === previous || (previous === undefined && state === null)) continue;
+      if (state === null) log.info({ component }, 'health: component answers again');
+      else log.warn({ component, reason: state }, 'health: component degraded');
+    }
+  };
 }

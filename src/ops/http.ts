@@ -13,6 +13,7 @@ import { registerPlanRoutes } from './routes/plan.js';
 import { registerScanRoutes } from './routes/scans.js';
 import { registerSessionRoute } from './routes/session.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
+import { redact } from '../redact.js';
 
 export interface AdminServer {
   port: number;
@@ -46,7 +47,7 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
   const status = 'statusCode' in error && error.statusCode ? error.statusCode : 500;
   if (status < 500) return reply.code(status).send({ error: error.message });
   request.log.error({ err: error, method: request.method, url: request.url }, 'admin API request failed');
-  return reply.code(status).send({ error: `internal error: ${error.message}` });
+  return reply.code(status).send({ error: `internal error: ${redact(error.message)}` });
 }
 
 /**

@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { InputError } from '../errors.js';
+import { makePrivateDir, privateFileMode, tightenMode } from '../files.js';
+import { rememberSecrets } from '../redact.js';
 import { withDeadline } from './deadline.js';
 import { spawnRedisWatchdog } from './watchdog.js';
 
@@ -60,7 +62,9 @@ export function readRedisInfoFile(dataDir: string): EmbeddedRedisInfo | null {
   const file = redisInfoFile(dataDir);
   if (!existsSync(file)) return null;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRedisInfo;
+    const info = JSON.parse(readFileSync(file, 'utf8')) as EmbeddedRedisInfo;
+    rememberSecrets([info.password]);
+    return info;
   } catch {
     return null;
   }
@@ -146,9 +150,11 @@ export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?:
   if (existing && !isAlive(existing.ownerPid)) killQuietly(existing.pid);
   checkRedisServerInstalled();
   const dir = path.join(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dataDir);
+  makePrivateDir(dir);
   const port = await findFreePort();
   const password = randomBytes(24).toString('hex');
+  rememberSecrets([password]);
   // Settings (the password among them) go in a 0600 file: an argument would show in `ps`.
   const confFile = path.join(dir, 'redis.conf');
   const conf = [
@@ -162,7 +168,8 @@ export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?:
     `logfile "${path.join(dir, 'redis.log')}"`,
     `requirepass ${password}`,
   ];
-  writeFileSync(confFile, `${conf.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(confFile, `${conf.join('\n')}\n`, { mode: privateFileMode });
+  tightenMode(confFile, privateFileMode);
   const child = spawnRedisServer(confFile);
   const info: EmbeddedRedisInfo = { host: '127.0.0.1', port, password, pid: child.pid!, ownerPid: process.pid };
   try {
@@ -181,7 +188,14 @@ export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?:
  * instead of killing Redis under the jobs still finishing.
  */
 function spawnRedisServer(confFile: string): ChildProcess {
-  const child = spawn('redis-server', [confFile], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  // redis-server creates its AOF directory and log with the umask it inherits: owner-only (SPEC §9).
+  const umask = process.umask(0o077);
+  let child: ChildProcess;
+  try {
+    child = spawn('redis-server', [confFile], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  } finally {
+    process.umask(umask);
+  }
   child.on('error', () => {}); // reported by waitUntilReady or the supervisor
   return child;
 }
@@ -199,7 +213,8 @@ function confFileOf(dataDir: string): string {
 }
 
 function writeInfo(dataDir: string, info: EmbeddedRedisInfo): void {
-  writeFileSync(redisInfoFile(dataDir), JSON.stringify(info), { mode: 0o600 });
+  writeFileSync(redisInfoFile(dataDir), JSON.stringify(info), { mode: privateFileMode });
+  tightenMode(redisInfoFile(dataDir), privateFileMode);
 }
 
 function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, child: ChildProcess | null): EmbeddedRedis {

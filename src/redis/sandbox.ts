@@ -31,7 +31,7 @@ export const watchdogFile = 'watchdog.pid';
 export async function startSandboxRedis(): Promise<SandboxRedis> {
   await reapOrphanedSandboxRedis();
   const dir = mkdtempSync(path.join(tmpdir(), dirPrefix));
-  writeFileSync(path.join(dir, ownerFile), String(process.pid));
+  writeFileSync(path.join(dir, ownerFile), String(process.pid), { mode: 0o600 });
   let redis;
   try {
     redis = await startEmbeddedRedis(dir);
@@ -40,7 +40,7 @@ export async function startSandboxRedis(): Promise<SandboxRedis> {
     throw error;
   }
   const watchdog = startWatchdog(redis.info.pid);
-  writeFileSync(path.join(dir, watchdogFile), String(watchdog.pid));
+  writeFileSync(path.join(dir, watchdogFile), String(watchdog.pid), { mode: 0o600 });
   const { host, port, password } = redis.info;
   return {
     connection: { host, port, password },

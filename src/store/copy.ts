@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { privateFileMode } from '../files.js';
 import { openStore } from './db.js';
 
 /**
@@ -14,7 +15,17 @@ export async function copyDatabase(sourceFile: string, targetFile: string): Prom
   if (existsSync(targetFile)) throw new InputError(`${targetFile}: already exists (a copy never overwrites a file)`);
   const source = openStore(sourceFile, { mode: 'read-only' });
   try {
+    // Created empty and owner-only first (an empty file is an empty database to SQLite): the copy holds what the source holds.
+    closeSync(openSync(targetFile, 'wx', privateFileMode));
+  } catch (error) {
+    source.close();
+    throw error;
+  }
+  try {
     await source.sqlite.backup(targetFile, { progress: () => allPages });
+  } catch (error) {
+    rmSync(targetFile, { force: true });
+    throw error;
   } finally {
     source.close();
   }

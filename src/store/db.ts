@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { InputError } from '../errors.js';
+import { tightenDataDir, touchPrivateFile } from '../files.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -34,7 +35,12 @@ export interface OpenStoreOptions {
 export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   const mode = options.mode ?? 'create';
   if (mode !== 'create' && (file === ':memory:' || !existsSync(file))) throw new InputError(`no database at ${file}`);
-  if (file !== ':memory:' && mode === 'create') mkdirSync(path.dirname(file), { recursive: true });
+  // Owner-only: SQLite gives the -wal and -shm files the database file's own mode.
+  if (file !== ':memory:' && mode === 'create') {
+    const name = path.basename(file);
+    tightenDataDir(path.dirname(file), [`${name}-wal`, `${name}-shm`, 'redis.json'], ['outbox', 'redis']);
+    touchPrivateFile(file);
+  }
   const sqlite = new Database(file, mode === 'read-only' ? { readonly: true, fileMustExist: true } : { fileMustExist: mode === 'existing' });
   // An import holds the write lock for seconds; daemons wait for it rather than fail.
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);

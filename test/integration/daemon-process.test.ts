@@ -138,7 +138,7 @@ describe('lifecycle status and --version', () => {
         const startedMs = Date.now();
         const result = await runLifecycle(['status'], { dataDir, env: { REDIS_URL: url }, timeoutMs: 20_000 });
         expect(Date.now() - startedMs).toBeLessThan(12_000);
-        expect(result.stdout).toMatch(/queues +unreachable: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+/);
+        expect(result.stdout).toMatch(/queues +unreachable: Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+/);
         expect(result.stdout + result.stderr).not.toContain('wrong-secret-pw');
         expect(result.stderr).not.toContain('maxRetriesPerRequest');
       }

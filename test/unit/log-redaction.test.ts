@@ -57,3 +57,21 @@ describe('log redaction', () => {
     expect(entry).toMatchObject({ dataDir: '/tmp/lifecycle-redaction', smtpUrl: '[redacted]', redisUrl: '[redacted]', adminToken: '[redacted]', adminPort: 8787 });
   });
 });
+
+describe('log redaction of errors and messages', () => {
+  it('hides URL passwords and configured secrets in an error, a message and any string field', () => {
+    loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/lifecycle-redaction', ADMIN_TOKEN: secrets.adminToken, PAYMENT_WEBHOOK_SECRET: secrets.webhookSecret });
+    const { log, text } = captureLogs();
+    const error = new Error(`connect to redis://:${secrets.redisPassword}@redis.example.com:6379 failed`);
+    log.error({ err: error, reason: `signed with ${secrets.webhookSecret}` }, `job failed for token ${secrets.adminToken}`);
+    log.warn(`smtp://mailer:${secrets.smtpPassword}@smtp.example.com refused`);
+    log.flush();
+    const output = text();
+    for (const secret of Object.values(secrets)) expect(output).not.toContain(secret);
+    const [first, second] = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+    expect(first!.err.message).toBe('connect to redis://***@redis.example.com:6379 failed');
+    expect(first!.reason).toBe('signed with ***');
+    expect(first!.msg).toBe('job failed for token ***');
+    expect(second!.msg).toBe('smtp://***@smtp.example.com refused');
+  });
+});

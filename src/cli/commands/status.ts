@@ -4,6 +4,7 @@ import { printJson } from '../context.js';
 import { openQueues } from '../queue-client.js';
 import { cliConnectTimeoutMs, describeRedisUrl } from '../../redis/connect.js';
 import { withDeadline } from '../../redis/deadline.js';
+import { redact, redactValue } from '../../redact.js';
 
 const states = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
@@ -19,11 +20,11 @@ async function readQueues(context: CliContext) {
       reachable: true as const,
       actions: actionCounts,
       scans: scanCounts,
-      failedJobs: failed.map((job) => ({ id: job.id, name: job.name, attempts: job.attemptsMade, reason: job.failedReason, data: job.data })),
+      failedJobs: failed.map((job) => ({ id: job.id, name: job.name, attempts: job.attemptsMade, reason: redact(job.failedReason ?? ''), data: redactValue(job.data) })),
     };
   } catch (error) {
     const where = context.config.redisUrl ? `Redis at ${describeRedisUrl(context.config.redisUrl)}: ` : '';
-    return { reachable: false as const, error: `${where}${(error as Error).message}` };
+    return { reachable: false as const, error: redact(`${where}${(error as Error).message}`) };
   }
 }
 
@@ -39,7 +40,8 @@ export function registerStatus(program: Command, context: CliContext): void {
           `SELECT id, as_of AS asOf, "trigger", status, started_at AS startedAt, finished_at AS finishedAt, due_count AS due,
              enqueued_count AS enqueued, missed_count AS missed, error FROM scan_runs ORDER BY id DESC LIMIT 10`,
         )
-        .all();
+        .all()
+        .map(redactValue);
       const undeliverable = sqlite
         .prepare(
           `SELECT subscription_id AS subscription, kind, anniversary_on AS anniversary, created_at AS at FROM notices

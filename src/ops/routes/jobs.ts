@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors.js';
 import type { AdminContext } from '../context.js';
 import { queueStates } from '../metrics.js';
+import { redact, redactValue } from '../../redact.js';
 import { buildLimitSchema, idParamsSchema } from '../schemas.js';
 
 function describeFailedJob(job: Job) {
@@ -11,9 +12,10 @@ function describeFailedJob(job: Job) {
     id: job.id,
     name: job.name,
     attempts: job.attemptsMade,
-    reason: job.failedReason,
+    // Jobs that failed before redaction existed (or outside a worker) may still quote a secret.
+    reason: redact(job.failedReason ?? ''),
     failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
-    data: job.data as unknown,
+    data: redactValue(job.data as unknown),
   };
 }
 

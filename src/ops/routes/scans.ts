@@ -6,6 +6,7 @@ import { explainFutureScan } from '../../jobs/scan.js';
 import { findDue } from '../../scan/find-due.js';
 import type { AdminContext } from '../context.js';
 import { buildLimitSchema, daySchema } from '../schemas.js';
+import { redact, redactValue } from '../../redact.js';
 
 /** A dry run listing more actions than this lists that many and gives the full count. */
 const maxListed = 10_000;
@@ -73,7 +74,7 @@ export function registerScanRoutes(app: FastifyInstance, context: AdminContext):
         return { jobId: job.id, ...result };
       } catch (error) {
         const state = await job.getState();
-        if (state === 'failed') return reply.code(500).send({ error: `scan ${job.id} failed: ${(error as Error).message}`, jobId: job.id });
+        if (state === 'failed') return reply.code(500).send({ error: `scan ${job.id} failed: ${redact((error as Error).message)}`, jobId: job.id });
         // Still queued or running (no worker free, or a long scan): it goes on without this request.
         return reply.code(202).send({ jobId: job.id, state, message: 'the scan is still queued or running; GET /api/scans shows it when done' });
       }
@@ -96,7 +97,7 @@ export function registerScanRoutes(app: FastifyInstance, context: AdminContext):
              enqueued_count AS enqueued, missed_count AS missed, error FROM scan_runs ORDER BY id DESC LIMIT ?`,
         )
         .all(request.query.limit);
-      return { scans };
+      return { scans: redactValue(scans) };
     },
   );
 }

@@ -63,7 +63,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     await page.click('#rescan');
     await page.waitForSelector('#scans tbody tr:has-text("operator")');
     expect(await page.locator('#scans tbody tr').first().locator('td').allTextContents()).toEqual(['#1', D, 'operator', 'done', '2', '2', '0', expect.any(String)]);
-    expect(await page.textContent('#message')).toBe(`scan #1 as of ${D}: 2 due, 2 enqueued, 0 missed`);
+    expect(await page.textContent('#message')).toBe(`scan #1 as of ${D}: 2 due, 2 enqueued, 0 missed, 0 pending notices redelivered`);
 
     await waitUntilIdle(admin.runtime.queues.actions);
     await page.click('#refresh');

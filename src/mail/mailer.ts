@@ -6,6 +6,7 @@ import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemail
 import { PermanentError } from '../errors.js';
 import { buildMessageId, buildNoticeHeaders, buildOutboxFileName } from './headers.js';
 import type { NoticeData, Recipient, RenderedNotice } from './types.js';
+import { isProcessAlive } from '../process-alive.js';
 
 export { buildMessageId, encodeIdPart } from './headers.js';
 export { selectRecipients } from '../policy/recipients.js';
@@ -189,15 +190,6 @@ export async function removeInterruptedOutboxWrites(outboxDir: string): Promise<
     removed += 1;
   }
   return removed;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A reader of the outbox never sees half a message: write aside, then rename over. */

@@ -9,6 +9,7 @@ import { makePrivateDir, privateFileMode, tightenMode } from '../files.js';
 import { rememberSecrets } from '../redact.js';
 import { withDeadline } from './deadline.js';
 import { spawnRedisWatchdog } from './watchdog.js';
+import { isProcessAlive } from '../process-alive.js';
 
 /** What a CLI process needs to reach the daemon's private Redis: `<dataDir>/redis.json`, mode 0600. */
 export interface EmbeddedRedisInfo {
@@ -48,15 +49,6 @@ export function redisInfoFile(dataDir: string): string {
   return path.join(dataDir, 'redis.json');
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** What `redis.json` says, whether or not its processes still run. */
 export function readRedisInfoFile(dataDir: string): EmbeddedRedisInfo | null {
   const file = redisInfoFile(dataDir);
@@ -73,7 +65,7 @@ export function readRedisInfoFile(dataDir: string): EmbeddedRedisInfo | null {
 /** The private Redis of a data dir when its redis-server runs. */
 export function readRedisInfo(dataDir: string): EmbeddedRedisInfo | null {
   const info = readRedisInfoFile(dataDir);
-  return info && isAlive(info.pid) ? info : null;
+  return info && isProcessAlive(info.pid) ? info : null;
 }
 
 /**
@@ -83,8 +75,8 @@ export function readRedisInfo(dataDir: string): EmbeddedRedisInfo | null {
 export function describeEmbeddedRedis(dataDir: string): { state: 'running' | 'redis-down' | 'none'; info: EmbeddedRedisInfo | null } {
   const info = readRedisInfoFile(dataDir);
   if (!info) return { state: 'none', info: null };
-  if (isAlive(info.pid)) return { state: 'running', info };
-  return { state: isAlive(info.ownerPid) ? 'redis-down' : 'none', info };
+  if (isProcessAlive(info.pid)) return { state: 'running', info };
+  return { state: isProcessAlive(info.ownerPid) ? 'redis-down' : 'none', info };
 }
 
 async function findFreePort(): Promise<number> {
@@ -138,7 +130,7 @@ export function checkRedisServerInstalled(): void {
 export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?: number } = {}): Promise<EmbeddedRedis> {
   const existing = readRedisInfo(dataDir);
   if (existing && (await ping(existing))) {
-    const isOwnerAlive = existing.ownerPid !== process.pid && isAlive(existing.ownerPid);
+    const isOwnerAlive = existing.ownerPid !== process.pid && isProcessAlive(existing.ownerPid);
     if (!isOwnerAlive) {
       writeInfo(dataDir, { ...existing, ownerPid: process.pid });
       // Its watchdog may have died with the old daemon's process group: one more is harmless.
@@ -147,7 +139,7 @@ export async function startEmbeddedRedis(dataDir: string, options: { timeoutMs?:
     return makeHandle(dataDir, { ...existing, ownerPid: isOwnerAlive ? existing.ownerPid : process.pid }, !isOwnerAlive, null);
   }
   // A server still running for this data dir but not answering (hung, or its config changed): stop it.
-  if (existing && !isAlive(existing.ownerPid)) killQuietly(existing.pid);
+  if (existing && !isProcessAlive(existing.ownerPid)) killQuietly(existing.pid);
   checkRedisServerInstalled();
   const dir = path.join(dataDir, 'redis');
   makePrivateDir(dataDir);
@@ -250,7 +242,7 @@ function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, 
     supervise(events) {
       if (!isOwner || timer) return;
       timer = setInterval(() => {
-        if (!stopped && !restarting && !isAlive(info.pid)) void restart(events);
+        if (!stopped && !restarting && !isProcessAlive(info.pid)) void restart(events);
       }, superviseIntervalMs);
       timer.unref();
     },
@@ -258,7 +250,7 @@ function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, 
       stopped = true;
       clearInterval(timer);
       if (!isOwner) return;
-      if (isAlive(info.pid)) {
+      if (isProcessAlive(info.pid)) {
         const client = new Redis({ host: info.host, port: info.port, password: info.password, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
         client.on('error', () => {});
         try {
@@ -270,9 +262,9 @@ function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, 
           client.disconnect();
         }
         const deadline = Date.now() + stopTimeoutMs;
-        while (isAlive(info.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        while (isProcessAlive(info.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
         // SHUTDOWN could not reach it: SIGTERM does the same (fsync, exit).
-        if (isAlive(info.pid)) killQuietly(info.pid);
+        if (isProcessAlive(info.pid)) killQuietly(info.pid);
       }
       if (child && child.exitCode === null && child.signalCode === null) {
         await withDeadline(new Promise((resolve) => child!.once('exit', resolve)), stopTimeoutMs).catch(() => {});

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { RedisConnection } from './connect.js';
 import { startEmbeddedRedis, type EmbeddedRedisInfo } from './embedded.js';
+import { isProcessAlive } from '../process-alive.js';
 
 /**
  * The private redis-server of one `simulate`: never the configured REDIS_URL, never a daemon's.
@@ -71,7 +72,7 @@ export async function reapOrphanedSandboxRedis(): Promise<number> {
     const dir = path.join(tmpdir(), name);
     const ownerPid = readOwnerPid(dir);
     // A directory of a simulate still running, or one this code did not make: left alone.
-    if (ownerPid === null || isAlive(ownerPid)) continue;
+    if (ownerPid === null || isProcessAlive(ownerPid)) continue;
     const credentials = readCredentials(dir);
     if (credentials) await shutDownServer(credentials);
     rmSync(dir, { recursive: true, force: true });
@@ -119,11 +120,3 @@ async function shutDownServer(credentials: { host: string; port: number; passwor
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

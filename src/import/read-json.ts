@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { fileReadError, InputError } from '../errors.js';
+import { escapeControls } from '../policy/limits.js';
 
 export type Section = 'partners' | 'subscriptions';
 
@@ -58,6 +59,10 @@ class JsonSplitter {
   line = 1;
   private key = '';
   private keyParts: Buffer[] = [];
+  /** Each top-level key read, with its line: a second "partners" would be merged, not refused. */
+  private keyLines = new Map<string, number>();
+  private keyLine = 0;
+  private isAtStart = true;
   private isInArray = false;
   /** After a comma between top-level members: another key must follow, not "}". */
   private isKeyRequired = false;
@@ -83,6 +88,11 @@ class JsonSplitter {
   }
 
   push(chunk: Buffer): RecordSpan[] {
+    if (this.isAtStart) {
+      // A byte-order mark (some Windows editors write one) is not part of the document.
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      this.isAtStart = false;
+    }
     this.chunk = chunk;
     this.out = [];
     this.nextBackslash = chunk.indexOf(BACKSLASH);
@@ -162,6 +172,12 @@ class JsonSplitter {
       this.keyParts.push(this.chunk.subarray(this.start, i));
       this.key = JSON.parse(`"${Buffer.concat(this.keyParts).toString('utf8')}"`) as string;
       this.keyParts = [];
+      const first = this.keyLines.get(this.key);
+      if (first !== undefined) {
+        const name = escapeControls(this.key.slice(0, 40));
+        throw new InputError(`${this.file}:${this.keyLine}: "${name}" appears twice (first on line ${first}); a file has one of each top-level key`);
+      }
+      this.keyLines.set(this.key, this.keyLine);
       this.state = State.BeforeColon;
     }
   }
@@ -176,6 +192,7 @@ class JsonSplitter {
         if (byte === CLOSE_BRACE && !this.isKeyRequired) this.state = State.AfterRoot;
         else if (byte === QUOTE) {
           this.state = State.InKey;
+          this.keyLine = this.line;
           this.start = i + 1;
           this.isEscaped = false;
         } else this.fail(`expected a key, found "${String.fromCharCode(byte)}"`);

@@ -13,10 +13,11 @@ export const asOfBodySchema = {
   properties: { asOf: { ...daySchema, description: 'the day the action takes effect; today in LIFECYCLE_TZ by default' } },
 } as const;
 
+/** A job id: an action's (`{action}.{subscription}.{A}`) or a delivery's (`deliver.{Message-ID}`). */
 export const idParamsSchema = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: { id: { type: 'string', minLength: 1, maxLength: 512 } },
 } as const;
 
 /** A subscription id in a route: the import's id rule (README "Input limits"), so every imported id is reachable. */

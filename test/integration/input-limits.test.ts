@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { InputError } from '../../src/errors.js';
 import { importFile } from '../../src/import/import-file.js';
-import { buildActionJobId, waitUntilIdle } from '../../src/jobs/queues.js';
+import { buildActionJobId, buildDeliverJobId, waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
 import { buildMessageId, buildOutboxFileName } from '../../src/mail/headers.js';
 import { addDays } from '../../src/policy/dates.js';
@@ -101,6 +101,13 @@ describe('an id of the maximum length, at its widest, through every consumer', (
     expect(tooLong.status).toBe(400);
     expect(tooLong.json.error).toMatch(/params\/id/);
     expect((await admin.call('GET', `/api/subscriptions/${encodeURIComponent('S/1')}`)).status).toBe(400);
+
+    // A delivery's job id holds the Message-ID: the jobs route takes it (no job by that id was made: 404, not 414).
+    const deliverJobId = buildDeliverJobId(expected[1]!);
+    expect(deliverJobId.length).toBeGreaterThan(200);
+    const retried = await admin.call('POST', `/api/jobs/${encodeURIComponent(deliverJobId)}/retry`);
+    expect(retried.json.error).toBe(`no job "${deliverJobId}"`);
+    expect(retried.status).toBe(404);
 
     const ticket = (length: number) => 'T'.repeat(length);
     expect((await admin.call('POST', `/api/subscriptions/${reminded.id}/cancel`, { body: { ticket: ticket(textLimits.ticket + 1) } })).status).toBe(400);

@@ -8,8 +8,8 @@ import { errorLines, repoRoot, runLifecycle } from '../helpers/cli.js';
 
 // Text stored before the import refused control characters (or written by other means) must still
 // not reach a terminal raw: an ESC sequence could clear the screen, retitle the window or hide lines.
-const hostile = 'Evil\u001b[2J\u001b]0;owned\u0007\r\nerror: forged\u202e';
-const shownAs = 'Evil\\x1b[2J\\x1b]0;owned\\x07\\x0d\\x0aerror: forged\\u202e';
+const hostile = 'Evil\u001b[2J\u001b]0;owned\u0007\r\nerror: forged\u202e\u009b';
+const shownAs = 'Evil\\x1b[2J\\x1b]0;owned\\x07\\x0d\\x0aerror: forged\\u202e\\x9b';
 const hasRawControl = (text: string) => /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(text);
 
 let dataDir: string;
@@ -36,6 +36,13 @@ describe('no control character of stored or given text reaches the terminal raw'
     expect(lines[0]).toContain(`partner P-1001 (${shownAs})`);
     expect(lines.some((line) => line.startsWith('error:'))).toBe(false);
     expect(result.stdout).toContain(`(ticket T-1${shownAs})`);
+  });
+
+  it('show --json escapes them too (C1 and bidi controls as \\u…), and parses back to the stored text', async () => {
+    const result = await runLifecycle(['show', 'S-1', '--as-of', '2019-08-10', '--json'], { dataDir });
+    expect(result.status).toBe(0);
+    expect(hasRawControl(result.stdout)).toBe(false);
+    expect(JSON.parse(result.stdout)).toMatchObject({ partner: { name: hostile }, cancelTicket: `T-1${hostile}` });
   });
 
   it('an error line quoting the given text shows its ESC sequence escaped, on one line', async () => {

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { fileReadError, InputError } from '../errors.js';
-import { escapeControls } from '../policy/limits.js';
+import { escapeControls, maxRecordBytes } from '../policy/limits.js';
 
 export type Section = 'partners' | 'subscriptions';
 
@@ -68,6 +68,7 @@ class JsonSplitter {
   private isKeyRequired = false;
   private index = 0;
   private parts: Buffer[] = [];
+  private partsBytes = 0;
   private depth = 0;
   private isInString = false;
   private isEscaped = false;
@@ -116,8 +117,12 @@ class JsonSplitter {
       this.failure = error;
       return this.out;
     }
-    if (this.state === State.InValue) this.parts.push(chunk.subarray(this.start));
-    else if (this.state === State.InKey) this.keyParts.push(chunk.subarray(this.start));
+    if (this.state === State.InValue || this.state === State.InKey) {
+      const part = chunk.subarray(this.start);
+      (this.state === State.InValue ? this.parts : this.keyParts).push(part);
+      this.partsBytes += part.length;
+      if (this.partsBytes > maxRecordBytes) this.failure = this.describeTooLong();
+    }
     return this.out;
   }
 
@@ -193,6 +198,7 @@ class JsonSplitter {
         else if (byte === QUOTE) {
           this.state = State.InKey;
           this.keyLine = this.line;
+          this.partsBytes = 0;
           this.start = i + 1;
           this.isEscaped = false;
         } else this.fail(`expected a key, found "${String.fromCharCode(byte)}"`);
@@ -240,14 +246,23 @@ class JsonSplitter {
     this.start = i;
     this.startLine = this.line;
     this.parts = [];
+    this.partsBytes = 0;
     this.isInString = byte === QUOTE;
     this.isEscaped = false;
     this.isScalar = byte !== OPEN_BRACE && byte !== OPEN_BRACKET;
     this.depth = this.isScalar ? 0 : 1;
   }
 
+  /** A value or key past `maxRecordBytes`: refused as it is read, never joined into one string. */
+  private describeTooLong(): InputError {
+    const where = this.state === State.InKey ? 'a key' : this.isInArray ? `${this.key}[${this.index}]` : `"${this.key}"`;
+    const line = this.state === State.InKey ? this.keyLine : this.startLine;
+    return new InputError(`${this.file}:${line}: ${where} is longer than ${maxRecordBytes / 2 ** 20} MiB; no valid record comes near`);
+  }
+
   private finishValue(end: number): void {
     const head = this.chunk.subarray(this.start, end);
+    if (this.partsBytes + head.length > maxRecordBytes) throw this.describeTooLong();
     const bytes = this.parts.length === 0 ? head : Buffer.concat([...this.parts, head]);
     this.parts = [];
     this.out.push({ key: this.key, index: this.isInArray ? this.index : -1, line: this.startLine, bytes });

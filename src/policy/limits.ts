@@ -34,6 +34,13 @@ export type TextKind = keyof typeof textLimits;
 /** Contacts per partner. */
 export const maxContacts = 50;
 
+/**
+ * The bytes of one record (a JSON element, a CSV row). Far above any valid record (~60 KB with
+ * 50 contacts), so an oversized field is still named by its own limit; a longer one is refused
+ * as it is read, before it is joined into a string JavaScript cannot hold.
+ */
+export const maxRecordBytes = 64 * 1024 * 1024;
+
 function isIdCharacter(code: number): boolean {
   return (
     (code >= 0x61 && code <= 0x7a) || // a-z

@@ -106,7 +106,7 @@ export function checkLine(value: string, max: number): string | null {
   if (value.length > max) return `${formatCount(value.length)} characters, at most ${formatCount(max)}`;
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return `control character ${describeCode(code)} at character ${i + 1} (one line of text expected)`;
+    if (isControlCode(code)) return `control character ${describeCode(code)} at character ${i + 1} (one line of text expected)`;
   }
   return null;
 }

@@ -17,6 +17,7 @@ import { registerPreview } from './commands/preview.js';
 import { registerTokens } from './commands/tokens.js';
 import { requestScan } from './queue-client.js';
 import { printJson } from './context.js';
+import { escapeControls } from '../policy/limits.js';
 import { explainFutureScan } from '../jobs/scan.js';
 import type { ScanResult } from '../jobs/payloads.js';
 
@@ -39,6 +40,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('Runs the yearly lifecycle of partner-program membership offers (Action Pack, competencies).')
     .version(readVersion(), '-V, --version', 'print the version')
     .exitOverride()
+    // Commander quotes the words it could not parse: a control character among them is shown, not obeyed.
+    .configureOutput({ outputError: (text, write) => write(escapeControls(text, true)) })
     .showHelpAfterError('(lifecycle --help lists the commands)');
   registerStart(program, context);
   registerImport(program, context);
@@ -73,7 +76,9 @@ function reportError(error: unknown): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
     return 2;
   }
-  const write = (line: string) => process.stderr.write(`error: ${redact(line)}\n`);
+  // Secrets are hidden; a problem may quote stored or imported text, whose control characters are
+  // shown escaped, so each problem stays one line and no escape sequence reaches the terminal.
+  const write = (line: string) => process.stderr.write(`error: ${escapeControls(redact(line))}\n`);
   if (error instanceof ConfigError) {
     for (const problem of error.problems) write(problem);
     return 1;

@@ -1,6 +1,7 @@
 import { CsvLabels, readCsvRecordGroups } from './read-csv.js';
 import { readJsonRecordGroups } from './read-json.js';
 import { toPartnerImport, toSubscriptionImport, type PartnerImport, type SubscriptionImport } from './import-rows.js';
+import { quoteValue } from '../policy/limits.js';
 import { validatePartner, validateSubscription, type FieldLabel } from './validate.js';
 
 export type ImportFormat = 'json' | 'csv';
@@ -108,7 +109,7 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
         if (record.key === 'partners' && record.index >= 0) acceptPartner(record.value, label, record.index);
         else if (record.key === 'subscriptions' && record.index >= 0) acceptSubscription(record.value, label, record.index);
         else if (record.key === 'partners' || record.key === 'subscriptions') report([`${file}:${record.line}: "${record.key}" must be an array`]);
-        else report([`${file}:${record.line}: unknown top-level key "${record.key}" (expected "partners" and "subscriptions")`]);
+        else report([`${file}:${record.line}: unknown top-level key ${quoteValue(record.key)} (expected "partners" and "subscriptions")`]);
       }
       if (isFull()) {
         yield batch;

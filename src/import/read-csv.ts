@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { fileReadError, InputError } from '../errors.js';
+import { maxRecordBytes } from '../policy/limits.js';
 import type { FieldLabel } from './validate.js';
 
 /** The CSV columns (README "CSV columns"): one row per subscription, partner columns repeated. */
@@ -268,6 +269,9 @@ export class CsvTokenizer {
       position = stop + 1;
     }
     this.rest = position < buffer.length ? buffer.subarray(position) : noBytes;
+    if (this.rest.length > maxRecordBytes) {
+      throw new InputError(`${this.file}:${this.line}: the row is longer than ${maxRecordBytes / 2 ** 20} MiB; no valid row comes near`);
+    }
     return rows;
   }
 

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { fileReadError, InputError } from '../errors.js';
+import { escapeControls, maxRecordBytes } from '../policy/limits.js';
 
 export type Section = 'partners' | 'subscriptions';
 
@@ -58,11 +59,16 @@ class JsonSplitter {
   line = 1;
   private key = '';
   private keyParts: Buffer[] = [];
+  /** Each top-level key read, with its line: a second "partners" would be merged, not refused. */
+  private keyLines = new Map<string, number>();
+  private keyLine = 0;
+  private isAtStart = true;
   private isInArray = false;
   /** After a comma between top-level members: another key must follow, not "}". */
   private isKeyRequired = false;
   private index = 0;
   private parts: Buffer[] = [];
+  private partsBytes = 0;
   private depth = 0;
   private isInString = false;
   private isEscaped = false;
@@ -83,6 +89,11 @@ class JsonSplitter {
   }
 
   push(chunk: Buffer): RecordSpan[] {
+    if (this.isAtStart) {
+      // A byte-order mark (some Windows editors write one) is not part of the document.
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      this.isAtStart = false;
+    }
     this.chunk = chunk;
     this.out = [];
     this.nextBackslash = chunk.indexOf(BACKSLASH);
@@ -106,8 +117,12 @@ class JsonSplitter {
       this.failure = error;
       return this.out;
     }
-    if (this.state === State.InValue) this.parts.push(chunk.subarray(this.start));
-    else if (this.state === State.InKey) this.keyParts.push(chunk.subarray(this.start));
+    if (this.state === State.InValue || this.state === State.InKey) {
+      const part = chunk.subarray(this.start);
+      (this.state === State.InValue ? this.parts : this.keyParts).push(part);
+      this.partsBytes += part.length;
+      if (this.partsBytes > maxRecordBytes) this.failure = this.describeTooLong();
+    }
     return this.out;
   }
 
@@ -162,6 +177,12 @@ class JsonSplitter {
       this.keyParts.push(this.chunk.subarray(this.start, i));
       this.key = JSON.parse(`"${Buffer.concat(this.keyParts).toString('utf8')}"`) as string;
       this.keyParts = [];
+      const first = this.keyLines.get(this.key);
+      if (first !== undefined) {
+        const name = escapeControls(this.key.slice(0, 40));
+        throw new InputError(`${this.file}:${this.keyLine}: "${name}" appears twice (first on line ${first}); a file has one of each top-level key`);
+      }
+      this.keyLines.set(this.key, this.keyLine);
       this.state = State.BeforeColon;
     }
   }
@@ -176,6 +197,8 @@ class JsonSplitter {
         if (byte === CLOSE_BRACE && !this.isKeyRequired) this.state = State.AfterRoot;
         else if (byte === QUOTE) {
           this.state = State.InKey;
+          this.keyLine = this.line;
+          this.partsBytes = 0;
           this.start = i + 1;
           this.isEscaped = false;
         } else this.fail(`expected a key, found "${String.fromCharCode(byte)}"`);
@@ -223,14 +246,23 @@ class JsonSplitter {
     this.start = i;
     this.startLine = this.line;
     this.parts = [];
+    this.partsBytes = 0;
     this.isInString = byte === QUOTE;
     this.isEscaped = false;
     this.isScalar = byte !== OPEN_BRACE && byte !== OPEN_BRACKET;
     this.depth = this.isScalar ? 0 : 1;
   }
 
+  /** A value or key past `maxRecordBytes`: refused as it is read, never joined into one string. */
+  private describeTooLong(): InputError {
+    const where = this.state === State.InKey ? 'a key' : this.isInArray ? `${this.key}[${this.index}]` : `"${this.key}"`;
+    const line = this.state === State.InKey ? this.keyLine : this.startLine;
+    return new InputError(`${this.file}:${line}: ${where} is longer than ${maxRecordBytes / 2 ** 20} MiB; no valid record comes near`);
+  }
+
   private finishValue(end: number): void {
     const head = this.chunk.subarray(this.start, end);
+    if (this.partsBytes + head.length > maxRecordBytes) throw this.describeTooLong();
     const bytes = this.parts.length === 0 ? head : Buffer.concat([...this.parts, head]);
     this.parts = [];
     this.out.push({ key: this.key, index: this.isInArray ? this.index : -1, line: this.startLine, bytes });

@@ -14,6 +14,7 @@ import {
   type Payment,
   type Role,
 } from '../policy/types.js';
+import { checkId, checkLine, formatCount, maxContacts, quoteValue, textLimits, type TextKind } from '../policy/limits.js';
 
 /** Names a field for an error line: `subscriptions[3].purchasedOn` in JSON, `line 7, purchased_on` in CSV. */
 export type FieldLabel = (field: string) => string;
@@ -32,10 +33,9 @@ export interface ImportedSubscription {
 }
 
 const emailPattern = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\.]+(\.[^\s@<>(),;:"[\]\\.]+)+$/;
-const idPattern = /^[^\s\p{Cc}]{1,128}$/u;
 
 export function isEmail(value: string): boolean {
-  return value.length <= 254 && emailPattern.test(value);
+  return checkLine(value, textLimits.email) === null && emailPattern.test(value);
 }
 
 /** Collects problems while reading fields of one record. */
@@ -63,15 +63,18 @@ class FieldReader {
     for (const key of Object.keys(this.record)) {
       if (!known.includes(key)) {
         const near = known.find((k) => k.toLowerCase() === key.toLowerCase());
-        this.problem(key, `unknown field${near ? ` (did you mean ${near}?)` : ''}`);
+        // The key is the file's text: named in full only when short and printable.
+        const name = quoteValue(key) === `"${key}"` ? key : quoteValue(key);
+        this.problem(name, `unknown field${near ? ` (did you mean ${near}?)` : ''}`);
       }
     }
   }
 
-  string(field: string, options: { optional?: boolean } = {}): string | undefined {
+  /** The value as given, when a string; unbounded: for values checked against a fixed list or form. */
+  raw(field: string, isOptional: boolean): string | undefined {
     const value = this.record[field];
     if (value === undefined || value === null || value === '') {
-      if (!options.optional) this.problem(field, 'is required');
+      if (!isOptional) this.problem(field, 'is required');
       return undefined;
     }
     if (typeof value !== 'string') {
@@ -81,10 +84,23 @@ class FieldReader {
     return value;
   }
 
+  /** One line of text within the limit of its kind (README "Input limits"). */
+  string(field: string, kind: TextKind, options: { optional?: boolean } = {}): string | undefined {
+    const value = this.raw(field, options.optional === true);
+    if (value === undefined) return undefined;
+    const problem = checkLine(value, textLimits[kind]);
+    if (problem !== null) {
+      this.problem(field, problem);
+      return undefined;
+    }
+    return value;
+  }
+
   id(field: string): string | undefined {
-    const value = this.string(field);
-    if (value !== undefined && !idPattern.test(value)) {
-      this.problem(field, `"${value}" is not a valid id (1-128 characters, no spaces or control characters)`);
+    const value = this.raw(field, false);
+    const problem = value === undefined ? null : checkId(value);
+    if (problem !== null) {
+      this.problem(field, problem);
       return undefined;
     }
     return value;
@@ -101,27 +117,27 @@ class FieldReader {
   }
 
   date(field: string, options: { optional?: boolean } = {}): string | undefined {
-    const value = this.string(field, options);
+    const value = this.raw(field, options.optional === true);
     if (value !== undefined && !isIsoDate(value)) {
-      this.problem(field, `"${value}" is not a real calendar date (expected YYYY-MM-DD)`);
+      this.problem(field, `${quoteValue(value)} is not a real calendar date (expected YYYY-MM-DD)`);
       return undefined;
     }
     return value;
   }
 
   oneOf<T extends string>(field: string, allowed: readonly T[]): T | undefined {
-    const value = this.string(field);
+    const value = this.raw(field, false);
     if (value !== undefined && !allowed.includes(value as T)) {
-      this.problem(field, `"${value}" is not one of ${allowed.join(', ')}`);
+      this.problem(field, `${quoteValue(value)} is not one of ${allowed.join(', ')}`);
       return undefined;
     }
     return value as T | undefined;
   }
 
   email(field: string): string | undefined {
-    const value = this.string(field);
-    if (value !== undefined && !isEmail(value)) {
-      this.problem(field, `"${value}" is not a valid email address`);
+    const value = this.string(field, 'email');
+    if (value !== undefined && !emailPattern.test(value)) {
+      this.problem(field, `${quoteValue(value)} is not a valid email address`);
       return undefined;
     }
     return value;
@@ -155,7 +171,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'string') return quoteValue(value);
   if (typeof value === 'object') return 'an object';
   return String(value);
 }
@@ -167,13 +183,13 @@ function readBillTo(reader: FieldReader): BillTo | null {
   r.rejectUnknown(['line1', 'line2', 'city', 'region', 'postalCode', 'country']);
   // Only the shape is checked here: R13 validates the address itself at each renewal.
   const billTo: BillTo = {
-    line1: r.string('line1', { optional: true }) ?? '',
-    city: r.string('city', { optional: true }) ?? '',
-    country: r.string('country', { optional: true }) ?? '',
+    line1: r.string('line1', 'addressLine', { optional: true }) ?? '',
+    city: r.string('city', 'city', { optional: true }) ?? '',
+    country: r.string('country', 'country', { optional: true }) ?? '',
   };
-  const line2 = r.string('line2', { optional: true });
-  const region = r.string('region', { optional: true });
-  const postalCode = r.string('postalCode', { optional: true });
+  const line2 = r.string('line2', 'addressLine', { optional: true });
+  const region = r.string('region', 'region', { optional: true });
+  const postalCode = r.string('postalCode', 'postalCode', { optional: true });
   if (line2) billTo.line2 = line2;
   if (region) billTo.region = region;
   if (postalCode) billTo.postalCode = postalCode;
@@ -187,6 +203,10 @@ function readContacts(reader: FieldReader, value: unknown): Contact[] {
     reader.problem('contacts', `expected an array, got ${describe(value)}`);
     return [];
   }
+  if (value.length > maxContacts) {
+    reader.problem('contacts', `${formatCount(value.length)} contacts, at most ${maxContacts}`);
+    return [];
+  }
   const contacts: Contact[] = [];
   for (let i = 0; i < value.length; i++) {
     const item: unknown = value[i];
@@ -196,7 +216,7 @@ function readContacts(reader: FieldReader, value: unknown): Contact[] {
     }
     const r = reader.nested(`contacts[${i}]`, item);
     r.rejectUnknown(['name', 'email', 'role']);
-    const name = r.string('name');
+    const name = r.string('name', 'name');
     const email = r.email('email');
     const role = r.oneOf<Role>('role', roles);
     reader.adopt(r);
@@ -211,8 +231,8 @@ export function validatePartner(raw: unknown, label: FieldLabel): { partner?: Pa
   const r = new FieldReader(raw, label);
   r.rejectUnknown(['id', 'name', 'locale', 'migratedToPartnerCenter', 'billTo', 'contacts']);
   const id = r.id('id');
-  const name = r.string('name');
-  const localeValue = r.string('locale', { optional: true });
+  const name = r.string('name', 'name');
+  const localeValue = r.raw('locale', true);
   // SPEC §2: an unknown locale falls back to English rather than failing the import.
   const locale: Locale = locales.includes(localeValue as Locale) ? (localeValue as Locale) : 'en';
   const isMigratedToPartnerCenter = r.boolean('migratedToPartnerCenter', false);
@@ -230,12 +250,12 @@ function readPayment(reader: FieldReader): Payment | null {
   let payment: Payment | null = null;
   if (method === 'credit_card') {
     r.rejectUnknown(['method', 'token']);
-    const token = r.string('token');
+    const token = r.string('token', 'paymentToken');
     if (token !== undefined) payment = { method, token };
   } else if (method === 'bank_transfer') {
     r.rejectUnknown(['method', 'contactName', 'phone', 'email']);
-    const contactName = r.string('contactName');
-    const phone = r.string('phone');
+    const contactName = r.string('contactName', 'name');
+    const phone = r.string('phone', 'phone');
     const email = r.email('email');
     if (contactName !== undefined && phone !== undefined && email !== undefined) {
       payment = { method, contactName, phone, email };
@@ -277,7 +297,7 @@ export function validateSubscription(raw: unknown, label: FieldLabel): Validated
     if (rawCompetency) {
       const c = r.nested('competency', rawCompetency);
       c.rejectUnknown(['area', 'level']);
-      const area = c.string('area');
+      const area = c.string('area', 'competencyArea');
       const level = c.oneOf<CompetencyLevel>('level', competencyLevels);
       r.adopt(c);
       if (area !== undefined && level !== undefined) competency = { area, level };

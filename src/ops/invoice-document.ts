@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors.js';
+import { escapeControls } from '../policy/limits.js';
 import type { Partner } from '../policy/types.js';
 import type { Store } from '../store/db.js';
 import { findInvoice, type InvoiceRow } from '../store/invoices.js';
@@ -52,28 +53,33 @@ export function readInvoiceDocument(store: Store, number: string): InvoiceDocume
   };
 }
 
-/** The plain-text invoice: one field per line, so it reads in any viewer and diffs well. */
+/**
+ * The plain-text invoice: one field per line, so it reads in any viewer and diffs well. Stored
+ * text is escaped (`\r`, `\n` as `\x0d`, `\x0a`): a name holding a line break must not add a
+ * line that reads like a field of its own (`Amount:`).
+ */
 export function formatInvoiceText(invoice: InvoiceDocument): string {
+  const one = (text: string) => escapeControls(text);
   const billTo = invoice.partner?.billTo;
   const address = billTo
     ? [billTo.line1, billTo.line2, [billTo.postalCode, billTo.city].filter(Boolean).join(' '), billTo.region, billTo.country].filter(Boolean)
     : ['(no bill-to address on file)'];
   const lines = [
-    `INVOICE ${invoice.number}`,
+    `INVOICE ${one(invoice.number)}`,
     '',
-    `Bill to:      ${invoice.partner ? `${invoice.partner.name} (${invoice.partner.id})` : '(unknown partner)'}`,
-    ...address.map((line) => `              ${line}`),
+    `Bill to:      ${invoice.partner ? `${one(invoice.partner.name)} (${one(invoice.partner.id)})` : '(unknown partner)'}`,
+    ...address.map((line) => `              ${one(line!)}`),
     '',
-    `Subscription: ${invoice.subscription}`,
-    `Offer:        ${invoice.offerName}`,
+    `Subscription: ${one(invoice.subscription)}`,
+    `Offer:        ${one(invoice.offerName)}`,
     `Purpose:      ${invoice.purpose}`,
     `Cycle:        ${invoice.cycle} -> ${invoice.renewsTo}`,
-    `Amount:       ${invoice.amount} ${invoice.currency}`,
-    `Method:       ${invoice.method}`,
-    `Status:       ${invoice.status}${invoice.failureReason ? ` (${invoice.failureReason})` : ''}`,
+    `Amount:       ${invoice.amount} ${one(invoice.currency)}`,
+    `Method:       ${one(invoice.method)}`,
+    `Status:       ${invoice.status}${invoice.failureReason ? ` (${one(invoice.failureReason)})` : ''}`,
     `Issued on:    ${invoice.issuedOn}`,
     `Paid on:      ${invoice.paidOn ?? '-'}`,
   ];
-  if (invoice.gatewayRef) lines.push(`Reference:    ${invoice.gatewayRef}`);
+  if (invoice.gatewayRef) lines.push(`Reference:    ${one(invoice.gatewayRef)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import { addDays, daysBetween } from '../policy/dates.js';
 import { InputError } from '../errors.js';
+import { idCharacters, idMaxLength, idPattern, textLimits } from '../policy/limits.js';
 
 // JSON schemas of request bodies and queries: Fastify validates them (400 with the reason) and
 // @fastify/swagger publishes them in /openapi.json.
@@ -12,10 +13,29 @@ export const asOfBodySchema = {
   properties: { asOf: { ...daySchema, description: 'the day the action takes effect; today in LIFECYCLE_TZ by default' } },
 } as const;
 
+/** A job id: an action's (`{action}.{subscription}.{A}`) or a delivery's (`deliver.{Message-ID}`). */
 export const idParamsSchema = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: { id: { type: 'string', minLength: 1, maxLength: 512 } },
+} as const;
+
+/** A subscription id in a route: the import's id rule (README "Input limits"), so every imported id is reachable. */
+export const subscriptionParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: idMaxLength, pattern: idPattern, description: `1-${idMaxLength} characters of ${idCharacters}, the first a letter or a digit` },
+  },
+} as const;
+
+/** A support ticket id (R11): one line, at most `textLimits.ticket` characters. */
+export const ticketSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: textLimits.ticket,
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]+$',
+  description: `the support request id, one line of at most ${textLimits.ticket} characters`,
 } as const;
 
 export function buildLimitSchema(max: number, fallback: number) {

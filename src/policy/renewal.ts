@@ -1,4 +1,5 @@
 import { addDays, addYears, type IsoDate } from './dates.js';
+import { checkLine, textLimits } from './limits.js';
 import { findBenefitsEndOn, findCycleDates, manualRenewalDays } from './cycle.js';
 import { findExceptions, type AppliedException } from './exceptions.js';
 import type { BillTo, Partner, Subscription } from './types.js';
@@ -119,6 +120,8 @@ export function checkCancellation(
   asOf: IsoDate,
 ): { ok: true; benefitsEndOn: IsoDate } | Refusal {
   if (!ticket.trim()) return refuse('R11', 'a cancellation needs the support ticket id (--ticket)');
+  const ticketProblem = checkLine(ticket, textLimits.ticket);
+  if (ticketProblem) return refuse('R11', `the support ticket id: ${ticketProblem}`);
   if (subscription.status === 'cancelled') {
     return refuse('R11', `already cancelled on ${subscription.cancelledOn ?? '?'}`);
   }

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InputError } from '../../src/errors.js';
 import { importFile, type ImportOptions, type ImportSummary } from '../../src/import/import-file.js';
+import { idMaxLength, maxContacts, textLimits } from '../../src/policy/limits.js';
 import { databaseFile, openStore } from '../../src/store/db.js';
 import { errorLines, repoRoot, runLifecycle } from '../helpers/cli.js';
 
@@ -467,6 +468,145 @@ describe('importFile: parsing in a worker thread (large files) gives what parsin
     expect(problems[600]).toBe('line 302, purchased_on: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)');
     expect(problems[999]).toBe('line 701, purchased_on: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)');
     expect(problems[1000]).toBe('… and 800 more problems');
+  });
+
+  /** A partner and a subscription with every text field `extra` characters past its limit (0: at it), ids at their widest. */
+  function buildAtLimits(extra: number) {
+    const text = (max: number, c = 'x') => c.repeat(max + extra);
+    const email = (max: number) => `${'m'.repeat(max + extra - '@example.com'.length)}@example.com`;
+    const id = (first: string) => `${first}${'.'.repeat(idMaxLength - 1 + extra)}`;
+    const contacts = Array.from({ length: maxContacts + extra }, (_, i) => ({ name: i === 0 ? text(textLimits.name, '名') : `C${i}`, email: i === 0 ? email(textLimits.email) : `c${i}@example.com`, role: 'global_admin' }));
+    const partner = {
+      id: id('P'),
+      name: text(textLimits.name),
+      billTo: { line1: text(textLimits.addressLine), line2: text(textLimits.addressLine), city: text(textLimits.city), region: text(textLimits.region), postalCode: text(textLimits.postalCode), country: text(textLimits.country) },
+      contacts,
+    };
+    const card = { id: id('S'), partnerId: partner.id, offer: 'competency', competency: { area: text(textLimits.competencyArea), level: 'gold' }, purchasedOn: '2019-03-01', payment: { method: 'credit_card', token: text(textLimits.paymentToken) } };
+    const bank = { id: id('T'), partnerId: partner.id, offer: 'action_pack', purchasedOn: '2019-03-01', payment: { method: 'bank_transfer', contactName: text(textLimits.name), phone: text(textLimits.phone, '5'), email: email(textLimits.email) } };
+    return { partner, subscriptions: [card, bank] };
+  }
+
+  function toCsv({ partner, subscriptions }: ReturnType<typeof buildAtLimits>): string {
+    const quote = (cell: string) => `"${cell.replace(/"/g, '""')}"`;
+    const header = 'partner_id,partner_name,bill_to_line1,bill_to_line2,bill_to_city,bill_to_region,bill_to_postal_code,bill_to_country,contacts,subscription_id,offer,competency_area,competency_level,purchased_on,payment_method,payment_token,payment_contact_name,payment_phone,payment_email';
+    const b = partner.billTo;
+    const contacts = partner.contacts.map((c) => `${c.name} <${c.email}> ${c.role}`).join('; ');
+    const rows = subscriptions.map((s: Record<string, any>) =>
+      [partner.id, partner.name, b.line1, b.line2, b.city, b.region, b.postalCode, b.country, contacts, s.id, s.offer, s.competency?.area ?? '', s.competency?.level ?? '', s.purchasedOn, s.payment.method, s.payment.token ?? '', s.payment.contactName ?? '', s.payment.phone ?? '', s.payment.email ?? '']
+        .map(quote)
+        .join(','),
+    );
+    return `${[header, ...rows].join('\n')}\n`;
+  }
+
+  it('imports every field at its limit, ids of 64 characters at their widest, in JSON and in CSV', async () => {
+    const records = buildAtLimits(0);
+    // The CSV file goes into the same databases after the JSON one: it reads as the same records, unchanged.
+    for (const [name, text, expected] of [
+      ['limits.json', JSON.stringify({ partners: [records.partner], subscriptions: records.subscriptions }), counts(2, 0, 0)],
+      ['limits.csv', toCsv(records), counts(0, 0, 2)],
+    ] as const) {
+      const { inline, worker } = await importBothWays(writeFixture(name, text));
+      expect(worker).toEqual(inline);
+      expect(inline).toMatchObject({ summary: { subscriptions: expected } });
+    }
+  });
+
+  it('refuses every field one past its limit, each named with its length, in JSON', async () => {
+    const records = buildAtLimits(1);
+    const file = writeFixture('past-limits.json', JSON.stringify({ partners: [records.partner], subscriptions: records.subscriptions }));
+    const past = (max: number) => `${max + 1} characters, at most ${max}`;
+    expect(await refusedBothWays(file)).toEqual([
+      `partners[0].id: ${past(idMaxLength)}`,
+      `partners[0].name: ${past(textLimits.name)}`,
+      `partners[0].billTo.line1: ${past(textLimits.addressLine)}`,
+      `partners[0].billTo.city: ${past(textLimits.city)}`,
+      `partners[0].billTo.country: ${past(textLimits.country)}`,
+      `partners[0].billTo.line2: ${past(textLimits.addressLine)}`,
+      `partners[0].billTo.region: ${past(textLimits.region)}`,
+      `partners[0].billTo.postalCode: ${past(textLimits.postalCode)}`,
+      `partners[0].contacts: ${maxContacts + 1} contacts, at most ${maxContacts}`,
+      `subscriptions[0].id: ${past(idMaxLength)}`,
+      `subscriptions[0].partnerId: ${past(idMaxLength)}`,
+      `subscriptions[0].competency.area: ${past(textLimits.competencyArea)}`,
+      `subscriptions[0].payment.token: ${past(textLimits.paymentToken)}`,
+      `subscriptions[1].id: ${past(idMaxLength)}`,
+      `subscriptions[1].partnerId: ${past(idMaxLength)}`,
+      `subscriptions[1].payment.contactName: ${past(textLimits.name)}`,
+      `subscriptions[1].payment.phone: ${past(textLimits.phone)}`,
+      `subscriptions[1].payment.email: ${past(textLimits.email)}`,
+    ]);
+  });
+
+  it('refuses every field one past its limit in CSV, naming line and column', async () => {
+    const records = buildAtLimits(1);
+    records.partner.contacts = records.partner.contacts.slice(0, maxContacts); // the 51st is its own test
+    const file = writeFixture('past-limits.csv', toCsv(records));
+    const past = (max: number) => `${max + 1} characters, at most ${max}`;
+    const partnerProblems = [
+      `line 2, partner_id: ${past(idMaxLength)}`,
+      `line 2, partner_name: ${past(textLimits.name)}`,
+      `line 2, bill_to_line1: ${past(textLimits.addressLine)}`,
+      `line 2, bill_to_city: ${past(textLimits.city)}`,
+      `line 2, bill_to_country: ${past(textLimits.country)}`,
+      `line 2, bill_to_line2: ${past(textLimits.addressLine)}`,
+      `line 2, bill_to_region: ${past(textLimits.region)}`,
+      `line 2, bill_to_postal_code: ${past(textLimits.postalCode)}`,
+      `line 2, contacts (entry 1): ${past(textLimits.name)}`,
+      `line 2, contacts (entry 1): ${past(textLimits.email)}`,
+    ];
+    const problems = await refusedBothWays(file);
+    expect(problems).toEqual([
+      ...partnerProblems,
+      `line 2, subscription_id: ${past(idMaxLength)}`,
+      `line 2, partner_id: ${past(idMaxLength)}`,
+      `line 2, competency_area: ${past(textLimits.competencyArea)}`,
+      `line 2, payment_token: ${past(textLimits.paymentToken)}`,
+      // The invalid partner is not recorded: its second row is validated again.
+      ...partnerProblems.map((p) => p.replace('line 2', 'line 3')),
+      `line 3, subscription_id: ${past(idMaxLength)}`,
+      `line 3, partner_id: ${past(idMaxLength)}`,
+      `line 3, payment_contact_name: ${past(textLimits.name)}`,
+      `line 3, payment_phone: ${past(textLimits.phone)}`,
+      `line 3, payment_email: ${past(textLimits.email)}`,
+    ]);
+  });
+
+  it('names the length of a 5 MiB partner name without quoting it, parsed in the worker as inline', async () => {
+    const file = writeFixture('huge-name.json', JSON.stringify({ partners: [{ id: 'P-1', name: 'x'.repeat(5 << 20) }], subscriptions: [] }));
+    expect(await refusedBothWays(file)).toEqual(['partners[0].name: 5,242,880 characters, at most 200']);
+  });
+
+  it('refuses control characters in JSON contact names, as in CSV, and shows them escaped', async () => {
+    const file = writeFixture(
+      'controls.json',
+      JSON.stringify({ partners: [{ id: 'P-1', name: 'Evil\u001b[2J', contacts: [{ name: 'Mei\r\nBcc: x@example.com', email: 'mei@example.com', role: 'global_admin' }] }], subscriptions: [] }),
+    );
+    expect(await refusedBothWays(file)).toEqual([
+      'partners[0].name: control character U+001B at character 5 (one line of text expected)',
+      'partners[0].contacts[0].name: control character U+000D at character 4 (one line of text expected)',
+    ]);
+  });
+
+  it('imports a JSON file that starts with a byte-order mark as one without', async () => {
+    const text = readFileSync(examplesJson);
+    const withMark = writeFixture('bom.json', '');
+    writeFileSync(withMark, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text]));
+    const { inline, worker } = await importBothWays(withMark);
+    expect(worker).toEqual(inline);
+    expect(inline).toMatchObject({ summary: { subscriptions: { created: expect.any(Number) } } });
+    expect((inline as { summary: ImportSummary }).summary.subscriptions.created).toBeGreaterThan(0);
+  });
+
+  it('refuses a top-level key that appears twice instead of merging its arrays', async () => {
+    const file = writeFixture(
+      'twice.json',
+      '{"partners": [{"id": "P-1", "name": "Contoso"}],\n"subscriptions": [],\n"partners": [{"id": "P-2", "name": "Fabrikam"}]}',
+    );
+    const { inline, worker } = await importBothWays(file);
+    expect(worker).toEqual(inline);
+    expect(inline).toMatchObject({ error: { name: 'InputError', message: `${file}:3: "partners" appears twice (first on line 1); a file has one of each top-level key` } });
   });
 });
 

@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { CsvTokenizer, readCsvRecordGroups, type CsvRow } from '../../src/import/read-csv.js';
+import { maxRecordBytes } from '../../src/policy/limits.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'read-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,5 +142,21 @@ describe('readCsvRecordGroups', () => {
   it('refuses an empty file', async () => {
     const file = writeCsv('\n\n');
     await expect(readAll(file)).rejects.toThrow(`${file}: the file is empty (expected a header row and one row per subscription)`);
+  });
+});
+
+describe('CsvTokenizer: a row past the record size limit', () => {
+  it(`refuses a row longer than ${maxRecordBytes / 2 ** 20} MiB as it is read, naming its line`, () => {
+    const tokenizer = new CsvTokenizer('big.csv');
+    expect(tokenizer.push(Buffer.from('partner_id,partner_name\nP-1,ok\nP-2,'), false)).toHaveLength(2);
+    const chunk = Buffer.alloc(1 << 20, 0x78);
+    let error: unknown;
+    try {
+      for (let i = 0; i <= maxRecordBytes / chunk.length; i++) tokenizer.push(chunk, false);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe('big.csv:3: the row is longer than 64 MiB; no valid row comes near');
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { readJsonRecordGroups, type JsonRecord } from '../../src/import/read-json.js';
+import { maxRecordBytes } from '../../src/policy/limits.js';
 
 /** The splitter reads 1 MiB chunks (read-json.ts `highWaterMark`). */
 const chunkBytes = 1 << 20;
@@ -233,3 +234,42 @@ describe('readJsonRecordGroups: malformed input → InputError naming file:line'
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('readJsonRecordGroups: a byte-order mark and a repeated top-level key', () => {
+  it('reads a file that starts with a UTF-8 byte-order mark as one without', async () => {
+    const text = '{"partners":[{"id":"P-1"}],\n"subscriptions":[]}';
+    const file = writeJson(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+    expect(withoutLines(await readAll(file))).toEqual(expectedRecords(text));
+  });
+
+  it('keeps a byte-order mark anywhere else an error', async () => {
+    const file = writeJson(Buffer.concat([Buffer.from(' '), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{}')]));
+    expect((await readError(file)) as InputError).toBeInstanceOf(InputError);
+  });
+
+  it('refuses a top-level key that appears twice, naming both lines, rather than merging the arrays', async () => {
+    const file = writeJson('{"partners":[{"id":"P-1"}],\n"subscriptions":[],\n"partners":[{"id":"P-2"}]}');
+    const error = await readError(file);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe(`${file}:3: "partners" appears twice (first on line 1); a file has one of each top-level key`);
+  });
+
+  it('does not mistake the same key inside records for a repeated top-level key', async () => {
+    const text = '{"partners":[{"partners":1,"id":"P-1"},{"partners":[2]}],"subscriptions":[]}';
+    expect(withoutLines(await readAll(writeJson(text)))).toEqual(expectedRecords(text));
+  });
+});
+
+describe('readJsonRecordGroups: a record past the record size limit', () => {
+  it(`refuses a record longer than ${maxRecordBytes / 2 ** 20} MiB as it is read, naming where it starts`, async () => {
+    const file = writeJson(`{"partners":[{"id":"P-1"},\n{"id":"P-2","name":"${'x'.repeat(maxRecordBytes)}"}]}`);
+    const error = await readError(file);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe(`${file}:2: partners[1] is longer than 64 MiB; no valid record comes near`);
+  });
+
+  it('reads a record of a few MiB whole, for the validator to name the field too long', async () => {
+    const text = `{"partners":[{"id":"P-1","name":"${'x'.repeat(3 << 20)}"}]}`;
+    expect(withoutLines(await readAll(writeJson(text)))).toEqual(expectedRecords(text));
+  });
+});

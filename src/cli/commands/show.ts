@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeSubscription, type SubscriptionDescription } from '../../ops/describe.js';
+import { escapeControls } from '../../policy/limits.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
 
@@ -39,7 +40,8 @@ function printHuman(d: SubscriptionDescription): void {
   }
   if (d.audit.length > 0) lines.push('  history');
   for (const a of d.audit) lines.push(`    ${a.at}  ${a.event}  by ${a.actor}${a.actorRef ? ` ${a.actorRef}` : ''}${a.detail ? `  ${JSON.stringify(a.detail)}` : ''}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // Names, tickets and audit details are stored text: an ESC or a line break in one is shown, not obeyed.
+  process.stdout.write(`${lines.map((line) => escapeControls(line)).join('\n')}\n`);
 }
 
 export function registerShow(program: Command, context: CliContext): void {

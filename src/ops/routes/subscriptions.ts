@@ -14,7 +14,7 @@ import type { SubscriptionRow } from '../../store/rows.js';
 import { toSubscription } from '../../store/rows.js';
 import type { AdminContext } from '../context.js';
 import { describeSubscription } from '../describe.js';
-import { asOfBodySchema, buildLimitSchema, daySchema, idParamsSchema, type AsOfBody } from '../schemas.js';
+import { asOfBodySchema, buildLimitSchema, daySchema, subscriptionParamsSchema, ticketSchema, type AsOfBody } from '../schemas.js';
 
 interface ListQuery {
   partner?: string;
@@ -112,7 +112,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
       schema: {
         summary: 'One subscription: status, cycle dates, exceptions, every action, notice, invoice and audit event (like `lifecycle show`)',
         tags: ['subscriptions'],
-        params: idParamsSchema,
+        params: subscriptionParamsSchema,
         querystring: { type: 'object', additionalProperties: false, properties: { asOf: daySchema } },
       },
     },
@@ -121,7 +121,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
 
   app.post<{ Params: { id: string }; Body: AsOfBody }>(
     '/api/subscriptions/:id/renew',
-    { schema: { summary: 'Renew inside the window on the partner\'s behalf (R6, R9)', tags: ['operator'], params: idParamsSchema, body: asOfBodySchema } },
+    { schema: { summary: 'Renew inside the window on the partner\'s behalf (R6, R9)', tags: ['operator'], params: subscriptionParamsSchema, body: asOfBodySchema } },
     async (request) => {
       const result = await renewSubscription(buildOperatorDeps(context, request), request.params.id, request.body?.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'operator');
@@ -134,12 +134,12 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
       schema: {
         summary: 'Cancel from a support request (R11): benefits end at the anniversary, or that day when cancelled inside the renewal window',
         tags: ['operator'],
-        params: idParamsSchema,
+        params: subscriptionParamsSchema,
         body: {
           type: 'object',
           additionalProperties: false,
           required: ['ticket'],
-          properties: { ...asOfBodySchema.properties, ticket: { type: 'string', minLength: 1, maxLength: 200, description: 'the support request id' } },
+          properties: { ...asOfBodySchema.properties, ticket: ticketSchema },
         },
       },
     },
@@ -151,7 +151,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
 
   app.post<{ Params: { id: string }; Body: AsOfBody }>(
     '/api/subscriptions/:id/reactivate',
-    { schema: { summary: 'Reactivate a lapsed subscription where an exception allows it (R14)', tags: ['operator'], params: idParamsSchema, body: asOfBodySchema } },
+    { schema: { summary: 'Reactivate a lapsed subscription where an exception allows it (R14)', tags: ['operator'], params: subscriptionParamsSchema, body: asOfBodySchema } },
     async (request) => {
       const result = await reactivateSubscription(buildOperatorDeps(context, request), request.params.id, request.body?.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'operator');

@@ -8,6 +8,7 @@ import { importFile } from '../../src/import/import-file.js';
 import { addDays } from '../../src/policy/dates.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { databaseFile, openStore, type Store } from '../../src/store/db.js';
+import type { Logger } from '../../src/log.js';
 
 let prefixCounter = 0;
 
@@ -67,7 +68,7 @@ export interface World {
   today: string;
   prefix: string;
   import(subscriptions: SubscriptionSpec[], partners?: PartnerSpec[]): Promise<void>;
-  startRuntime(options?: { hasWorkers?: boolean; gateway?: PaymentGateway }): Promise<Runtime>;
+  startRuntime(options?: { hasWorkers?: boolean; gateway?: PaymentGateway; log?: Logger }): Promise<Runtime>;
   ledger(): { subscription: string; action: string; anniversary: string; outcome: string; id: number }[];
   close(): Promise<void>;
 }

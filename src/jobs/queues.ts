@@ -190,3 +190,21 @@ export async function flushWrittenEvents(queue: ActionQueue, config: Pick<Config
   const eventIds = takeWrittenEvents(store);
   if (config.eventsWebhookUrl) await enqueueEvents(queue, config, eventIds);
 }
+
+/**
+ * An operator's redelivery: the events `from`…`to` (feed ids) go again with their own
+ * `webhook-id`, delivered or not. A job still waiting or retrying is left to run. Returns the ids.
+ */
+export async function redeliverEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, store: Store, from: number, to: number): Promise<string[]> {
+  const eventIds = store.sqlite.prepare('SELECT event_id FROM events WHERE id BETWEEN ? AND ? ORDER BY id').pluck().all(from, to) as string[];
+  store.sqlite.prepare("UPDATE events SET status = 'pending' WHERE id BETWEEN ? AND ?").run(from, to);
+  const toAdd: string[] = [];
+  for (const eventId of eventIds) {
+    const job = await queue.getJob(buildEventJobId(eventId));
+    const state = job ? await job.getState() : 'unknown';
+    if (job && (state === 'completed' || state === 'failed')) await job.remove();
+    if (!job || state === 'completed' || state === 'failed' || state === 'unknown') toAdd.push(eventId);
+  }
+  await enqueueEvents(queue, config, toAdd);
+  return eventIds;
+}

@@ -11,6 +11,7 @@ import { addDays } from '../../src/policy/dates.js';
 import type { Runtime } from '../../src/runtime.js';
 import { takeWrittenEvents } from '../../src/store/events.js';
 import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
+import { runLifecycle } from '../helpers/cli.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { createWorld, type World } from '../helpers/world.js';
@@ -229,9 +230,19 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     cancelSubscription(operatorDeps(w, runtime), 'E-crash', 'T-7', A);
     takeWrittenEvents(w.store); // what a SIGKILL after the commit and before the enqueue leaves: no job
     expect(countEvents(w, "status = 'pending' AND type = 'subscription.cancelled'")).toBe(1);
+    // What operators see meanwhile: `status` counts it pending, and a failure with its reason.
+    w.store.sqlite.prepare("INSERT INTO events (event_id, type, occurred_at, data, status, attempts, last_error) VALUES ('evt_old', 'notice.sent', ?, '{}', 'failed', 40, 'the receiver answered 503')").run(new Date().toISOString());
+    const env = { REDIS_URL: redis.url, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret };
+    const status = await runLifecycle(['status'], { dataDir: w.dir, env });
+    expect(status.stdout).toContain('events         pending 1, delivered 0, failed 1\n');
+    expect(status.stdout).toMatch(/failed {2}#2 notice\.sent {2}after 40 attempts: the receiver answered 503/);
+    expect(status.stdout).not.toContain(secret);
     await scanOn(w, runtime, A);
-    await waitFor(() => countEvents(w, "status = 'delivered'") === 1, 'the cancellation delivered');
-    expect(receiver.acknowledged().map((d) => [d.type, d.body.data.subscription])).toEqual([['subscription.cancelled', 'E-crash']]);
+    await waitFor(() => countEvents(w, "status = 'delivered'") === 2, 'the cancellation delivered, and the failed event again');
+    expect(receiver.acknowledged().map((d) => [d.type, d.body.data.subscription])).toEqual([
+      ['subscription.cancelled', 'E-crash'],
+      ['notice.sent', undefined],
+    ]);
   }, 30_000);
 
   it('redelivery is refused without EVENTS_WEBHOOK_URL; the feed still serves the events', async () => {

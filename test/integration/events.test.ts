@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { flushWrittenEvents, redeliverEvents, waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
-import { cancelSubscription, confirmPayment, type OperatorDeps } from '../../src/operator/actions.js';
+import { cancelSubscription, confirmPayment, reactivateSubscription, renewSubscription, type OperatorDeps } from '../../src/operator/actions.js';
 import { addDays } from '../../src/policy/dates.js';
 import type { Runtime } from '../../src/runtime.js';
 import { takeWrittenEvents } from '../../src/store/events.js';
@@ -203,6 +203,36 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     expect(redeliver.json).toEqual({ from: Number(feed[0]!.id), to: Number(feed[2]!.id), queued: 3 });
     await waitFor(() => receiver.deliveries.length === before + 3 && countEvents(w, "status <> 'delivered'") === 0, 'the redelivery');
     expect(receiver.deliveries.slice(before).map((d) => d.id).sort()).toEqual(feed.slice(0, 3).map((e) => e.eventId).sort());
+  }, 60_000);
+
+  it('a lapse voids the pending renewal invoice, and a reactivation under the 2020 exception is paid: each is an event', async () => {
+    const A2020 = '2020-03-10'; // covid-19-2020: a lapsed competency may be reactivated until 2020-06-30
+    const { w, runtime } = await start('2020-03-20');
+    await w.import([{ id: 'E-react', anniversaryOn: A2020, offer: 'competency', bankTransfer: true }]);
+    const renewal = await renewSubscription(operatorDeps(w, runtime), 'E-react', '2020-03-20');
+    expect(renewal.outcome).toBe('pending-payment');
+    await flushWrittenEvents(runtime.queues.actions, w.config, w.store);
+    await scanOn(w, runtime, '2020-04-10');
+    w.store.sqlite.prepare("UPDATE subscriptions SET payment_method = 'credit_card', payment_token = 'tok_visa' WHERE id = 'E-react'").run();
+    const reactivation = await reactivateSubscription(operatorDeps(w, runtime), 'E-react', '2020-05-04');
+    expect(reactivation.outcome).toBe('reactivated');
+    await flushWrittenEvents(runtime.queues.actions, w.config, w.store);
+    await waitFor(() => countEvents(w, "status <> 'delivered'") === 0 && receiver.acknowledged().length === countEvents(w), 'every event delivered');
+    const lifecycle = receiver.deliveries.filter((d) => !d.type.startsWith('notice.'));
+    expect(lifecycle.map((d) => [d.type, d.body.data.action ?? d.body.data.reason]).sort()).toEqual([
+      ['invoice.paid', 'reactivate'],
+      ['invoice.voided', 'lapsed before payment'],
+      ['subscription.lapsed', 'lapse'],
+      ['subscription.reactivated', 'reactivate'],
+      ['subscription.renewal_pending', 'renew'],
+    ]);
+    expect(lifecycle.find((d) => d.type === 'subscription.reactivated')!.body.data).toMatchObject({
+      subscription: 'E-react',
+      anniversary: A2020,
+      newAnniversary: expect.stringMatching(/^2021-/),
+      invoice: { status: 'paid', number: reactivation.invoice },
+    });
+    expect(receiver.refusedSignatures).toEqual([]);
   }, 60_000);
 
   it('a receiver down for a stretch gets everything afterwards, each webhook-id retried until acknowledged', async () => {

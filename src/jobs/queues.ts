@@ -191,6 +191,9 @@ export async function flushWrittenEvents(queue: ActionQueue, config: Pick<Config
   if (config.eventsWebhookUrl) await enqueueEvents(queue, config, eventIds);
 }
 
+/** The most events one redelivery may cover: a larger range is several calls. */
+export const maxRedelivery = 10_000;
+
 /**
  * An operator's redelivery: the events `from`…`to` (feed ids) go again with their own
  * `webhook-id`, delivered or not. A job still waiting or retrying is left to run. Returns the ids.

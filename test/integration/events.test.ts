@@ -262,7 +262,7 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     expect(countEvents(w, "status = 'pending' AND type = 'subscription.cancelled'")).toBe(1);
     // What operators see meanwhile: `status` counts it pending, and a failure with its reason.
     w.store.sqlite.prepare("INSERT INTO events (event_id, type, occurred_at, data, status, attempts, last_error) VALUES ('evt_old', 'notice.sent', ?, '{}', 'failed', 40, 'the receiver answered 503')").run(new Date().toISOString());
-    const env = { REDIS_URL: redis.url, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret };
+    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret };
     const status = await runLifecycle(['status'], { dataDir: w.dir, env });
     expect(status.stdout).toContain('events         pending 1, delivered 0, failed 1\n');
     expect(status.stdout).toMatch(/failed {2}#2 notice\.sent {2}after 40 attempts: the receiver answered 503/);
@@ -273,7 +273,18 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
       ['subscription.cancelled', 'E-crash'],
       ['notice.sent', undefined],
     ]);
-  }, 30_000);
+    // `lifecycle events redeliver`: the same webhook-id again; bad ranges change nothing.
+    const cancelled = receiver.acknowledged()[0]!.id;
+    const bad = await runLifecycle(['events', 'redeliver', '5', 'x'], { dataDir: w.dir, env });
+    expect({ code: bad.status, stderr: bad.stderr }).toEqual({
+      code: 1,
+      stderr: "error: TO x: expected an event id (a whole number from 1, the feed's id)\nerror: nothing redelivered\n",
+    });
+    const again = await runLifecycle(['events', 'redeliver', '1'], { dataDir: w.dir, env });
+    expect({ code: again.status, stdout: again.stdout }).toEqual({ code: 0, stdout: '1 event(s) queued for redelivery (1…1); the daemon sends them\n' });
+    await waitFor(() => receiver.acknowledged().length === 3, 'the redelivery');
+    expect(receiver.acknowledged()[2]!.id).toBe(cancelled);
+  }, 60_000);
 
   it('redelivery is refused without EVENTS_WEBHOOK_URL; the feed still serves the events', async () => {
     receiver = await startReceiver(secret);

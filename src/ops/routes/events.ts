@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { InputError, RefusedError } from '../../errors.js';
-import { redeliverEvents } from '../../jobs/queues.js';
+import { maxRedelivery, redeliverEvents } from '../../jobs/queues.js';
 import type { EventRow } from '../../store/events.js';
 import type { AdminContext } from '../context.js';
 import { buildLimitSchema } from '../schemas.js';
@@ -10,9 +10,6 @@ interface FeedQuery {
   limit: number;
   status?: EventRow['status'];
 }
-
-/** The most events one redelivery may cover: a larger range is several calls. */
-const maxRedelivery = 10_000;
 
 /** One event as the feed serves it: the webhook's body, plus its id (the cursor) and delivery. */
 function describeEvent(row: EventRow) {

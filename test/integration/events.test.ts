@@ -286,6 +286,20 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     expect(receiver.acknowledged()[2]!.id).toBe(cancelled);
   }, 60_000);
 
+  it('an import that corrects the first anniversary of a lapsed subscription reactivates it: an event, sent by the next scan', async () => {
+    const { w, runtime } = await start(A);
+    await w.import([{ id: 'E-imp', anniversaryOn: A }]);
+    await scanOn(w, runtime, addDays(A, 31));
+    await w.import([{ id: 'E-imp', anniversaryOn: '2019-12-01' }]);
+    await scanOn(w, runtime, addDays(A, 32));
+    await waitFor(() => countEvents(w, "status <> 'delivered'") === 0, 'every event delivered');
+    const lifecycle = receiver.acknowledged().filter((d) => d.type.startsWith('subscription.'));
+    expect(lifecycle.map((d) => [d.type, d.body.data.action, d.body.data.newAnniversary])).toEqual([
+      ['subscription.lapsed', 'lapse', undefined],
+      ['subscription.reactivated', 'import', '2019-12-01'],
+    ]);
+  }, 60_000);
+
   it('redelivery is refused without EVENTS_WEBHOOK_URL; the feed still serves the events', async () => {
     receiver = await startReceiver(secret);
     world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, A);

@@ -97,7 +97,7 @@ try {
   await flushWrittenEvents(runtime.queues.actions, config, store);
   await receiver.waitFor(total);
   while ((store.sqlite.prepare("SELECT COUNT(*) FROM events WHERE status <> 'delivered'").pluck().get() as number) > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const eventSeconds = (performance.now() - start) / 1000;
   await runtime.close();

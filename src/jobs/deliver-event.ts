@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../config.js';
 import { postJson } from '../http/post-json.js';
 import { redact } from '../redact.js';
-import { buildEventBody, findEvent, type EventRow } from '../store/events.js';
+import type Database from 'better-sqlite3';
+import { buildEventBody, type EventRow } from '../store/events.js';
 import type { JobDeps } from './deps.js';
 
 /** The backoff type of event deliveries: doubling from JOB_BACKOFF_MS, capped (eventBackoffCapMs). */
@@ -23,6 +24,28 @@ export function signEvent(secret: string, eventId: string, timestamp: number, bo
   return `v1,${createHmac('sha256', key).update(`${eventId}.${timestamp}.${body}`).digest('base64')}`;
 }
 
+interface DeliveryStatements {
+  find: Database.Statement<[string], EventRow>;
+  countAttempt: Database.Statement<[number]>;
+  markDelivered: Database.Statement<[string, number]>;
+}
+
+// Prepared once per connection, as for notices (deliver.ts): each delivery runs three of them.
+const statementsByConnection = new WeakMap<Database.Database, DeliveryStatements>();
+
+function prepareStatements(sqlite: Database.Database): DeliveryStatements {
+  let statements = statementsByConnection.get(sqlite);
+  if (!statements) {
+    statements = {
+      find: sqlite.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
+      countAttempt: sqlite.prepare<[number]>('UPDATE events SET attempts = attempts + 1 WHERE id = ?'),
+      markDelivered: sqlite.prepare<[string, number]>("UPDATE events SET status = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?"),
+    };
+    statementsByConnection.set(sqlite, statements);
+  }
+  return statements;
+}
+
 /** Why a delivery did not take: the receiver's status, or the connection's failure. */
 export class EventDeliveryError extends Error {
   override name = 'EventDeliveryError';
@@ -38,11 +61,12 @@ interface DeliveryOutcome {
  */
 export async function deliverEvent(deps: JobDeps, eventId: string, isLastAttempt: boolean): Promise<DeliveryOutcome> {
   const { store, config } = deps;
-  const event = findEvent(store, eventId);
+  const statements = prepareStatements(store.sqlite);
+  const event = statements.find.get(eventId);
   if (!event) return { outcome: 'unknown' };
   if (event.status === 'delivered') return { outcome: 'already-delivered' };
   if (!config.eventsWebhookUrl || !config.eventsWebhookSecret) return { outcome: 'not-configured' };
-  store.sqlite.prepare('UPDATE events SET attempts = attempts + 1 WHERE id = ?').run(event.id);
+  statements.countAttempt.run(event.id);
   const body = buildEventBody(event);
   const timestamp = Math.floor(deps.now().getTime() / 1000);
   let error: string;
@@ -57,9 +81,7 @@ export async function deliverEvent(deps: JobDeps, eventId: string, isLastAttempt
       timeoutMs: config.httpTimeoutMs,
     });
     if (answer.status >= 200 && answer.status < 300) {
-      store.sqlite
-        .prepare("UPDATE events SET status = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?")
-        .run(deps.now().toISOString(), event.id);
+      statements.markDelivered.run(deps.now().toISOString(), event.id);
       return { outcome: 'delivered' };
     }
     error = `the receiver answered ${answer.status}`;

@@ -157,7 +157,9 @@ export async function enqueueEvents(queue: ActionQueue, config: Pick<Config, 'jo
     eventIds.map((eventId) => ({
       name: 'deliver-event' as const,
       data: { eventId },
-      opts: { jobId: buildEventJobId(eventId), attempts: eventAttempts, backoff: { type: eventBackoffType, delay: config.jobBackoffMs } },
+      // A delivered event's job is removed at once: the events table is its record, and a
+      // redelivery or the scan's safety net adds a new job under the same id.
+      opts: { jobId: buildEventJobId(eventId), attempts: eventAttempts, backoff: { type: eventBackoffType, delay: config.jobBackoffMs }, removeOnComplete: true },
     })),
   );
 }

@@ -10,7 +10,7 @@ import type { JobDeps } from './deps.js';
 export const eventBackoffType = 'event-delivery';
 /** Retries are at most an hour apart, so a receiver back after a day gets its events within the hour. */
 export const eventBackoffCapMs = 3_600_000;
-/** With the cap, 40 attempts span more than a day and a half; past that, every scan tries the failed ones again. */
+/** With the cap, 40 attempts span about 30 hours (JOB_BACKOFF_MS 5000); past that, every scan tries the failed ones again. */
 export const eventAttempts = 40;
 
 /** BullMQ's custom backoff strategy for `event-delivery` (worker setting `backoffStrategy`). */

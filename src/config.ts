@@ -54,6 +54,10 @@ export interface Config {
   paymentGateway: PaymentGatewayName;
   paymentWebhookUrl: string | null;
   paymentWebhookSecret: string | null;
+  /** EVENTS_WEBHOOK_URL: where lifecycle events are POSTed (Standard Webhooks); unset: events are only served by the feed. @defaultValue unset */
+  eventsWebhookUrl: string | null;
+  /** EVENTS_WEBHOOK_SECRET: `whsec_` + base64 key signing each event; required with EVENTS_WEBHOOK_URL. */
+  eventsWebhookSecret: string | null;
   /** HTTP_CONNECT_TIMEOUT_MS: an outbound webhook's connection (TCP and TLS) must be up within this. @defaultValue 5000 */
   httpConnectTimeoutMs: number;
   /** HTTP_TIMEOUT_MS: an outbound webhook's whole exchange, answer included, must end within this. @defaultValue 15000 */
@@ -68,6 +72,14 @@ export const defaultPaymentInstructions: Readonly<Record<'en' | 'zh-TW', string>
   en: 'Pay by bank transfer to the account shown on the invoice. You can download the invoice from the Membership offers page in Partner Center.',
   'zh-TW': '請以銀行轉帳支付至發票上所列的帳戶。您可以在合作夥伴中心的「成員資格供應項目」頁面下載發票。',
 };
+
+/** Standard Webhooks secrets: `whsec_` and the base64 of the key. */
+function isEventsSecret(value: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+  if (!match) return false;
+  const bytes = Buffer.from(match[1]!, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
 
 /** An instruction set in an environment variable: `\n` (backslash, n) is a line break. */
 function readInstructions(value: string | null): string | null {
@@ -125,7 +137,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (value !== null && isUrl(value, ['http:', 'https:'])) {
       const parsed = new URL(value);
       if (parsed.username || parsed.password) {
-        problems.push(`${name}=${redactUrl(value)}: credentials in the URL are refused; authenticate with the signature (PAYMENT_WEBHOOK_SECRET)`);
+        const secretName = name.replace(/_URL$/, '_SECRET');
+        problems.push(`${name}=${redactUrl(value)}: credentials in the URL are refused; authenticate with the signature (${secretName})`);
       }
     }
     return value;
@@ -145,6 +158,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (paymentGateway === 'webhook') {
     if (!paymentWebhookUrl) problems.push('PAYMENT_WEBHOOK_URL: required when PAYMENT_GATEWAY=webhook');
     if (!paymentWebhookSecret) problems.push('PAYMENT_WEBHOOK_SECRET: required when PAYMENT_GATEWAY=webhook');
+  }
+  const eventsWebhookUrl = urlWithoutCredentials('EVENTS_WEBHOOK_URL');
+  const eventsWebhookSecret = text('EVENTS_WEBHOOK_SECRET');
+  if (eventsWebhookUrl && !eventsWebhookSecret) problems.push('EVENTS_WEBHOOK_SECRET: required when EVENTS_WEBHOOK_URL is set (whsec_ followed by a base64 key, e.g. whsec_$(openssl rand -base64 32))');
+  if (eventsWebhookSecret && !isEventsSecret(eventsWebhookSecret)) {
+    problems.push('EVENTS_WEBHOOK_SECRET: expected whsec_ followed by a base64 key of 24 to 64 bytes (e.g. whsec_$(openssl rand -base64 32))');
   }
   const mailDomain = text('MAIL_DOMAIN') ?? 'membership-lifecycle.local';
   if (!/^[A-Za-z0-9.-]+$/.test(mailDomain)) problems.push(`MAIL_DOMAIN=${mailDomain}: expected a domain name`);
@@ -189,6 +208,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     paymentGateway,
     paymentWebhookUrl,
     paymentWebhookSecret,
+    eventsWebhookUrl,
+    eventsWebhookSecret,
     httpConnectTimeoutMs: integer('HTTP_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     httpTimeoutMs: integer('HTTP_TIMEOUT_MS', 15_000, 100, 600_000),
     logLevel: text('LOG_LEVEL') ?? 'info',
@@ -201,7 +222,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
 /** Every secret the environment holds: URL passwords, tokens, the webhook secret (see src/redact.ts). */
 function secretValuesOf(env: Env): string[] {
-  const urls = ['REDIS_URL', 'SMTP_URL', 'PAYMENT_WEBHOOK_URL'].flatMap((name) => secretsOfUrl(env[name]?.trim()));
-  const values = ['ADMIN_TOKEN', 'PAYMENT_WEBHOOK_SECRET'].map((name) => env[name]?.trim() ?? '');
+  const urls = ['REDIS_URL', 'SMTP_URL', 'PAYMENT_WEBHOOK_URL', 'EVENTS_WEBHOOK_URL'].flatMap((name) => secretsOfUrl(env[name]?.trim()));
+  const values = ['ADMIN_TOKEN', 'PAYMENT_WEBHOOK_SECRET', 'EVENTS_WEBHOOK_SECRET'].map((name) => env[name]?.trim() ?? '');
   return [...urls, ...values];
 }

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { JobDeps } from './jobs/deps.js';
 import type { JobName, JobPayloads } from './jobs/payloads.js';
 import { createActionProcessor } from './jobs/process.js';
+import { findEventBackoffMs } from './jobs/deliver-event.js';
 import { actionQueueName, createQueues, scanQueueName, type Queues } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
@@ -132,6 +133,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       lockDuration,
       stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
       maxStalledCount: 5,
+      settings: { backoffStrategy: (attemptsMade: number) => findEventBackoffMs(config, attemptsMade) },
     });
     const scans = new Worker<JobPayloads['scan'], unknown, 'scan'>(scanQueueName, withRedactedErrors(async (job: Job<JobPayloads['scan'], unknown, 'scan'>) => {
       const result = await runScan(deps, job.data);

@@ -88,8 +88,9 @@ export async function runTimeLapse(
   const days: SimulatedDay[] = [];
   try {
     const runtime = await startRuntime({
-      // Retries wait milliseconds, not minutes: the calendar here is simulated.
-      config: { ...config, redisUrl: null, smtpUrl: null, jobBackoffMs: 20 },
+      // Retries wait milliseconds, not minutes: the calendar here is simulated. Its events stay in
+      // the sandbox copy: a rehearsal must not tell benefits systems anything.
+      config: { ...config, redisUrl: null, smtpUrl: null, jobBackoffMs: 20, eventsWebhookUrl: null, eventsWebhookSecret: null },
       store,
       log,
       connection: redis.connection,

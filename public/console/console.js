@@ -145,6 +145,34 @@ async function loadUndeliverable() {
   );
 }
 
+async function loadFailedEvents() {
+  const { events } = await callApi('/api/events?status=failed&limit=50');
+  fillTable(
+    'failed-events',
+    events.map((event) => [
+      `#${event.id}`,
+      event.type,
+      event.data.subscription ? createSubscriptionLink(event.data.subscription) : '—',
+      event.delivery.attempts,
+      event.delivery.lastError ?? '',
+      isViewer() ? '' : createButton('Redeliver', (button) => redeliverEvent(event.id, button)),
+    ]),
+    'none',
+  );
+}
+
+async function redeliverEvent(id, button) {
+  button.disabled = true;
+  try {
+    await callApi('/api/events/redeliver', { method: 'POST', body: { from: Number(id) } });
+    showMessage(`event #${id} queued for redelivery`);
+    await refreshAll();
+  } catch (error) {
+    button.disabled = false;
+    reportError(error);
+  }
+}
+
 async function retryJob(id, button) {
   button.disabled = true;
   try {
@@ -215,7 +243,7 @@ async function showSubscription(id) {
 }
 
 async function refreshAll() {
-  const results = await Promise.allSettled([loadQueues(), loadPlan(), loadScans(), loadFailedJobs(), loadUndeliverable()]);
+  const results = await Promise.allSettled([loadQueues(), loadPlan(), loadScans(), loadFailedJobs(), loadUndeliverable(), loadFailedEvents()]);
   const failure = results.find((result) => result.status === 'rejected');
   if (failure) throw failure.reason;
 }

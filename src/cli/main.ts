@@ -15,6 +15,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerRetry } from './commands/retry.js';
 import { registerPreview } from './commands/preview.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerEvents } from './commands/events.js';
 import { requestScan } from './queue-client.js';
 import { printJson } from './context.js';
 import { escapeControls } from '../policy/limits.js';
@@ -58,6 +59,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerPreview(program);
   registerStatus(program, context);
   registerRetry(program, context);
+  registerEvents(program, context);
   registerDemo(program, context);
   registerTokens(program, context);
   for (const command of program.commands) command.exitOverride();

@@ -10,7 +10,7 @@ async function closeWithin(closing: Promise<unknown>, clients: readonly { discon
     await Promise.allSettled(clients.map((client) => withDeadline(client.disconnect(), 500)));
   }
 }
-import { actionQueueName, buildJobOptions, enqueueDelivery, scanQueueName, type ActionQueue } from '../jobs/queues.js';
+import { actionQueueName, buildJobOptions, enqueueDelivery, flushWrittenEvents, scanQueueName, type ActionQueue } from '../jobs/queues.js';
 import type { JobPayloads, ScanResult } from '../jobs/payloads.js';
 import type { CliContext } from './context.js';
 
@@ -50,5 +50,15 @@ export async function requestDelivery(context: CliContext, messageId: string): P
     return 'the notice is queued for delivery';
   } catch (error) {
     return `the notice waits in the outbox: ${(error as Error).message}; the next scan sends it`;
+  }
+}
+
+/** Hands the events the command wrote to the daemon's queue; without Redis the next scan queues them. */
+export async function requestEventDelivery(context: CliContext): Promise<void> {
+  if (!context.config.eventsWebhookUrl) return;
+  try {
+    await flushWrittenEvents(openQueues(context).actions, context.config, context.store);
+  } catch {
+    // Left pending in the events table: every scan queues what is undelivered.
   }
 }

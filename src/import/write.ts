@@ -4,6 +4,8 @@ import { toSubscription, type SubscriptionRow } from '../store/rows.js';
 import { findBenefitsEndOn } from '../policy/cycle.js';
 import { findNextDueOn } from '../policy/due.js';
 import { voidReasons } from '../policy/payment.js';
+import { recordEvent } from '../store/events.js';
+import { findInvoice } from '../store/invoices.js';
 import type { Subscription } from '../policy/types.js';
 import {
   changedSubscriptionFields,
@@ -102,8 +104,13 @@ export function createImportWriter(store: Store, now: Date, file: string, option
       voidInvoice: sqlite.prepare("UPDATE invoices SET status = 'void', failure_reason = ?, updated_at = ? WHERE number = ? AND status = 'pending'"),
     };
     restartStatements.reset.run(current.id);
-    if (current.pendingInvoice) restartStatements.voidInvoice.run(voidReasons.cycleRestarted, at, current.pendingInvoice);
+    const event = { at: now, subscription: current.id, partner: merged.partnerId, anniversary: current.anniversaryOn };
+    if (current.pendingInvoice) {
+      restartStatements.voidInvoice.run(voidReasons.cycleRestarted, at, current.pendingInvoice);
+      recordEvent(store, { ...event, type: 'invoice.voided', detail: { reason: voidReasons.cycleRestarted }, invoice: findInvoice(store, current.pendingInvoice) });
+    }
     if (current.status !== 'lapsed') return;
+    recordEvent(store, { ...event, type: 'subscription.reactivated', detail: { action: 'import', newAnniversary: merged.anniversaryOn } });
     insertAudit.run(at, current.id, merged.partnerId, 'reactivated', file, JSON.stringify({
       reason: 'the import corrected the first anniversary: a new cycle starts',
       from: current.anniversaryOn,

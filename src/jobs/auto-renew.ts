@@ -1,10 +1,12 @@
 import { findFee } from '../billing/prices.js';
 import type { RenewalFailureReason } from '../mail/types.js';
+import { findCycleDates } from '../policy/cycle.js';
 import { actionBits } from '../policy/due.js';
 import { checkAutoRenewal } from '../policy/renewal.js';
 import type { Partner, Subscription } from '../policy/types.js';
 import { findAction, recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
-import { createInvoice, findAutoRenewInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
+import { recordEvent } from '../store/events.js';
+import { createInvoice, findAutoRenewInvoice, findInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
 import { findNoticeClock, putNoticeInOutbox } from './notices.js';
@@ -98,6 +100,13 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
       ? { ...subscription, anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null }
       : { ...subscription, doneMask: subscription.doneMask | actionBits[action], pendingInvoice: invoice.number };
     saveLifecycleState(store, next, at);
+    const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: findInvoice(store, invoice.number) };
+    if (isPaid) {
+      recordEvent(store, { ...eventBase, type: 'subscription.renewed', detail: { action, newAnniversary: invoice.renews_to } });
+      recordEvent(store, { ...eventBase, type: 'invoice.paid', detail: { action } });
+    } else {
+      recordEvent(store, { ...eventBase, type: 'subscription.renewal_pending', detail: { action, newAnniversary: invoice.renews_to, payBy: findCycleDates(subscription.anniversaryOn).windowCloses } });
+    }
     recordAudit(store, {
       at,
       effectiveOn: today,
@@ -154,5 +163,14 @@ function finishFailure(
     ...findNoticeClock(deps),
   });
   saveLifecycleState(deps.store, { ...subscription, doneMask: subscription.doneMask | actionBits['auto-renew'] }, at);
+  recordEvent(deps.store, {
+    type: 'subscription.renewal_failed',
+    at,
+    subscription: subscription.id,
+    partner: partner.id,
+    anniversary: subscription.anniversaryOn,
+    detail: { action: 'auto-renew', reason, lapsesOn: findCycleDates(subscription.anniversaryOn).lapsesOn },
+    invoice,
+  });
   return { outcome, messageId };
 }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { NoticeRow } from '../store/effects.js';
+import { recordEvent } from '../store/events.js';
 import type { JobDeps } from './deps.js';
 
 const reminderKinds = new Set(['remind-before', 'remind-after']);
@@ -47,6 +48,18 @@ export async function deliverNotice(deps: JobDeps, messageId: string): Promise<'
   if (notice.status === 'undeliverable') return 'undeliverable';
   statements.countAttempt.run(notice.id);
   await deps.sendNotice(notice);
-  statements.markSent(deps.now().toISOString(), notice);
+  const at = deps.now();
+  // The notice.sent event commits with the 'sent' mark (a nested transaction is a savepoint).
+  deps.store.sqlite.transaction(() => {
+    statements.markSent(at.toISOString(), notice);
+    recordEvent(deps.store, {
+      type: 'notice.sent',
+      at,
+      subscription: notice.subscription_id,
+      partner: (JSON.parse(notice.data) as { partner: { id: string } }).partner.id,
+      anniversary: notice.anniversary_on,
+      detail: { notice: { kind: notice.kind, messageId: notice.message_id } },
+    });
+  })();
   return 'sent';
 }

@@ -2,6 +2,7 @@ import { findCycleDates } from '../policy/cycle.js';
 import { actionBits } from '../policy/due.js';
 import { voidReasons } from '../policy/payment.js';
 import { findAction, recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { recordEvent } from '../store/events.js';
 import { findInvoice, settleInvoice } from '../store/invoices.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
@@ -40,6 +41,10 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
       at,
     });
     saveLifecycleState(store, lapsed, at);
+    // A lapse is what tells a benefits system to revoke (SPEC §8).
+    const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn };
+    recordEvent(store, { ...eventBase, type: 'subscription.lapsed', detail: { action: 'lapse', lapsedOn } });
+    if (voidedInvoice) recordEvent(store, { ...eventBase, type: 'invoice.voided', detail: { reason: voidReasons.lapsed }, invoice: findInvoice(store, voidedInvoice) });
     recordAudit(store, {
       at,
       effectiveOn: today,

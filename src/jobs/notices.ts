@@ -10,6 +10,7 @@ import { selectRecipients } from '../policy/recipients.js';
 import type { Partner, Subscription } from '../policy/types.js';
 import type { Store } from '../store/db.js';
 import { queueNotice } from '../store/effects.js';
+import { recordEvent } from '../store/events.js';
 import { findInvoice, type InvoiceRow } from '../store/invoices.js';
 import type { JobDeps } from './deps.js';
 
@@ -163,7 +164,7 @@ export function putNoticeInOutbox(
   const recipients = selectRecipients(partner.contacts);
   data.audience = describeAudience(partner, recipients);
   const messageId = buildMessageId(data, config.mailDomain);
-  queueNotice(store, {
+  const isNew = queueNotice(store, {
     messageId,
     subscriptionId: subscription.id,
     kind,
@@ -173,5 +174,15 @@ export function putNoticeInOutbox(
     data,
     at,
   });
+  if (isNew && recipients.length === 0) {
+    recordEvent(store, {
+      type: 'notice.undeliverable',
+      at,
+      subscription: subscription.id,
+      partner: partner.id,
+      anniversary: subscription.anniversaryOn,
+      detail: { notice: { kind, messageId }, reason: 'no contact with a purchasing role (R10)' },
+    });
+  }
   return { messageId, isDeliverable: recipients.length > 0 };
 }

@@ -18,10 +18,15 @@ export interface DeliverJobData {
   messageId: string;
 }
 
+export interface DeliverEventJobData {
+  eventId: string;
+}
+
 /** Every job name and its payload, shared by producers and processors. */
 export interface JobPayloads extends Record<LifecycleAction, ActionJobData> {
   scan: ScanJobData;
   deliver: DeliverJobData;
+  'deliver-event': DeliverEventJobData;
 }
 
 export type JobName = keyof JobPayloads;

@@ -6,9 +6,10 @@ import { findSubscription } from '../store/queries.js';
 import { processAutoRenew } from './auto-renew.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
+import { deliverEvent } from './deliver-event.js';
 import { processLapse } from './lapse.js';
 import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
-import { enqueueActions } from './queues.js';
+import { enqueueActions, flushWrittenEvents } from './queues.js';
 import { processReminder } from './remind.js';
 
 function isLifecycleAction(name: string): name is LifecycleAction {
@@ -43,7 +44,26 @@ function releaseJobId(job: Job): void {
  * before the lapse). A crash before that enqueue leaves this job to be retried, which re-enqueues.
  */
 export function createActionProcessor(deps: JobDeps) {
+  const processJob = createJobProcessor(deps);
   return async (job: Job<JobPayloads[JobName], unknown, JobName>): Promise<string> => {
+    try {
+      return await processJob(job);
+    } finally {
+      // The events its transactions wrote go out now; should Redis fail here, the next scan queues them.
+      await flushWrittenEvents(deps.queue, deps.config, deps.store).catch((error: unknown) =>
+        deps.log.warn({ err: error, jobId: job.id }, 'events written but not queued: the next scan queues them'),
+      );
+    }
+  };
+}
+
+function createJobProcessor(deps: JobDeps) {
+  return async (job: Job<JobPayloads[JobName], unknown, JobName>): Promise<string> => {
+    if (job.name === 'deliver-event') {
+      const { eventId } = job.data as JobPayloads['deliver-event'];
+      const { outcome } = await deliverEvent(deps, eventId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+      return outcome;
+    }
     if (job.name === 'deliver') {
       const { messageId } = job.data as JobPayloads['deliver'];
       const subscription = findNotice(deps.store, messageId)?.subscription_id ?? null;

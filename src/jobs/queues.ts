@@ -2,6 +2,9 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { LifecycleAction } from '../policy/types.js';
 import type { NoticeRow } from '../store/effects.js';
+import type { Store } from '../store/db.js';
+import { takeWrittenEvents, type EventRow } from '../store/events.js';
+import { eventAttempts, eventBackoffType } from './deliver-event.js';
 import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
 
 export const actionQueueName = 'actions';
@@ -141,4 +144,72 @@ export async function requeuePendingNotices(queue: ActionQueue, notices: readonl
   }
   await enqueueDelivery(queue, toDeliver);
   return requeued + toDeliver.length;
+}
+
+export function buildEventJobId(eventId: string): string {
+  return `event.${encodeIdPart(eventId)}`;
+}
+
+/** Adds one delivery job per event; its id is the event's, so an event is queued once at a time. */
+export async function enqueueEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await queue.addBulk(
+    eventIds.map((eventId) => ({
+      name: 'deliver-event' as const,
+      data: { eventId },
+      // A delivered event's job is removed at once: the events table is its record, and a
+      // redelivery or the scan's safety net adds a new job under the same id.
+      opts: { jobId: buildEventJobId(eventId), attempts: eventAttempts, backoff: { type: eventBackoffType, delay: config.jobBackoffMs }, removeOnComplete: true },
+    })),
+  );
+}
+
+/**
+ * The events outbox's safety net, run by every scan when EVENTS_WEBHOOK_URL is set: an event not
+ * delivered gets a job again (a failed one is retried with its attempts reset, a lost one added).
+ */
+export async function requeueUndeliveredEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, events: readonly EventRow[]): Promise<number> {
+  let requeued = 0;
+  const toAdd: string[] = [];
+  for (const event of events) {
+    const job = await queue.getJob(buildEventJobId(event.event_id));
+    const state = job ? await job.getState() : 'unknown';
+    if (job && state === 'failed') {
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      requeued++;
+    } else if (!job || state === 'completed' || state === 'unknown') {
+      // A completed job of an undelivered event ran before the URL was set: it goes again.
+      if (job && state === 'completed') await job.remove();
+      toAdd.push(event.event_id);
+    }
+  }
+  await enqueueEvents(queue, config, toAdd);
+  return requeued + toAdd.length;
+}
+
+/** Queues the events this process wrote since the last call, once their transactions committed; none without EVENTS_WEBHOOK_URL. */
+export async function flushWrittenEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs' | 'eventsWebhookUrl'>, store: Store): Promise<void> {
+  const eventIds = takeWrittenEvents(store);
+  if (config.eventsWebhookUrl) await enqueueEvents(queue, config, eventIds);
+}
+
+/** The most events one redelivery may cover: a larger range is several calls. */
+export const maxRedelivery = 10_000;
+
+/**
+ * An operator's redelivery: the events `from`…`to` (feed ids) go again with their own
+ * `webhook-id`, delivered or not. A job still waiting or retrying is left to run. Returns the ids.
+ */
+export async function redeliverEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, store: Store, from: number, to: number): Promise<string[]> {
+  const eventIds = store.sqlite.prepare('SELECT event_id FROM events WHERE id BETWEEN ? AND ? ORDER BY id').pluck().all(from, to) as string[];
+  store.sqlite.prepare("UPDATE events SET status = 'pending' WHERE id BETWEEN ? AND ?").run(from, to);
+  const toAdd: string[] = [];
+  for (const eventId of eventIds) {
+    const job = await queue.getJob(buildEventJobId(eventId));
+    const state = job ? await job.getState() : 'unknown';
+    if (job && (state === 'completed' || state === 'failed')) await job.remove();
+    if (!job || state === 'completed' || state === 'failed' || state === 'unknown') toAdd.push(eventId);
+  }
+  await enqueueEvents(queue, config, toAdd);
+  return eventIds;
 }

@@ -1,10 +1,11 @@
 import { actionBits } from '../policy/due.js';
 import { findDue } from '../scan/find-due.js';
 import { listPendingNotices, recordAction, saveLifecycleState } from '../store/effects.js';
+import { listUndeliveredEvents } from '../store/events.js';
 import { PermanentError } from '../errors.js';
 import type { JobDeps } from './deps.js';
 import type { ScanJobData, ScanResult } from './payloads.js';
-import { enqueueActions, requeuePendingNotices, type ActionToEnqueue } from './queues.js';
+import { enqueueActions, requeuePendingNotices, requeueUndeliveredEvents, type ActionToEnqueue } from './queues.js';
 
 const batchSize = 1_000;
 
@@ -123,6 +124,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
     await sending;
     // The outbox's safety net: a notice whose delivery job was lost (Redis lost its data) goes again.
     result.redelivered = await requeuePendingNotices(deps.queue, listPendingNotices(store));
+    if (deps.config.eventsWebhookUrl) await requeueUndeliveredEvents(deps.queue, deps.config, listUndeliveredEvents(store));
     store.sqlite
       .prepare(`UPDATE scan_runs SET status = 'done', finished_at = ?, due_count = ?, enqueued_count = ?, missed_count = ? WHERE id = ?`)
       .run(deps.now().toISOString(), result.due, result.enqueued, result.missed, scanId);

@@ -8,6 +8,7 @@ import { checkCancellation, checkManualRenewal, checkReactivation, validateBillT
 import type { Partner, Subscription } from '../policy/types.js';
 import type { Store } from '../store/db.js';
 import { recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { recordEvent } from '../store/events.js';
 import { createInvoice, findInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
 import { findPartner, findSubscription } from '../store/queries.js';
 
@@ -71,6 +72,9 @@ function applyRenewal(
     { ...subscription, status: 'active', anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null, lapsedOn: null },
     at,
   );
+  const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: findInvoice(deps.store, invoice.number) };
+  recordEvent(deps.store, { ...eventBase, type: key === 'reactivate' ? 'subscription.reactivated' : 'subscription.renewed', detail: { action: key, newAnniversary: invoice.renews_to } });
+  recordEvent(deps.store, { ...eventBase, type: 'invoice.paid', detail: { action: key } });
   recordAudit(deps.store, {
     at,
     effectiveOn: asOf,
@@ -131,6 +135,15 @@ async function chargeAndApply(
     if (charge.status === 'pending') {
       settleInvoice(store, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
       saveLifecycleState(store, { ...subscription, pendingInvoice: invoice.number }, at);
+      recordEvent(store, {
+        type: 'subscription.renewal_pending',
+        at,
+        subscription: subscription.id,
+        partner: partner.id,
+        anniversary: subscription.anniversaryOn,
+        detail: { action: purpose === 'reactivation' ? 'reactivate' : 'renew', newAnniversary },
+        invoice: findInvoice(store, invoice.number),
+      });
       recordAudit(store, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-pending-payment`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number } });
       // SPEC §3: every pending invoice is announced with how to pay it and by when.
       const { messageId } = putNoticeInOutbox(store, deps.config, 'invoice-pending', subscription, partner, at, {
@@ -188,6 +201,11 @@ export function cancelSubscription(deps: OperatorDeps, id: string, ticket: strin
     const at = deps.now();
     if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: voidReasons.cancelled, at });
     saveLifecycleState(store, { ...subscription, status: 'cancelled', cancelledOn: asOf, pendingInvoice: null }, at, ticket);
+    const eventBase = { at, subscription: id, partner: partner.id, anniversary: subscription.anniversaryOn };
+    recordEvent(store, { ...eventBase, type: 'subscription.cancelled', detail: { action: 'cancel', ticket, benefitsEndOn: grant.benefitsEndOn } });
+    if (subscription.pendingInvoice) {
+      recordEvent(store, { ...eventBase, type: 'invoice.voided', detail: { reason: voidReasons.cancelled }, invoice: findInvoice(store, subscription.pendingInvoice) });
+    }
     recordAudit(store, {
       at,
       effectiveOn: asOf,

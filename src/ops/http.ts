@@ -4,6 +4,7 @@ import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { createTokenCheck } from './auth.js';
 import type { AdminContext } from './context.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerInvoiceRoutes } from './routes/invoices.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -100,6 +101,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     registerPlanRoutes(api, context);
     registerJobRoutes(api, context);
     registerNoticeRoutes(api, context);
+    registerEventRoutes(api, context);
   });
   await app.listen({ host, port });
   const address = app.server.address();

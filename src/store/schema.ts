@@ -197,3 +197,27 @@ export const apiTokens = sqliteTable('api_tokens', {
   lastUsedAt: text('last_used_at'),
   revokedAt: text('revoked_at'),
 });
+
+/**
+ * The events outbox (SPEC §8): every state change, written with it, then POSTed to
+ * EVENTS_WEBHOOK_URL. `id` is the feed's cursor; `event_id` is the stable `webhook-id`.
+ */
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    eventId: text('event_id').notNull().unique(),
+    type: text('type').notNull(),
+    occurredAt: text('occurred_at').notNull(),
+    subscriptionId: text('subscription_id'),
+    partnerId: text('partner_id'),
+    /** The body's `data` as JSON, fixed when the change took effect. */
+    data: text('data').notNull(),
+    /** pending → delivered (a 2xx from the receiver), or failed (retries spent; a scan tries again). */
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    deliveredAt: text('delivered_at'),
+  },
+  (t) => [index('events_status_idx').on(t.status, t.id)],
+);

@@ -59,6 +59,8 @@ const protectedRoutes: [route: string, path: string, body?: unknown][] = [
   ['POST /api/jobs/:id/retry', '/api/jobs/remind-before.S-1.2019-10-05/retry'],
   ['GET /api/queues', '/api/queues'],
   ['GET /api/notices/undeliverable', '/api/notices/undeliverable'],
+  ['GET /api/events', '/api/events'],
+  ['POST /api/events/redeliver', '/api/events/redeliver', { from: 1 }],
 ];
 /** Served without a token: the health check and the console's static files (the page holds no data). */
 const publicRoutes = ['GET /', 'GET /console/console.css', 'GET /console/console.js', 'GET /healthz'];
@@ -137,7 +139,7 @@ describe('admin API authentication', () => {
     await w.import([{ id: 'S-1', anniversaryOn: addDays(D, -5), token: 'tok_visa' }]);
     const viewer = createToken(w.store, 'ops-viewer', 'viewer', new Date()).token;
     const mutating = api.server.routes.filter((route) => !/^(GET|HEAD) /.test(route));
-    expect(mutating).toHaveLength(6);
+    expect(mutating).toHaveLength(7);
     for (const route of mutating) {
       const [, path, body] = findCall(route);
       const reply = await api.call(methodOf(route), path, { body, token: viewer });

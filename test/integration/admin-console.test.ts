@@ -69,6 +69,18 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     await page.click('#refresh');
     await expect.poll(() => page.textContent('#undeliverable tbody')).toContain('C-nobody');
 
+    // An event the receiver never acknowledged: listed with its reason and a Redeliver button,
+    // refused here with the reason since this daemon has no EVENTS_WEBHOOK_URL.
+    world.store.sqlite
+      .prepare("INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts, last_error) VALUES ('evt_console', 'subscription.lapsed', ?, 'C-today', 'P-1', '{\"subscription\":\"C-today\"}', 'failed', 40, 'the receiver answered 503')")
+      .run(new Date().toISOString());
+    await page.click('#refresh');
+    await expect.poll(() => page.textContent('#failed-events tbody')).toContain('the receiver answered 503');
+    const eventRow = page.locator('#failed-events tbody tr:has-text("subscription.lapsed")');
+    expect((await eventRow.locator('td').allTextContents()).slice(1, 5)).toEqual(['subscription.lapsed', 'C-today', '40', 'the receiver answered 503']);
+    await eventRow.locator('button').click();
+    await expect.poll(() => page.textContent('#message')).toContain('EVENTS_WEBHOOK_URL is unset');
+
     await page.fill('#lookup-id', 'C-today');
     await page.click('#lookup-form button[type=submit]');
     await expect.poll(() => page.textContent('#subscription')).toContain('remind-before: sent');
@@ -97,6 +109,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     expect(await page.isVisible('#refresh')).toBe(true);
     await expect.poll(() => page.textContent('#plan tbody')).toContain('C-soon');
     expect(await page.locator('#failed button').count()).toBe(0);
+    expect(await page.locator('#failed-events button').count()).toBe(0);
     const refused = await page.evaluate(async (bearer) => {
       const response = await fetch('/api/scans', { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
       return { status: response.status, body: await response.json() };

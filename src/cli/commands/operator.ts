@@ -11,7 +11,7 @@ import {
 } from '../../operator/actions.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
-import { requestDelivery } from '../queue-client.js';
+import { requestDelivery, requestEventDelivery } from '../queue-client.js';
 
 function buildDeps(context: CliContext): OperatorDeps {
   return {
@@ -25,6 +25,7 @@ function buildDeps(context: CliContext): OperatorDeps {
 
 async function report(context: CliContext, result: OperatorResult, isJson: boolean): Promise<void> {
   const delivery = result.messageId ? await requestDelivery(context, result.messageId) : undefined;
+  await requestEventDelivery(context);
   if (isJson) return printJson({ ...result, ...(delivery ? { delivery } : {}) });
   process.stdout.write(`${result.subscription}: ${result.message}${delivery ? `\n  renewed notice: ${delivery}` : ''}\n`);
 }

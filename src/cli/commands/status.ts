@@ -5,6 +5,7 @@ import { openQueues } from '../queue-client.js';
 import { cliConnectTimeoutMs, describeRedisUrl } from '../../redis/connect.js';
 import { withDeadline } from '../../redis/deadline.js';
 import { redact, redactValue } from '../../redact.js';
+import { countEventsByStatus } from '../../store/events.js';
 
 const states = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
@@ -31,7 +32,7 @@ async function readQueues(context: CliContext) {
 export function registerStatus(program: Command, context: CliContext): void {
   program
     .command('status')
-    .description('queue counts, recent scans, failed jobs, undeliverable and pending notices')
+    .description('queue counts, recent scans, failed jobs, undeliverable and pending notices, event deliveries')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
       const { sqlite } = context.readStore;
@@ -53,17 +54,22 @@ export function registerStatus(program: Command, context: CliContext): void {
         .all() as { status: string; n: number }[];
       const subscriptions = sqlite.prepare(`SELECT status, COUNT(*) AS n FROM subscriptions GROUP BY status`).all() as { status: string; n: number }[];
       const queues = await readQueues(context);
+      const events = readEventDelivery(context);
       const report = {
         subscriptions: Object.fromEntries(subscriptions.map((r) => [r.status, r.n])),
         notices: Object.fromEntries(counts.map((r) => [r.status, r.n])),
         queues,
         recentScans: scans,
         undeliverable,
+        events,
       };
       if (options.json) return printJson(report);
       const out: string[] = [];
       out.push(`subscriptions  ${Object.entries(report.subscriptions).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
       out.push(`notices        ${Object.entries(report.notices).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+      const delivery = eventStates.map((state) => `${state} ${events.counts[state]}`).join(', ');
+      out.push(`events         ${delivery}${events.isDelivered ? '' : '  (EVENTS_WEBHOOK_URL unset: served by GET /api/events only)'}`);
+      for (const e of events.failed) out.push(`  failed  #${e.id} ${e.type} ${e.subscription ?? ''} after ${e.attempts} attempts: ${e.lastError ?? ''}`);
       if (queues.reachable) {
         const fmt = (c: Record<string, number>) => states.map((s) => `${s} ${c[s] ?? 0}`).join(', ');
         out.push(`queue actions  ${fmt(queues.actions)}`);
@@ -80,4 +86,22 @@ export function registerStatus(program: Command, context: CliContext): void {
       if (undeliverable.length === 0) out.push('  none');
       process.stdout.write(`${out.join('\n')}\n`);
     });
+}
+
+const eventStates = ['pending', 'delivered', 'failed'] as const;
+
+/** Event delivery counts and the latest failures; a database from before events has none. */
+function readEventDelivery(context: CliContext) {
+  const isDelivered = context.config.eventsWebhookUrl !== null;
+  try {
+    const failed = context.readStore.sqlite
+      .prepare(
+        `SELECT id, type, subscription_id AS subscription, attempts, last_error AS lastError FROM events
+         WHERE status = 'failed' ORDER BY id DESC LIMIT 10`,
+      )
+      .all() as { id: number; type: string; subscription: string | null; attempts: number; lastError: string | null }[];
+    return { isDelivered, counts: countEventsByStatus(context.readStore), failed: failed.map(redactValue) };
+  } catch {
+    return { isDelivered, counts: { pending: 0, delivered: 0, failed: 0 }, failed: [] };
+  }
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { enqueueDelivery } from '../../jobs/queues.js';
+import { enqueueDelivery, flushWrittenEvents } from '../../jobs/queues.js';
 import type { RenewalSource } from '../../jobs/observer.js';
 import {
   cancelSubscription,
@@ -35,6 +35,8 @@ export function buildOperatorDeps(context: AdminContext, request: FastifyRequest
 export async function finishOperatorAction(context: AdminContext, request: FastifyRequest, result: OperatorResult, source: RenewalSource) {
   if (result.outcome === 'renewed' || result.outcome === 'reactivated') context.metrics.recordRenewal(source, result.outcome);
   request.log.info({ subscription: result.subscription, outcome: result.outcome, invoice: result.invoice }, 'operator action through the admin API');
+  // Its events go out now; should Redis fail, the next scan queues them.
+  await flushWrittenEvents(context.queues.actions, context.config, context.store).catch(() => undefined);
   if (!result.messageId) return result;
   try {
     await enqueueDelivery(context.queues.actions, [result.messageId]);

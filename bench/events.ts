@@ -1,0 +1,125 @@
+/**
+ * Events benchmark: events delivered per second to a local receiver through the daemon's path
+ * (outbox row → deliver-event job → signed POST → delivered mark), beside a bare HTTP client
+ * POSTing the same bodies into the same receiver at the same concurrency.
+ *
+ *   node --import tsx bench/events.ts [--events N] [--concurrency C]
+ *
+ * Defaults N = 5,000, C = WORKER_CONCURRENCY's default (8). Prints a table and writes
+ * bench/out/events.json. The aim (≥ 75 % of the bare rate) is reported, never asserted.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { postJson } from '../src/http/post-json.js';
+import { flushWrittenEvents } from '../src/jobs/queues.js';
+import { startSandboxRedis } from '../src/redis/sandbox.js';
+import { startRuntime } from '../src/runtime.js';
+import { databaseFile, openStore } from '../src/store/db.js';
+import { buildEventBody, recordEvent } from '../src/store/events.js';
+import { describeMachine, formatRate, formatTable } from './lib/measure.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '8' } } });
+const total = Number(values.events);
+const concurrency = Number(values.concurrency);
+
+async function startReceiver() {
+  let received = 0;
+  let onCount: (() => void) | null = null;
+  const server = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      received++;
+      response.writeHead(204).end();
+      onCount?.();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    reset: () => (received = 0),
+    waitFor: (n: number) =>
+      new Promise<void>((resolve) => {
+        onCount = () => received >= n && resolve();
+        onCount();
+      }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lifecycle-bench-events-'));
+const receiver = await startReceiver();
+const redis = await startSandboxRedis();
+const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const config = loadConfig({
+  LIFECYCLE_DATA_DIR: dir,
+  EVENTS_WEBHOOK_URL: receiver.url,
+  EVENTS_WEBHOOK_SECRET: secret,
+  WORKER_CONCURRENCY: String(concurrency),
+  QUEUE_PREFIX: 'bench-events',
+});
+const store = openStore(databaseFile(dir));
+try {
+  const at = new Date();
+  store.sqlite.transaction(() => {
+    for (let i = 0; i < total; i++) {
+      recordEvent(store, { type: 'subscription.lapsed', at, subscription: `S-${i}`, partner: 'P-1', anniversary: '2019-09-01', detail: { action: 'lapse', lapsedOn: '2019-10-02' } });
+    }
+  })();
+  const bodies = (store.sqlite.prepare('SELECT type, occurred_at, data FROM events').all() as { type: string; occurred_at: string; data: string }[]).map((row) =>
+    buildEventBody(row as Parameters<typeof buildEventBody>[0]),
+  );
+
+  // The bare client: the same bodies, the same concurrency, the same hardened POST, no queue, no database.
+  let next = 0;
+  const bareStart = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        await postJson(receiver.url, body, { connectTimeoutMs: 5_000, timeoutMs: 15_000 });
+      }
+    }),
+  );
+  const bareSeconds = (performance.now() - bareStart) / 1000;
+  receiver.reset();
+
+  const runtime = await startRuntime({ config, store, log: pino({ level: 'silent' }), connection: redis.connection, today: () => '2019-10-02', now: () => new Date() });
+  const start = performance.now();
+  await flushWrittenEvents(runtime.queues.actions, config, store);
+  await receiver.waitFor(total);
+  while ((store.sqlite.prepare("SELECT COUNT(*) FROM events WHERE status <> 'delivered'").pluck().get() as number) > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const eventSeconds = (performance.now() - start) / 1000;
+  await runtime.close();
+
+  const eventRate = total / eventSeconds;
+  const bareRate = total / bareSeconds;
+  const ratio = eventRate / bareRate;
+  process.stdout.write(
+    `${formatTable(
+      ['stage', 'events', 'seconds', 'per second'],
+      [
+        ['events: outbox → deliver-event jobs → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
+        ['bare HTTP client (postJson, same concurrency)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
+      ],
+    )}\nevents / bare: ${(ratio * 100).toFixed(0)} % (aim ≥ 75 %)\n`,
+  );
+  const outDir = fileURLToPath(new URL('./out/', import.meta.url));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'events.json'), JSON.stringify({ machine: describeMachine(), total, concurrency, eventRate, bareRate, ratio }, null, 2));
+} finally {
+  store.close();
+  await redis.stop();
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,99 @@
+import { createHmac } from 'node:crypto';
+import type { Config } from '../config.js';
+import { postJson } from '../http/post-json.js';
+import { redact } from '../redact.js';
+import type Database from 'better-sqlite3';
+import { buildEventBody, type EventRow } from '../store/events.js';
+import type { JobDeps } from './deps.js';
+
+/** The backoff type of event deliveries: doubling from JOB_BACKOFF_MS, capped (eventBackoffCapMs). */
+export const eventBackoffType = 'event-delivery';
+/** Retries are at most an hour apart, so a receiver back after a day gets its events within the hour. */
+export const eventBackoffCapMs = 3_600_000;
+/** With the cap, 40 attempts span about 30 hours (JOB_BACKOFF_MS 5000); past that, every scan tries the failed ones again. */
+export const eventAttempts = 40;
+
+/** BullMQ's custom backoff strategy for `event-delivery` (worker setting `backoffStrategy`). */
+export function findEventBackoffMs(config: Pick<Config, 'jobBackoffMs'>, attemptsMade: number): number {
+  return Math.min(eventBackoffCapMs, config.jobBackoffMs * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+/** Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the key after `whsec_`. */
+export function signEvent(secret: string, eventId: string, timestamp: number, body: string): string {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${eventId}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+interface DeliveryStatements {
+  find: Database.Statement<[string], EventRow>;
+  countAttempt: Database.Statement<[number]>;
+  markDelivered: Database.Statement<[string, number]>;
+}
+
+// Prepared once per connection, as for notices (deliver.ts): each delivery runs three of them.
+const statementsByConnection = new WeakMap<Database.Database, DeliveryStatements>();
+
+function prepareStatements(sqlite: Database.Database): DeliveryStatements {
+  let statements = statementsByConnection.get(sqlite);
+  if (!statements) {
+    statements = {
+      find: sqlite.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
+      countAttempt: sqlite.prepare<[number]>('UPDATE events SET attempts = attempts + 1 WHERE id = ?'),
+      markDelivered: sqlite.prepare<[string, number]>("UPDATE events SET status = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?"),
+    };
+    statementsByConnection.set(sqlite, statements);
+  }
+  return statements;
+}
+
+/** Why a delivery did not take: the receiver's status, or the connection's failure. */
+export class EventDeliveryError extends Error {
+  override name = 'EventDeliveryError';
+}
+
+interface DeliveryOutcome {
+  outcome: 'delivered' | 'already-delivered' | 'unknown' | 'not-configured';
+}
+
+/**
+ * POSTs one event; a 2xx marks it delivered, anything else throws to be retried. The attempt is
+ * counted first, so `attempts` tells operators how often the receiver was tried.
+ */
+export async function deliverEvent(deps: JobDeps, eventId: string, isLastAttempt: boolean): Promise<DeliveryOutcome> {
+  const { store, config } = deps;
+  const statements = prepareStatements(store.sqlite);
+  const event = statements.find.get(eventId);
+  if (!event) return { outcome: 'unknown' };
+  if (event.status === 'delivered') return { outcome: 'already-delivered' };
+  if (!config.eventsWebhookUrl || !config.eventsWebhookSecret) return { outcome: 'not-configured' };
+  statements.countAttempt.run(event.id);
+  const body = buildEventBody(event);
+  const timestamp = Math.floor(deps.now().getTime() / 1000);
+  let error: string;
+  try {
+    const answer = await postJson(config.eventsWebhookUrl, body, {
+      headers: {
+        'webhook-id': event.event_id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signEvent(config.eventsWebhookSecret, event.event_id, timestamp, body),
+      },
+      connectTimeoutMs: config.httpConnectTimeoutMs,
+      timeoutMs: config.httpTimeoutMs,
+    });
+    if (answer.status >= 200 && answer.status < 300) {
+      statements.markDelivered.run(deps.now().toISOString(), event.id);
+      return { outcome: 'delivered' };
+    }
+    error = `the receiver answered ${answer.status}`;
+  } catch (failure) {
+    error = (failure as Error).message;
+  }
+  markUndelivered(deps, event, error, isLastAttempt);
+  throw new EventDeliveryError(`event ${event.event_id} (${event.type}): ${error}`);
+}
+
+function markUndelivered(deps: JobDeps, event: EventRow, error: string, isLastAttempt: boolean): void {
+  deps.store.sqlite
+    .prepare("UPDATE events SET last_error = ?, status = CASE WHEN status = 'delivered' THEN status ELSE ? END WHERE id = ?")
+    .run(redact(error).slice(0, 500), isLastAttempt ? 'failed' : 'pending', event.id);
+}

@@ -125,12 +125,22 @@ async function chargeAndApply(
         payment: subscription.payment,
       })
     : ({ status: 'pending', reference: null } as const);
-  return store.sqlite.transaction((): OperatorResult => {
+  const result = store.sqlite.transaction((): OperatorResult | RefusedError => {
     const at = deps.now();
     if (charge.status === 'failed') {
+      // Returned, not thrown: the failed invoice, its audit entry and its event must be committed.
       settleInvoice(store, invoice.number, { status: 'failed', failureReason: charge.reason, at });
       recordAudit(store, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-failed`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number, reason: charge.reason } });
-      throw new RefusedError('R7', `the charge of invoice ${invoice.number} failed: ${charge.message} (${charge.reason})`);
+      recordEvent(store, {
+        type: 'subscription.renewal_failed',
+        at,
+        subscription: subscription.id,
+        partner: partner.id,
+        anniversary: subscription.anniversaryOn,
+        detail: { action: purpose === 'reactivation' ? 'reactivate' : 'renew', reason: charge.reason },
+        invoice: findInvoice(store, invoice.number),
+      });
+      return new RefusedError('R7', `the charge of invoice ${invoice.number} failed: ${charge.message} (${charge.reason})`);
     }
     if (charge.status === 'pending') {
       settleInvoice(store, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
@@ -173,6 +183,8 @@ async function chargeAndApply(
       message: `${purpose === 'reactivation' ? 'reactivated' : 'renewed'}: new anniversary ${newAnniversary}, invoice ${invoice.number} paid`,
     };
   }).immediate();
+  if (result instanceof RefusedError) throw result;
+  return result;
 }
 
 /** R6 (and R9): an operator renews inside the window on the partner's behalf. */

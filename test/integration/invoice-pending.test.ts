@@ -139,4 +139,18 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     expect(invoiceMails[1]!.text).toContain(reactivation.invoice!);
     expect(invoiceMails[1]!.text).toContain('June 30, 2020');
   });
+
+  it('an operator renewal whose card is declined is refused (R7), and the failed invoice, its audit entry and its event stay', async () => {
+    const w = await newWorld('2019-09-20', 'test');
+    await w.import([{ id: 'OP-declined', anniversaryOn: '2019-09-10', token: 'tok_chargeDeclined' }]);
+    const runtime = await w.startRuntime();
+    const operator = { store: w.store, config: w.config, gateway: runtime.deps.gateway, now: () => new Date(), operator: 'test' };
+    await expect(renewSubscription(operator, 'OP-declined', '2019-09-20')).rejects.toMatchObject({ rule: 'R7' });
+
+    const one = (sql: string) => w.store.sqlite.prepare(sql).pluck().all('OP-declined');
+    expect(one('SELECT status FROM invoices WHERE subscription_id = ?')).toEqual(['failed']);
+    expect(one("SELECT event FROM audit_events WHERE subscription_id = ? AND event = 'renewal-failed'")).toHaveLength(1);
+    expect(one('SELECT type FROM events WHERE subscription_id = ?')).toEqual(['subscription.renewal_failed']);
+    expect(one('SELECT anniversary_on FROM subscriptions WHERE id = ?')).toEqual(['2019-09-10']);
+  });
 });

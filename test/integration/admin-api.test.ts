@@ -142,7 +142,7 @@ describe('admin API authentication', () => {
     await w.import([{ id: 'S-1', anniversaryOn: addDays(D, -5), token: 'tok_visa' }]);
     const viewer = createToken(w.store, 'ops-viewer', 'viewer', new Date()).token;
     const mutating = api.server.routes.filter((route) => !/^(GET|HEAD) /.test(route));
-    expect(mutating).toHaveLength(7);
+    expect(mutating).toHaveLength(10);
     for (const route of mutating) {
       const [, path, body] = findCall(route);
       const reply = await api.call(methodOf(route), path, { body, token: viewer });

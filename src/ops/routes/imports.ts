@@ -52,7 +52,10 @@ async function importDocument(context: AdminContext, request: FastifyRequest, fo
     const summary = await serialize(async () => {
       const store = openStore(context.store.sqlite.name, { mode: 'existing' });
       try {
-        return await importFile(store, file, context.deps.now(), { source: `api:${request.actor?.ref ?? 'admin-api'}` });
+        const imported = await importFile(store, file, context.deps.now(), { source: `api:${request.actor?.ref ?? 'admin-api'}` });
+        // Events the import wrote (e.g. a reactivation) go out now; should Redis fail, the next scan queues them.
+        await flushWrittenEvents(context.queues.actions, context.config, store).catch(() => undefined);
+        return imported;
       } finally {
         store.close();
       }
@@ -60,8 +63,6 @@ async function importDocument(context: AdminContext, request: FastifyRequest, fo
       throw relabel(error, file);
     });
     request.log.info({ actor: request.actor?.ref, partners: summary.partners, subscriptions: summary.subscriptions }, 'import through the admin API');
-    // Events the import wrote (e.g. a reactivation) go out now; should Redis fail, the next scan queues them.
-    await flushWrittenEvents(context.queues.actions, context.config, context.store).catch(() => undefined);
     return summary;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -63,6 +63,8 @@ export interface ImportOptions {
   parseInWorker?: boolean;
   /** Called after each batch (a few thousand records) with the records read so far. */
   onProgress?: (read: { partners: number; subscriptions: number; problems: number }) => void;
+  /** What the audit trail and the summary name as the source (e.g. `api:token:NAME`). Default: the file's path. */
+  source?: string;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function importFile(store: Store, file: string, now: Date, options:
   const size = await fileSize(file);
   const format = await detectFormat(file);
   const summary: ImportSummary = {
-    file,
+    file: options.source ?? file,
     format,
     partners: { created: 0, updated: 0, unchanged: 0 },
     subscriptions: { created: 0, updated: 0, unchanged: 0 },
@@ -92,7 +94,7 @@ export async function importFile(store: Store, file: string, now: Date, options:
   try {
     const isFreshPartners = isEmpty(store, 'partners');
     const isFreshSubscriptions = isEmpty(store, 'subscriptions');
-    const writer = createImportWriter(store, now, file, { isFreshPartners, isFreshSubscriptions });
+    const writer = createImportWriter(store, now, options.source ?? file, { isFreshPartners, isFreshSubscriptions });
     const batches = isInWorker ? parseInWorker(file, format) : parseImportFile(file, format);
     for await (const batch of batches) {
       // The batch's problems were counted in the parser; past the listing limit only the count comes.

@@ -6,6 +6,7 @@ import type { AdminContext } from './context.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoute } from './routes/health.js';
+import { registerImportRoutes } from './routes/imports.js';
 import { registerInvoiceRoutes } from './routes/invoices.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -102,6 +103,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     registerJobRoutes(api, context);
     registerNoticeRoutes(api, context);
     registerEventRoutes(api, context);
+    registerImportRoutes(api, context);
   });
   await app.listen({ host, port });
   const address = app.server.address();

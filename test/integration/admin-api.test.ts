@@ -61,6 +61,9 @@ const protectedRoutes: [route: string, path: string, body?: unknown][] = [
   ['GET /api/notices/undeliverable', '/api/notices/undeliverable'],
   ['GET /api/events', '/api/events'],
   ['POST /api/events/redeliver', '/api/events/redeliver', { from: 1 }],
+  ['PUT /api/partners/:id', '/api/partners/P-1', { id: 'P-1', name: 'P', locale: 'en', migratedToPartnerCenter: true, contacts: [] }],
+  ['PUT /api/subscriptions/:id', '/api/subscriptions/S-1', { partnerId: 'P-1', offer: 'action_pack', purchasedOn: D }],
+  ['POST /api/imports', '/api/imports', { partners: [] }],
 ];
 /** Served without a token: the health check and the console's static files (the page holds no data). */
 const publicRoutes = ['GET /', 'GET /console/console.css', 'GET /console/console.js', 'GET /healthz'];
@@ -139,7 +142,7 @@ describe('admin API authentication', () => {
     await w.import([{ id: 'S-1', anniversaryOn: addDays(D, -5), token: 'tok_visa' }]);
     const viewer = createToken(w.store, 'ops-viewer', 'viewer', new Date()).token;
     const mutating = api.server.routes.filter((route) => !/^(GET|HEAD) /.test(route));
-    expect(mutating).toHaveLength(7);
+    expect(mutating).toHaveLength(10);
     for (const route of mutating) {
       const [, path, body] = findCall(route);
       const reply = await api.call(methodOf(route), path, { body, token: viewer });

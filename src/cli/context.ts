@@ -8,8 +8,8 @@ import { InputError } from '../errors.js';
 export interface CliContext {
   readonly config: Readonly<Config>;
   readonly store: Store;
-  /** The configured database for commands that only read: never created, `no database at …` when missing. */
-  readonly readStore: Store;
+  /** The configured database for commands that need one to exist (reads, operator actions): never created, `no database at …` when missing. */
+  readonly existingStore: Store;
   /** Today in LIFECYCLE_TZ, or the --as-of date. */
   asOf(value: string | undefined): string;
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export function createContext(): CliContext {
       store ??= openStore(databaseFile(context.config.dataDir));
       return store;
     },
-    get readStore() {
+    get existingStore() {
       store ??= openStore(databaseFile(context.config.dataDir), { mode: 'existing' });
       return store;
     },

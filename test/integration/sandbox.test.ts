@@ -149,13 +149,18 @@ describe('simulate is a sandbox', () => {
   });
 });
 
-describe('commands that only read never create anything', () => {
+describe('commands that only read, or act on existing data, never create anything', () => {
   it.each([
     [['show', 'S-1']],
     [['status']],
     [['status', '--json']],
     [['scan', '--dry-run']],
     [['scan', '--dry-run', '--as-of', '2019-08-31', '--json']],
+    [['renew', 'S-1']],
+    [['cancel', 'S-1', '--ticket', 'T-1']],
+    [['reactivate', 'S-1']],
+    [['payments', 'confirm', 'INV-2019-000001']],
+    [['tokens', 'list']],
   ])('lifecycle %j on a missing data dir: no database, exit 1, nothing made', async (args) => {
     const dataDir = path.join(tempDir(), 'missing', 'data');
     const result = await runLifecycle(args, { dataDir });

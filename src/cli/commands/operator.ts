@@ -15,7 +15,7 @@ import { requestDelivery, requestEventDelivery } from '../queue-client.js';
 
 function buildDeps(context: CliContext): OperatorDeps {
   return {
-    store: context.store,
+    store: context.existingStore,
     config: context.config,
     gateway: createGateway(context.config),
     now: () => new Date(),

@@ -35,7 +35,7 @@ export function registerStatus(program: Command, context: CliContext): void {
     .description('queue counts, recent scans, failed jobs, undeliverable and pending notices, event deliveries')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
-      const { sqlite } = context.readStore;
+      const { sqlite } = context.existingStore;
       const scans = sqlite
         .prepare(
           `SELECT id, as_of AS asOf, "trigger", status, started_at AS startedAt, finished_at AS finishedAt, due_count AS due,
@@ -94,13 +94,13 @@ const eventStates = ['pending', 'delivered', 'failed'] as const;
 function readEventDelivery(context: CliContext) {
   const isDelivered = context.config.eventsWebhookUrl !== null;
   try {
-    const failed = context.readStore.sqlite
+    const failed = context.existingStore.sqlite
       .prepare(
         `SELECT id, type, subscription_id AS subscription, attempts, last_error AS lastError FROM events
          WHERE status = 'failed' ORDER BY id DESC LIMIT 10`,
       )
       .all() as { id: number; type: string; subscription: string | null; attempts: number; lastError: string | null }[];
-    return { isDelivered, counts: countEventsByStatus(context.readStore), failed: failed.map(redactValue) };
+    return { isDelivered, counts: countEventsByStatus(context.existingStore), failed: failed.map(redactValue) };
   } catch {
     return { isDelivered, counts: { pending: 0, delivered: 0, failed: 0 }, failed: [] };
   }

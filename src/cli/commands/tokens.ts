@@ -35,7 +35,7 @@ export function registerTokens(program: Command, context: CliContext): void {
     .description('every token: name, role, created, last used (to the minute), revoked; never the token')
     .option('--json', 'print one JSON document')
     .action((options: { json?: boolean }) => {
-      const records = listTokens(context.readStore);
+      const records = listTokens(context.existingStore);
       if (options.json) return printJson({ tokens: records });
       process.stdout.write(records.length ? `${formatTable(records)}\n` : 'no named tokens (lifecycle tokens create NAME --role viewer|operator)\n');
     });
@@ -46,7 +46,7 @@ export function registerTokens(program: Command, context: CliContext): void {
     .argument('<name>', 'the token\'s name')
     .option('--json', 'print one JSON document')
     .action((name: string, options: { json?: boolean }) => {
-      const record = revokeToken(context.readStore, name, new Date());
+      const record = revokeToken(context.existingStore, name, new Date());
       if (options.json) return printJson(record);
       process.stdout.write(`token "${record.name}" revoked at ${record.revokedAt}; the admin API refuses it from the next request\n`);
     });

@@ -7,16 +7,21 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { InputError } from '../errors.js';
 import { tightenDataDir, touchPrivateFile } from '../files.js';
 import * as schema from './schema.js';
+import { SqliteStore } from './sqlite.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
-export interface Store {
-  /** The drizzle handle, for queries that are not on a hot path. */
-  db: Db;
-  /** The raw connection, for prepared statements on hot paths (import, scan pages). */
+/**
+ * The SQLite store (see `SqliteStore`). `sqlite` and `db` are the raw connection and drizzle
+ * handle, kept only while the code moves onto the executor operations: new code uses
+ * `store.all/get/run/transaction` through the operations in `src/store/`.
+ */
+export type Store = SqliteStore & {
+  /** @deprecated use the store's executor operations */
   sqlite: Database.Database;
-  close(): void;
-}
+  /** @deprecated use the store's executor operations */
+  db: Db;
+};
 
 /** `src/store` and `dist/store` are both two levels below the package root. */
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -51,13 +56,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     sqlite.pragma('foreign_keys = ON');
     migrate(db, { migrationsFolder });
   }
-  return {
-    db,
-    sqlite,
-    close: () => {
-      if (sqlite.open) sqlite.close();
-    },
-  };
+  return Object.assign(new SqliteStore(sqlite), { sqlite, db });
 }
 
 export function databaseFile(dataDir: string): string {

@@ -1,10 +1,14 @@
-import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
 import { privateFileMode } from '../files.js';
+import { redactUrl } from '../redact.js';
 import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { is, sql } from 'drizzle-orm';
 import { openStore } from './db.js';
 import type { Executor, Row, Store } from './executor.js';
+import { describePostgresUrl, PostgresStore } from './postgres.js';
 import * as schema from './schema.js';
 
 /**
@@ -194,4 +198,60 @@ async function setSequencePast(ex: Executor, table: CopiedTable): Promise<void> 
   await ex.get(
     sql`SELECT setval(pg_get_serial_sequence(${table.name}, ${table.primaryKey}), COALESCE(MAX(${key}), 0) + 1, false) FROM ${sql.identifier(table.name)}`,
   );
+}
+
+export interface CopyTarget {
+  store: Store;
+  /** After a failed copy: removes the SQLite file the opener created (a PostgreSQL database is left as it was). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Opens the target of `lifecycle db copy --to`: `postgres://…` (an existing database; its
+ * migrations applied), or an SQLite file path or `file:` URL, which must not exist yet (or be an
+ * empty file): it is created owner-only and migrated, and its directory is left as it is.
+ */
+export async function openCopyTarget(to: string): Promise<CopyTarget> {
+  if (/^postgres(ql)?:\/\//i.test(to)) {
+    let database: string;
+    try {
+      database = decodeURIComponent(new URL(to).pathname.slice(1));
+    } catch {
+      throw new InputError(`--to ${describePostgresUrl(to)}: not a valid URL`);
+    }
+    if (!database) throw new InputError(`--to ${describePostgresUrl(to)}: the URL names no database (postgres://host:5432/NAME)`);
+    const store = new PostgresStore(to, { max: 2, applicationName: 'lifecycle db copy' });
+    try {
+      await store.get(sql`SELECT 1`);
+    } catch (error) {
+      await store.close();
+      throw new InputError(`${store.location}: cannot connect: ${(error as Error).message}`);
+    }
+    return { store, discard: async () => {} };
+  }
+  let file: string;
+  if (/^file:/i.test(to)) {
+    try {
+      file = fileURLToPath(to);
+    } catch (error) {
+      throw new InputError(`--to ${to}: not a file URL: ${(error as Error).message}`);
+    }
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(to)) {
+    throw new InputError(`--to ${redactUrl(to)}: expected postgres://…, an SQLite file path or a file: URL`);
+  } else file = path.resolve(to);
+  if (existsSync(file) && statSync(file).size > 0) throw new InputError(`${file}: already exists (a copy never overwrites a file)`);
+  try {
+    closeSync(openSync(file, existsSync(file) ? 'r+' : 'wx', privateFileMode));
+  } catch (error) {
+    throw new InputError(`${file}: cannot create: ${(error as Error).message}`);
+  }
+  const discard = async () => {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  };
+  try {
+    return { store: openStore(file, { mode: 'existing' }), discard };
+  } catch (error) {
+    await discard();
+    throw error;
+  }
 }

@@ -111,9 +111,6 @@ export interface TableCount {
   target: number;
 }
 
-/** Bound parameters per INSERT: under SQLite's 32,766 and PostgreSQL's 65,535. */
-const maxParameters = 30_000;
-
 /**
  * Copies every table of `source` into `target`, which must have the schema (its migrations
  * applied) and no rows: a target with any row is refused before anything is written. The source
@@ -181,14 +178,22 @@ async function* readPages(ex: Executor, table: CopiedTable, pageRows: number): A
   }
 }
 
+/**
+ * One page in one statement whose one parameter is the page as JSON, unpacked by the database:
+ * a multi-row VALUES list of the same page would take one parameter per cell, and compiling
+ * tens of thousands of them costs more than the database's insert (bench/copy.ts).
+ */
 async function insertRows(ex: Executor, table: CopiedTable, rows: Row[]): Promise<void> {
-  const batchRows = Math.max(1, Math.floor(maxParameters / table.columns.length));
+  const name = sql.identifier(table.name);
   const columns = sql.join(table.columns.map((column) => sql.identifier(column)), sql`, `);
-  // The ids are copied as they are, also into a column PostgreSQL generates (GENERATED ALWAYS).
-  const overriding = ex.dialect === 'postgres' && table.isKeySequenced ? sql` OVERRIDING SYSTEM VALUE` : sql``;
-  for (let start = 0; start < rows.length; start += batchRows) {
-    const values = rows.slice(start, start + batchRows).map((row) => sql`(${sql.join(table.columns.map((column) => sql`${row[column] ?? null}`), sql`, `)})`);
-    await ex.run(sql`INSERT INTO ${sql.identifier(table.name)} (${columns})${overriding} VALUES ${sql.join(values, sql`, `)}`);
+  const page = JSON.stringify(rows.map((row) => Object.fromEntries(table.columns.map((column) => [column, row[column] ?? null]))));
+  if (ex.dialect === 'postgres') {
+    // The ids are copied as they are, also into a key PostgreSQL generates (GENERATED ALWAYS).
+    const overriding = table.isKeySequenced ? sql`OVERRIDING SYSTEM VALUE` : sql``;
+    await ex.run(sql`INSERT INTO ${name} (${columns}) ${overriding} SELECT ${columns} FROM json_populate_recordset(NULL::${name}, CAST(${page} AS json))`);
+  } else {
+    const values = sql.join(table.columns.map((column) => sql`value ->> ${`$.${column}`}`), sql`, `);
+    await ex.run(sql`INSERT INTO ${name} (${columns}) SELECT ${values} FROM json_each(${page}) ORDER BY key`);
   }
 }
 

@@ -129,8 +129,10 @@ async function migratePostgres(url: string, mode: 'create' | 'existing'): Promis
 /** A connection or migration failure as one line naming the database, never its credentials. */
 function postgresError(location: string, error: unknown): Error {
   if (error instanceof InputError) return error;
-  const message = redact(error instanceof Error ? error.message || String((error as { code?: unknown }).code ?? error) : String(error));
-  return redactError(new InputError(`database ${location}: ${message}`));
+  // drizzle wraps a failed migration statement (`Failed query: …` over many lines): the driver's reason says it.
+  const reason = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const text = reason instanceof Error ? reason.message || String((reason as { code?: unknown }).code ?? reason) : String(reason);
+  return redactError(new InputError(`database ${location}: ${redact(text.split('\n')[0]!)}`));
 }
 
 export function databaseFile(dataDir: string): string {

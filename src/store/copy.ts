@@ -6,9 +6,9 @@ import { privateFileMode } from '../files.js';
 import { redactUrl } from '../redact.js';
 import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { is, sql } from 'drizzle-orm';
-import { openStore } from './db.js';
+import { connectStore, openStore } from './db.js';
 import type { Executor, Row, Store } from './executor.js';
-import { describePostgresUrl, PostgresStore } from './postgres.js';
+import { describePostgresUrl } from './postgres.js';
 import * as schema from './schema.js';
 
 /**
@@ -225,13 +225,7 @@ export async function openCopyTarget(to: string): Promise<CopyTarget> {
       throw new InputError(`--to ${describePostgresUrl(to)}: not a valid URL`);
     }
     if (!database) throw new InputError(`--to ${describePostgresUrl(to)}: the URL names no database (postgres://host:5432/NAME)`);
-    const store = new PostgresStore(to, { max: 2, applicationName: 'lifecycle db copy' });
-    try {
-      await store.get(sql`SELECT 1`);
-    } catch (error) {
-      await store.close();
-      throw new InputError(`${store.location}: cannot connect: ${(error as Error).message}`);
-    }
+    const store = await connectStore({ url: to }, { max: 2, applicationName: 'lifecycle db copy' });
     return { store, discard: async () => {} };
   }
   let file: string;
@@ -254,7 +248,8 @@ export async function openCopyTarget(to: string): Promise<CopyTarget> {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
   };
   try {
-    return { store: openStore(file, { mode: 'existing' }), discard };
+    // `existing`: migrated like any store, and the directory it sits in left as it is.
+    return { store: await connectStore({ file }, { mode: 'existing' }), discard };
   } catch (error) {
     await discard();
     throw error;

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { storeTarget } from '../../config.js';
+import { connectStore } from '../../store/db.js';
 import { copyStore, openCopyTarget, type CopyProgress } from '../../store/copy.js';
 import type { CliContext } from '../context.js';
 
@@ -9,7 +11,9 @@ export function registerDb(program: Command, context: CliContext): void {
     .description('copy the configured store, every table, into an empty target, checked by counts')
     .requiredOption('--to <url>', 'postgres://USER@HOST:5432/DB (migrated here), or an SQLite file path or file: URL that does not exist yet')
     .action(async (options: { to: string }) => {
-      const source = context.existingStore;
+      // Like every operator command: the configured store must exist (never created here).
+      const source = await connectStore(storeTarget(context.config), { mode: 'existing', max: 2, applicationName: 'lifecycle db copy' });
+      context.onClose(() => source.close());
       const target = await openCopyTarget(options.to);
       const started = performance.now();
       let counts;

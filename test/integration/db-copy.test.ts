@@ -85,19 +85,6 @@ async function insertAuditEvent(store: Store): Promise<number> {
 }
 
 describe('the copied tables', () => {
-  it('are every table a migrated database holds, in an order where each follows what it references', async () => {
-    const target = await openCopyTarget(path.join(tempDir(), 'schema.db'));
-    try {
-      const tables = await target.store.all<{ name: string }>(
-        sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%' ORDER BY name`,
-      );
-      expect(copiedTables.map((t) => t.name).sort()).toEqual(tables.map((t) => t.name));
-    } finally {
-      await target.store.close();
-    }
-    expect(copiedTables.map((t) => t.name)).toEqual(['partners', 'contacts', 'subscriptions', 'invoices', 'actions', 'notices', 'audit_events', 'scan_runs', 'api_tokens', 'events']);
-  });
-
   it('the world under copy has rows in every table', async () => {
     const counts = await countAll(world.store);
     for (const table of copiedTables) expect({ table: table.name, hasRows: counts[table.name]! > 0 }).toEqual({ table: table.name, hasRows: true });

@@ -150,6 +150,8 @@ export async function copyStore(source: Store, target: Store, options: CopyStore
 }
 
 async function checkEmpty(ex: Executor, location: string): Promise<void> {
+  // PostgreSQL: a daemon started on the target meanwhile waits for the commit, and finds the copy.
+  if (ex.dialect === 'postgres') await ex.run(sql`LOCK TABLE ${sql.join(copiedTables.map((table) => sql.identifier(table.name)), sql`, `)} IN EXCLUSIVE MODE`);
   const filled: string[] = [];
   for (const table of copiedTables) {
     const rows = await countRows(ex, table.name);

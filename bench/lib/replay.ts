@@ -7,9 +7,11 @@
 import { buildMessageId } from '../../src/mail/headers.js';
 import type { NoticeKind } from '../../src/mail/types.js';
 import { addDays } from '../../src/policy/dates.js';
-import { actionBits, findDueActions, findMissedActions } from '../../src/policy/due.js';
+import { findCycleDates } from '../../src/policy/cycle.js';
+import { findDueActions, findMissedActions } from '../../src/policy/due.js';
 import { selectRecipients } from '../../src/policy/recipients.js';
 import { checkAutoRenewal } from '../../src/policy/renewal.js';
+import { applyLapse, applyRenewal, markDone } from '../../src/policy/transitions.js';
 import type { LifecycleAction, Partner, Subscription } from '../../src/policy/types.js';
 
 export interface ReplayedAction {
@@ -70,13 +72,13 @@ export function replaySeason(
       };
       for (const action of findMissedActions(s, day)) {
         record(action, 'skipped:missed');
-        s = { ...s, doneMask: s.doneMask | actionBits[action] };
+        s = markDone(s, action);
       }
       // A job's completion enqueues the next action due the same day: all of them run, in order.
       for (let guard = 0; guard < 8; guard++) {
         const action = findDueActions(s, day)[0];
         if (!action) break;
-        const done = { ...s, doneMask: s.doneMask | actionBits[action] };
+        const done = markDone(s, action);
         if (action === 'remind-before' || action === 'remind-after') {
           record(action, selectRecipients(partner.contacts).length > 0 ? 'sent' : 'undeliverable');
           note(action, s, partner);
@@ -84,7 +86,7 @@ export function replaySeason(
         } else if (action === 'lapse') {
           record(action, 'lapsed');
           note('lapsed', s, partner);
-          s = { ...done, status: 'lapsed' };
+          s = applyLapse(s, findCycleDates(s.anniversaryOn).lapsesOn, { keepsPendingInvoice: false });
         } else {
           const eligibility = checkAutoRenewal(s, partner);
           if (!eligibility.ok) {
@@ -97,7 +99,7 @@ export function replaySeason(
           record(action, outcome);
           // A pending charge (bank transfer) asks for the payment: invoice-pending, not a receipt.
           note(outcome.startsWith('failed') ? 'auto-renew-failed' : outcome === 'renewed' ? 'auto-renew-receipt' : 'invoice-pending', s, partner);
-          s = outcome === 'renewed' ? { ...s, anniversaryOn: eligibility.newAnniversary, doneMask: 0, pendingInvoice: null } : done;
+          s = outcome === 'renewed' ? applyRenewal(s, eligibility.newAnniversary) : done;
         }
       }
       state.set(id, s);

@@ -9,3 +9,4 @@ export * from './plan.js';
 export * from './payment.js';
 export * from './standing.js';
 export * from './transitions.js';
+export * from './outcomes.js';

@@ -9,6 +9,7 @@ import type { NoticeKind } from '../../src/mail/types.js';
 import { addDays } from '../../src/policy/dates.js';
 import { findCycleDates } from '../../src/policy/cycle.js';
 import { findDueActions, findMissedActions } from '../../src/policy/due.js';
+import { failedOutcome, isFailedOutcome, skippedOutcome, type ActionOutcome } from '../../src/policy/outcomes.js';
 import { selectRecipients } from '../../src/policy/recipients.js';
 import { checkAutoRenewal } from '../../src/policy/renewal.js';
 import { applyLapse, applyRenewal, markDone } from '../../src/policy/transitions.js';
@@ -18,7 +19,7 @@ export interface ReplayedAction {
   subscription: string;
   action: LifecycleAction;
   anniversary: string;
-  outcome: string;
+  outcome: ActionOutcome;
   day: string;
 }
 
@@ -40,7 +41,7 @@ export function actionKey(subscription: string, action: string, anniversary: str
 }
 
 /** The test gateway (src/billing/gateway.ts createTestGateway) as a pure function. */
-function chargeOutcome(subscription: Subscription): 'renewed' | 'pending-payment' | 'failed:declined' | 'failed:expired-card' {
+function chargeOutcome(subscription: Subscription): Extract<ActionOutcome, 'renewed' | 'pending-payment' | 'failed:declined' | 'failed:expired-card'> {
   const payment = subscription.payment!;
   if (payment.method === 'bank_transfer') return 'pending-payment';
   if (payment.token === 'tok_visa') return 'renewed';
@@ -67,11 +68,11 @@ export function replaySeason(
     for (const [id, before] of state) {
       let s = before;
       const partner = partners.get(s.partnerId)!;
-      const record = (action: LifecycleAction, outcome: string) => {
+      const record = (action: LifecycleAction, outcome: ActionOutcome) => {
         actions.set(actionKey(id, action, s.anniversaryOn), { subscription: id, action, anniversary: s.anniversaryOn, outcome, day });
       };
       for (const action of findMissedActions(s, day)) {
-        record(action, 'skipped:missed');
+        record(action, skippedOutcome('missed'));
         s = markDone(s, action);
       }
       // A job's completion enqueues the next action due the same day: all of them run, in order.
@@ -90,7 +91,7 @@ export function replaySeason(
         } else {
           const eligibility = checkAutoRenewal(s, partner);
           if (!eligibility.ok) {
-            record(action, `failed:${eligibility.failure}`);
+            record(action, failedOutcome(eligibility.failure));
             note('auto-renew-failed', s, partner);
             s = done;
             continue;
@@ -98,7 +99,7 @@ export function replaySeason(
           const outcome = chargeOutcome(s);
           record(action, outcome);
           // A pending charge (bank transfer) asks for the payment: invoice-pending, not a receipt.
-          note(outcome.startsWith('failed') ? 'auto-renew-failed' : outcome === 'renewed' ? 'auto-renew-receipt' : 'invoice-pending', s, partner);
+          note(isFailedOutcome(outcome) ? 'auto-renew-failed' : outcome === 'renewed' ? 'auto-renew-receipt' : 'invoice-pending', s, partner);
           s = outcome === 'renewed' ? applyRenewal(s, eligibility.newAnniversary) : done;
         }
       }

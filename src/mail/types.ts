@@ -1,5 +1,7 @@
 /** The contract between the job processors and the mail layer. */
+import type { IsoDate } from '../policy/dates.js';
 import type { RenewalFailureReason } from '../policy/outcomes.js';
+import type { Locale } from '../policy/types.js';
 
 export const noticeKinds = [
   'remind-before',
@@ -12,10 +14,9 @@ export const noticeKinds = [
 ] as const;
 export type NoticeKind = (typeof noticeKinds)[number];
 
-export const locales = ['en', 'zh-TW'] as const;
-export type Locale = (typeof locales)[number];
-
-export type IsoDate = string; // YYYY-MM-DD, a calendar date in the program time zone
+// One list of locales and one date type for the rules and the notices.
+export { locales, type Locale } from '../policy/types.js';
+export type { IsoDate } from '../policy/dates.js';
 
 export interface NoticeInvoice {
   number: string;

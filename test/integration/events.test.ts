@@ -9,7 +9,7 @@ import { runScan } from '../../src/jobs/scan.js';
 import { cancelSubscription, confirmPayment, reactivateSubscription, renewSubscription, type OperatorDeps } from '../../src/operator/actions.js';
 import { addDays } from '../../src/policy/dates.js';
 import type { Runtime } from '../../src/runtime.js';
-import { takeWrittenEvents } from '../../src/store/events.js';
+import { dropWrittenEvents } from '../../src/store/events.js';
 import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
 import { runLifecycle } from '../helpers/cli.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
@@ -258,7 +258,7 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     const { w, runtime } = await start(A);
     await w.import([{ id: 'E-crash', anniversaryOn: addDays(A, 10) }]);
     cancelSubscription(operatorDeps(w, runtime), 'E-crash', 'T-7', A);
-    takeWrittenEvents(w.store); // what a SIGKILL after the commit and before the enqueue leaves: no job
+    dropWrittenEvents(); // what a SIGKILL after the commit and before the enqueue leaves: no job
     expect(countEvents(w, "status = 'pending' AND type = 'subscription.cancelled'")).toBe(1);
     // What operators see meanwhile: `status` counts it pending, and a failure with its reason.
     w.store.sqlite.prepare("INSERT INTO events (event_id, type, occurred_at, data, status, attempts, last_error) VALUES ('evt_old', 'notice.sent', ?, '{}', 'failed', 40, 'the receiver answered 503')").run(new Date().toISOString());

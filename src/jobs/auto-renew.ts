@@ -8,7 +8,7 @@ import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
 import type { Executor } from '../store/executor.js';
 import { createInvoice, findAutoRenewInvoice, findInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
-import { claimLedgerKey, findLedgerEntry } from '../store/ledger.js';
+import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
 import { findAutoRenewNoticeId } from '../store/notices.js';
 import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
@@ -32,8 +32,8 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
   const prepared = await store.transaction(async (tx): Promise<Prepared> => {
     // Locked first (PostgreSQL): an operator's renewal or a second run of this job waits here.
     const locked = await lockSubscription(tx, data.subscription);
-    const done = await findLedgerEntry(tx, data.subscription, action, data.anniversary);
-    if (done) return { kind: 'done', outcome: done.outcome, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
+    const done = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
+    if (done !== null) return { kind: 'done', outcome: done, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
     const check = await recheckAction(deps, tx, locked, action, data, jobId);
     if (!check.ok) return { kind: 'done', outcome: check.outcome, messageId: null };
     const { subscription, partner } = check;
@@ -75,8 +75,8 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
   const result = await store.transaction(async (tx): Promise<{ outcome: string; messageId: string | null }> => {
     // Locked first (PostgreSQL): of two runs that both charged, the second finds the first's entry.
     await lockSubscription(tx, data.subscription);
-    const recorded = await findLedgerEntry(tx, data.subscription, action, data.anniversary);
-    if (recorded) return { outcome: recorded.outcome, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
+    const recorded = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
+    if (recorded !== null) return { outcome: recorded, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
     const at = deps.now();
     const today = deps.today();
     if (charge.status === 'failed') {

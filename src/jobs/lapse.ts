@@ -4,7 +4,7 @@ import { voidReasons } from '../policy/payment.js';
 import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
 import { findInvoice, settleInvoice } from '../store/invoices.js';
-import { claimLedgerKey, findLedgerEntry } from '../store/ledger.js';
+import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
 import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
@@ -17,8 +17,8 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
   const outcome = await deps.store.transaction(async (tx): Promise<string> => {
     // Locked first (PostgreSQL): an operator's renewal or a second run of this job waits here.
     const locked = await lockSubscription(tx, data.subscription);
-    const done = await findLedgerEntry(tx, data.subscription, 'lapse', data.anniversary);
-    if (done) return done.outcome;
+    const done = await findLedgerOutcome(tx, data.subscription, 'lapse', data.anniversary);
+    if (done !== null) return done;
     const check = await recheckAction(deps, tx, locked, 'lapse', data, jobId);
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;

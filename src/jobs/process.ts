@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { findDueActions } from '../policy/due.js';
 import { lifecycleActions, type LifecycleAction } from '../policy/types.js';
-import { findLedgerEntry } from '../store/ledger.js';
+import { findLedgerOutcome } from '../store/ledger.js';
 import { findNotice } from '../store/notices.js';
 import { findSubscription } from '../store/queries.js';
 import { processAutoRenew } from './auto-renew.js';
@@ -78,18 +78,18 @@ function createJobProcessor(deps: JobDeps) {
     const data = job.data as ActionJobData;
     const log = deps.log.child({ queue: job.queueName, job: action, jobId: job.id, subscription: data.subscription });
     // A retry of an action already in the ledger is not a new effect: metrics count each entry once.
-    const wasRecorded = (await findLedgerEntry(deps.store, data.subscription, action, data.anniversary)) !== null;
+    const wasRecorded = (await findLedgerOutcome(deps.store, data.subscription, action, data.anniversary)) !== null;
     let outcome: string;
     try {
       outcome = await runAction(deps, action, data, job.id);
     } catch (error) {
       // The effect may be recorded with its notice still undelivered: that entry counts now.
-      const recorded = wasRecorded ? null : await findLedgerEntry(deps.store, data.subscription, action, data.anniversary);
-      if (recorded) deps.observer?.recordAction(action, recorded.outcome);
+      const recorded = wasRecorded ? null : await findLedgerOutcome(deps.store, data.subscription, action, data.anniversary);
+      if (recorded !== null) deps.observer?.recordAction(action, recorded);
       throw error;
     }
     if (!wasRecorded) deps.observer?.recordAction(action, outcome);
-    if (!wasRecorded && (await findLedgerEntry(deps.store, data.subscription, action, data.anniversary)) === null) releaseJobId(job);
+    if (!wasRecorded && (await findLedgerOutcome(deps.store, data.subscription, action, data.anniversary)) === null) releaseJobId(job);
     log.info({ outcome, anniversary: data.anniversary }, 'action done');
     const subscription = await findSubscription(deps.store, data.subscription);
     const next = subscription ? findDueActions(subscription, deps.today())[0] : undefined;

@@ -1,6 +1,6 @@
 import { actionBits } from '../policy/due.js';
 import { saveLifecycleState } from '../store/effects.js';
-import { claimLedgerKey, findLedgerEntry } from '../store/ledger.js';
+import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
 import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
@@ -18,8 +18,8 @@ export async function processReminder(
   const outcome = await deps.store.transaction(async (tx): Promise<string> => {
     // Locked first (PostgreSQL): a second run of this job waits here, then finds the ledger entry.
     const locked = await lockSubscription(tx, data.subscription);
-    const done = await findLedgerEntry(tx, data.subscription, action, data.anniversary);
-    if (done) return done.outcome;
+    const done = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
+    if (done !== null) return done;
     const check = await recheckAction(deps, tx, locked, action, data, jobId);
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;

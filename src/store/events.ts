@@ -65,7 +65,7 @@ export function describeInvoice(invoice: InvoiceRow): EventInvoice {
 }
 
 /** Writes one event inside the caller's transaction, with the change it reports. */
-export async function recordEvent(ex: Executor, event: NewEvent): Promise<string> {
+export async function recordEvent(ex: Executor, event: NewEvent): Promise<void> {
   const eventId = `evt_${randomBytes(12).toString('base64url')}`;
   const data = {
     subscription: event.subscription,
@@ -78,7 +78,6 @@ export async function recordEvent(ex: Executor, event: NewEvent): Promise<string
     INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
     VALUES (${eventId}, ${event.type}, ${event.at.toISOString()}, ${event.subscription}, ${event.partner}, ${JSON.stringify(data)}, 'pending', 0)`);
   written.push({ eventId, writtenMs: performance.now() });
-  return eventId;
 }
 
 /** Forgets the events written so far, as a crash after their commit would. */
@@ -118,8 +117,9 @@ async function findPendingEventIds(ex: Executor, eventIds: readonly string[]): P
   return found;
 }
 
-export async function listUndeliveredEvents(ex: Executor, limit = 10_000): Promise<EventRow[]> {
-  return ex.all<EventRow>(sql`SELECT * FROM events WHERE status IN ('pending', 'failed') ORDER BY id LIMIT ${limit}`);
+/** The oldest 10,000 events not delivered: a scan re-queues at most that many, the next scan the rest. */
+export async function listUndeliveredEvents(ex: Executor): Promise<EventRow[]> {
+  return ex.all<EventRow>(sql`SELECT * FROM events WHERE status IN ('pending', 'failed') ORDER BY id LIMIT 10000`);
 }
 
 export async function countEventsByStatus(ex: Executor): Promise<Record<EventRow['status'], number>> {

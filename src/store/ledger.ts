@@ -26,16 +26,11 @@ export async function claimLedgerKey(ex: Executor, entry: ActionEntry): Promise<
   return inserted === 1;
 }
 
-export async function findLedgerEntry(
-  ex: Executor,
-  subscriptionId: string,
-  action: string,
-  anniversary: string,
-): Promise<{ outcome: string; effectiveOn: string } | null> {
-  const row = await ex.get<{ outcome: string; effective_on: string }>(sql`
-    SELECT outcome, effective_on FROM actions
-    WHERE subscription_id = ${subscriptionId} AND action = ${action} AND anniversary_on = ${anniversary}`);
-  return row ? { outcome: row.outcome, effectiveOn: row.effective_on } : null;
+/** The outcome recorded under the ledger key, or null while it is free. */
+export async function findLedgerOutcome(ex: Executor, subscriptionId: string, action: string, anniversary: string): Promise<string | null> {
+  const row = await ex.get<{ outcome: string }>(sql`
+    SELECT outcome FROM actions WHERE subscription_id = ${subscriptionId} AND action = ${action} AND anniversary_on = ${anniversary}`);
+  return row?.outcome ?? null;
 }
 
 /** A reminder's entry moves from `sending` to `sent` with its notice. */

@@ -45,8 +45,9 @@ export async function findNotice(ex: Executor, messageId: string): Promise<Notic
   return (await ex.get<NoticeRow>(sql`SELECT * FROM notices WHERE message_id = ${messageId}`)) ?? null;
 }
 
-export async function listPendingNotices(ex: Executor, limit = 10_000): Promise<NoticeRow[]> {
-  return ex.all<NoticeRow>(sql`SELECT * FROM notices WHERE status = 'pending' ORDER BY id LIMIT ${limit}`);
+/** The oldest 10,000 notices not sent: a scan re-queues at most that many, the next scan the rest. */
+export async function listPendingNotices(ex: Executor): Promise<NoticeRow[]> {
+  return ex.all<NoticeRow>(sql`SELECT * FROM notices WHERE status = 'pending' ORDER BY id LIMIT 10000`);
 }
 
 /** The auto-renew's own notice of a cycle; the oldest, as an operator may write an invoice-pending later. */

@@ -1,7 +1,7 @@
 import { findFee } from '../billing/prices.js';
-import type { RenewalFailureReason } from '../mail/types.js';
 import { findCycleDates } from '../policy/cycle.js';
-import { actionBits } from '../policy/due.js';
+import { failedOutcome, type RenewalFailureReason } from '../policy/outcomes.js';
+import { applyRenewal, awaitPayment, markDone } from '../policy/transitions.js';
 import { checkAutoRenewal } from '../policy/renewal.js';
 import type { Partner, Subscription } from '../policy/types.js';
 import { recordAudit, saveLifecycleState } from '../store/effects.js';
@@ -105,8 +105,8 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
     });
     // Paid: the new cycle starts. Pending (bank transfer, manual gateway): R3–R5 run meanwhile.
     const next: Subscription = isPaid
-      ? { ...subscription, anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null }
-      : { ...subscription, doneMask: subscription.doneMask | actionBits[action], pendingInvoice: invoice.number };
+      ? applyRenewal(subscription, invoice.renews_to)
+      : awaitPayment(markDone(subscription, action), invoice.number);
     await saveLifecycleState(tx, next, at);
     const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: await findInvoice(tx, invoice.number) };
     if (isPaid) {
@@ -143,7 +143,7 @@ async function finishFailure(
   jobId: string | undefined,
 ): Promise<{ outcome: string; messageId: string }> {
   const at = deps.now();
-  const outcome = `failed:${reason}`;
+  const outcome = failedOutcome(reason);
   await claimLedgerKey(tx, {
     subscriptionId: subscription.id,
     action: 'auto-renew',
@@ -160,7 +160,7 @@ async function finishFailure(
     invoice,
     ...findNoticeClock(deps),
   });
-  await saveLifecycleState(tx, { ...subscription, doneMask: subscription.doneMask | actionBits['auto-renew'] }, at);
+  await saveLifecycleState(tx, markDone(subscription, 'auto-renew'), at);
   await recordEvent(tx, {
     type: 'subscription.renewal_failed',
     at,

@@ -1,6 +1,6 @@
 import { findCycleDates } from '../policy/cycle.js';
-import { actionBits } from '../policy/due.js';
 import { voidReasons } from '../policy/payment.js';
+import { applyLapse } from '../policy/transitions.js';
 import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
 import { findInvoice, settleInvoice } from '../store/invoices.js';
@@ -30,7 +30,7 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
     const isReactivation = subscription.pendingInvoice !== null && (await findInvoice(tx, subscription.pendingInvoice))?.purpose === 'reactivation';
     const voidedInvoice = isReactivation ? null : subscription.pendingInvoice;
     if (voidedInvoice) await settleInvoice(tx, voidedInvoice, { status: 'void', failureReason: voidReasons.lapsed, at });
-    const lapsed = { ...subscription, status: 'lapsed' as const, lapsedOn, pendingInvoice: isReactivation ? subscription.pendingInvoice : null, doneMask: subscription.doneMask | actionBits.lapse };
+    const lapsed = applyLapse(subscription, lapsedOn, { keepsPendingInvoice: isReactivation });
     // Written as of today: after an exception's deadline it offers no reactivation (R14).
     await putNoticeInOutbox(tx, deps.config, 'lapsed', lapsed, partner, at, findNoticeClock(deps));
     await claimLedgerKey(tx, {

@@ -1,4 +1,6 @@
-import { actionBits, findMissedActions, isDone, isDueOn } from '../policy/due.js';
+import { findMissedActions, isDone, isDueOn } from '../policy/due.js';
+import type { SkippedOutcome } from '../policy/outcomes.js';
+import { markDone } from '../policy/transitions.js';
 import type { LifecycleAction, Partner, Subscription } from '../policy/types.js';
 import { saveLifecycleState } from '../store/effects.js';
 import type { Executor } from '../store/executor.js';
@@ -9,7 +11,7 @@ import type { JobDeps } from './deps.js';
 
 export type Recheck =
   | { ok: true; subscription: Subscription; partner: Partner }
-  | { ok: false; outcome: string };
+  | { ok: false; outcome: SkippedOutcome };
 
 /**
  * A job re-checks its subscription when it runs, not only when it was enqueued: renewed,
@@ -42,7 +44,7 @@ export async function recheckAction(
       jobId: jobId ?? null,
       at: deps.now(),
     });
-    await saveLifecycleState(tx, { ...subscription, doneMask: subscription.doneMask | actionBits[action] }, deps.now());
+    await saveLifecycleState(tx, markDone(subscription, action), deps.now());
     return { ok: false, outcome: 'skipped:window-passed' };
   }
   const partner = await findPartner(tx, subscription.partnerId);

@@ -1,4 +1,4 @@
-import { actionBits } from '../policy/due.js';
+import { markDone } from '../policy/transitions.js';
 import { saveLifecycleState } from '../store/effects.js';
 import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
 import { lockSubscription } from '../store/queries.js';
@@ -39,7 +39,7 @@ export async function processReminder(
       jobId: jobId ?? null,
       at,
     });
-    await saveLifecycleState(tx, { ...subscription, doneMask: subscription.doneMask | actionBits[action] }, at);
+    await saveLifecycleState(tx, markDone(subscription, action), at);
     return result;
   });
   if (outcome !== 'sending') return outcome;

@@ -1,4 +1,5 @@
-import { actionBits, findMissedActions } from '../policy/due.js';
+import { findMissedActions } from '../policy/due.js';
+import { markAllDone } from '../policy/transitions.js';
 import { findDue } from '../scan/find-due.js';
 import { saveLifecycleState } from '../store/effects.js';
 import { listUndeliveredEvents } from '../store/events.js';
@@ -92,8 +93,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
               at,
             });
           }
-          const mask = passed.reduce((m, a) => m | actionBits[a], subscription.doneMask);
-          await saveLifecycleState(tx, { ...subscription, doneMask: mask }, at);
+          await saveLifecycleState(tx, markAllDone(subscription, passed), at);
           count += passed.length;
         }
         return count;

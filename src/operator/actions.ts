@@ -5,6 +5,7 @@ import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { putNoticeInOutbox } from '../jobs/notices.js';
 import { checkPaymentConfirmation, voidReasons, type InvoiceFacts } from '../policy/payment.js';
 import { checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../policy/renewal.js';
+import { applyCancellation, applyReactivation, applyRenewal, awaitPayment } from '../policy/transitions.js';
 import type { Partner, Subscription } from '../policy/types.js';
 import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
@@ -44,8 +45,8 @@ async function load(ex: Executor, id: string, isLocked: boolean): Promise<{ subs
   return { subscription, partner };
 }
 
-/** Applies a paid renewal or reactivation: the new cycle starts, the `renewed` notice goes to the outbox. */
-async function applyRenewal(
+/** Records a paid renewal or reactivation: the new cycle starts, the `renewed` notice goes to the outbox. */
+async function recordPaidRenewal(
   deps: OperatorDeps,
   tx: Executor,
   subscription: Subscription,
@@ -70,11 +71,8 @@ async function applyRenewal(
     newAnniversary: invoice.renews_to,
     invoice: { ...invoice, status: 'paid' },
   });
-  await saveLifecycleState(
-    tx,
-    { ...subscription, status: 'active', anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null, lapsedOn: null },
-    at,
-  );
+  const renewed = key === 'reactivate' ? applyReactivation(subscription, invoice.renews_to) : applyRenewal(subscription, invoice.renews_to);
+  await saveLifecycleState(tx, renewed, at);
   const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: await findInvoice(tx, invoice.number) };
   await recordEvent(tx, { ...eventBase, type: key === 'reactivate' ? 'subscription.reactivated' : 'subscription.renewed', detail: { action: key, newAnniversary: invoice.renews_to } });
   await recordEvent(tx, { ...eventBase, type: 'invoice.paid', detail: { action: key } });
@@ -149,7 +147,7 @@ async function chargeAndApply(
     }
     if (charge.status === 'pending') {
       await settleInvoice(tx, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
-      await saveLifecycleState(tx, { ...subscription, pendingInvoice: invoice.number }, at);
+      await saveLifecycleState(tx, awaitPayment(subscription, invoice.number), at);
       await recordEvent(tx, {
         type: 'subscription.renewal_pending',
         at,
@@ -177,7 +175,7 @@ async function chargeAndApply(
       };
     }
     await settleInvoice(tx, invoice.number, { status: 'paid', paidOn: asOf, gatewayRef: charge.reference, at });
-    const messageId = await applyRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
     return {
       subscription: subscription.id,
       outcome: purpose === 'reactivation' ? 'reactivated' : 'renewed',
@@ -216,7 +214,7 @@ export async function cancelSubscription(deps: OperatorDeps, id: string, ticket:
     if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
     const at = deps.now();
     if (subscription.pendingInvoice) await settleInvoice(tx, subscription.pendingInvoice, { status: 'void', failureReason: voidReasons.cancelled, at });
-    await saveLifecycleState(tx, { ...subscription, status: 'cancelled', cancelledOn: asOf, pendingInvoice: null }, at, ticket);
+    await saveLifecycleState(tx, applyCancellation(subscription, asOf), at, ticket);
     const eventBase = { at, subscription: id, partner: partner.id, anniversary: subscription.anniversaryOn };
     await recordEvent(tx, { ...eventBase, type: 'subscription.cancelled', detail: { action: 'cancel', ticket, benefitsEndOn: grant.benefitsEndOn } });
     if (subscription.pendingInvoice) {
@@ -273,7 +271,7 @@ export async function confirmPayment(deps: OperatorDeps, number: string, asOf: s
     if (!(await settlePendingInvoice(tx, number, { status: 'paid', paidOn: asOf, at }))) {
       throw new RefusedError('R7', `invoice ${number} is no longer pending`);
     }
-    const messageId = await applyRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
     return {
       subscription: subscription.id,
       outcome: grant.outcome,

@@ -52,7 +52,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
     return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
   }
   const result: ScanResult = { scanId, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0 };
-  // One batch in Redis while the next is read from SQLite: otherwise Node and Redis take turns,
+  // One batch in Redis while the next is read from the database: otherwise Node and Redis take turns,
   // each idle while the other works (bench/e2e.ts). Batches still go out in order.
   let sending: Promise<void> = Promise.resolve();
   const send = async (jobs: ActionToEnqueue[]): Promise<void> => {

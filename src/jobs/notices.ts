@@ -8,10 +8,10 @@ import { checkAutoRenewal } from '../policy/renewal.js';
 import { findExceptions } from '../policy/exceptions.js';
 import { selectRecipients } from '../policy/recipients.js';
 import type { Partner, Subscription } from '../policy/types.js';
-import type { Store } from '../store/db.js';
-import { queueNotice } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
+import type { Executor } from '../store/executor.js';
 import { findInvoice, type InvoiceRow } from '../store/invoices.js';
+import { addNoticeToOutbox } from '../store/notices.js';
 import type { JobDeps } from './deps.js';
 
 /** SPEC §3's Message-ID of the notice `kind` for one cycle. */
@@ -148,23 +148,23 @@ function describeAudience(partner: Partner, recipients: readonly { email: string
  * Writes the notice into the outbox (inside the caller's transaction, with the effect it
  * reports). Returns its Message-ID and whether anyone may receive it (R10).
  */
-export function putNoticeInOutbox(
-  store: Store,
+export async function putNoticeInOutbox(
+  tx: Executor,
   config: NoticeConfig & Pick<Config, 'mailDomain'>,
   kind: NoticeKind,
   subscription: Subscription,
   partner: Partner,
   at: Date,
   extras: NoticeExtras = {},
-): { messageId: string; isDeliverable: boolean } {
+): Promise<{ messageId: string; isDeliverable: boolean }> {
   // The invoice as stored now: its payment day is set by the settlement just before.
-  const invoice = extras.invoice ? (findInvoice(store, extras.invoice.number) ?? extras.invoice) : extras.invoice;
+  const invoice = extras.invoice ? ((await findInvoice(tx, extras.invoice.number)) ?? extras.invoice) : extras.invoice;
   const writtenOn = extras.writtenOn ?? invoice?.paid_on ?? findProgramDay(config.timeZone ?? 'UTC', at);
   const data = buildNoticeData(config, kind, subscription, partner, { ...extras, invoice, writtenOn, messageDate: extras.messageDate ?? at });
   const recipients = selectRecipients(partner.contacts);
   data.audience = describeAudience(partner, recipients);
   const messageId = buildMessageId(data, config.mailDomain);
-  const isNew = queueNotice(store, {
+  const isNew = await addNoticeToOutbox(tx, {
     messageId,
     subscriptionId: subscription.id,
     kind,
@@ -175,7 +175,7 @@ export function putNoticeInOutbox(
     at,
   });
   if (isNew && recipients.length === 0) {
-    recordEvent(store, {
+    await recordEvent(tx, {
       type: 'notice.undeliverable',
       at,
       subscription: subscription.id,

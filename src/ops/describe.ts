@@ -8,17 +8,17 @@ import type { Store } from '../store/db.js';
 import { readHistory } from '../store/history.js';
 import { findPartner, findSubscription } from '../store/queries.js';
 
-export type SubscriptionDescription = ReturnType<typeof describeSubscription>;
+export type SubscriptionDescription = Awaited<ReturnType<typeof describeSubscription>>;
 
 /**
  * One subscription as of a day: status, cycle dates, exceptions and its whole history (`show`,
  * the admin API). A cancelled subscription never reaches its reminders, window or lapse (R11):
  * those dates are null, and `benefitsEndOn` says when its benefits end.
  */
-export function describeSubscription(store: Store, id: string, asOf: string) {
-  const subscription = findSubscription(store, id);
+export async function describeSubscription(store: Store, id: string, asOf: string) {
+  const subscription = await findSubscription(store, id);
   if (!subscription) throw new NotFoundError(`no subscription "${id}" (ids are those given at import)`);
-  const partner = findPartner(store, subscription.partnerId);
+  const partner = await findPartner(store, subscription.partnerId);
   const history = readHistory(store, id);
   const pending = history.invoices.find((invoice) => invoice.number === subscription.pendingInvoice);
   const standing = findStanding(subscription, partner, asOf, (pending?.purpose as InvoiceFacts['purpose'] | undefined) ?? null);

@@ -27,11 +27,11 @@ export interface InvoiceDocument {
 }
 
 /** R12: an invoice as operators download it. */
-export function readInvoiceDocument(store: Store, number: string): InvoiceDocument {
-  const invoice = findInvoice(store, number);
+export async function readInvoiceDocument(store: Store, number: string): Promise<InvoiceDocument> {
+  const invoice = await findInvoice(store, number);
   if (!invoice) throw new NotFoundError(`no invoice "${number}"`);
-  const subscription = findSubscription(store, invoice.subscription_id);
-  const partner = subscription ? findPartner(store, subscription.partnerId) : null;
+  const subscription = await findSubscription(store, invoice.subscription_id);
+  const partner = subscription ? await findPartner(store, subscription.partnerId) : null;
   return {
     number: invoice.number,
     status: invoice.status,

@@ -65,7 +65,7 @@ export async function planActions(store: Store, from: string, to: string, option
   let rowsRead = 0;
   let next: string | null = null;
   for (;;) {
-    const rows = readDuePage(store, to, after, chunkRows);
+    const rows = await readDuePage(store, to, after, chunkRows);
     for (const row of rows) {
       rowsRead += 1;
       after = { nextDueOn: row.next_due_on!, id: row.id };

@@ -390,7 +390,7 @@ describe('admin API routes', () => {
     await waitUntilIdle(api.runtime.queues.actions);
     const reply = await api.call('GET', `/api/subscriptions/T-1?asOf=${D}`);
     expect(reply.status).toBe(200);
-    expect(reply.json).toEqual(JSON.parse(JSON.stringify(describeSubscription(w.store, 'T-1', D))));
+    expect(reply.json).toEqual(JSON.parse(JSON.stringify(await describeSubscription(w.store, 'T-1', D))));
     expect(reply.json).toMatchObject({ id: 'T-1', status: 'active', anniversary: addDays(D, 3), actions: [{ action: 'remind-before', outcome: 'sent' }] });
     const show = await runLifecycle(['show', 'T-1', '--as-of', D, '--json'], { dataDir: w.dir, env: { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix } });
     expect(JSON.parse(show.stdout)).toEqual(reply.json);

@@ -87,7 +87,7 @@ async function runDemo(config: Readonly<Config>, store: Store): Promise<void> {
     .get() as string | undefined;
   if (pending) {
     say(`2019-09-26  operator: lifecycle payments confirm ${pending} --as-of 2019-09-26   (S-6's bank transfer arrived)`);
-    say(`  ${confirmPayment(operator, pending, '2019-09-26').message}`);
+    say(`  ${(await confirmPayment(operator, pending, '2019-09-26')).message}`);
   }
   say('');
   days.push(...(await runTimeLapse(config, store, log, { from: '2019-09-25', to: '2019-10-15' }, printDay)));

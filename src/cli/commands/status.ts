@@ -54,7 +54,7 @@ export function registerStatus(program: Command, context: CliContext): void {
         .all() as { status: string; n: number }[];
       const subscriptions = sqlite.prepare(`SELECT status, COUNT(*) AS n FROM subscriptions GROUP BY status`).all() as { status: string; n: number }[];
       const queues = await readQueues(context);
-      const events = readEventDelivery(context);
+      const events = await readEventDelivery(context);
       const report = {
         subscriptions: Object.fromEntries(subscriptions.map((r) => [r.status, r.n])),
         notices: Object.fromEntries(counts.map((r) => [r.status, r.n])),
@@ -91,7 +91,7 @@ export function registerStatus(program: Command, context: CliContext): void {
 const eventStates = ['pending', 'delivered', 'failed'] as const;
 
 /** Event delivery counts and the latest failures; a database from before events has none. */
-function readEventDelivery(context: CliContext) {
+async function readEventDelivery(context: CliContext) {
   const isDelivered = context.config.eventsWebhookUrl !== null;
   try {
     const failed = context.existingStore.sqlite
@@ -100,7 +100,7 @@ function readEventDelivery(context: CliContext) {
          WHERE status = 'failed' ORDER BY id DESC LIMIT 10`,
       )
       .all() as { id: number; type: string; subscription: string | null; attempts: number; lastError: string | null }[];
-    return { isDelivered, counts: countEventsByStatus(context.existingStore), failed: failed.map(redactValue) };
+    return { isDelivered, counts: await countEventsByStatus(context.existingStore), failed: failed.map(redactValue) };
   } catch {
     return { isDelivered, counts: { pending: 0, delivered: 0, failed: 0 }, failed: [] };
   }

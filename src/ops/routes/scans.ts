@@ -16,10 +16,10 @@ interface ScanBody {
   dryRun?: boolean;
 }
 
-function listDue(context: AdminContext, asOf: string) {
+async function listDue(context: AdminContext, asOf: string) {
   const actions: { subscription: string; action: string; anniversary: string }[] = [];
   let count = 0;
-  for (const { subscription, due } of findDue(context.store, asOf)) {
+  for await (const { subscription, due } of findDue(context.store, asOf)) {
     for (const action of due) {
       count += 1;
       if (actions.length < maxListed) actions.push({ subscription: subscription.id, action, anniversary: subscription.anniversaryOn });

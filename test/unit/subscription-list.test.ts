@@ -43,6 +43,8 @@ describe('subscription pages', () => {
     { partner: 'P-1', status: 'active' },
     { anniversaryFrom: '2019-10-05', anniversaryTo: '2019-10-09', offer: 'competency' },
     { status: 'cancelled', after: 'S-39' },
+    { anniversaryTo: '2019-10-03', status: 'active' },
+    { anniversaryFrom: '2019-10-20' },
   ];
   it.each(filters.flatMap((filter) => [1, 3, 7, 100].map((chunkRows) => [filter, chunkRows] as const)))('%j in chunks of %i rows: the same rows in id order', async (filter, chunkRows) => {
     for (const limit of [1, 4, 50]) {

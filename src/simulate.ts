@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Config } from './config.js';
+import { storeTarget, type Config } from './config.js';
 import { InputError } from './errors.js';
 import { waitUntilIdle } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
@@ -9,9 +9,11 @@ import type { Logger } from './log.js';
 import { addDays } from './policy/dates.js';
 import { startSandboxRedis } from './redis/sandbox.js';
 import { startRuntime } from './runtime.js';
-import { copyDatabase } from './store/copy.js';
+import { copyDatabase, copyStore, openCopySource, openCopyTarget } from './store/copy.js';
 import { findLastActionId, listActionsOn, type LoggedAction } from './store/action-log.js';
-import { databaseFile, openStore } from './store/db.js';
+import { connectStore, databaseFile, type StoreTarget } from './store/db.js';
+import { describePostgresUrl } from './store/postgres.js';
+import { redactUrl } from './redact.js';
 import type { Store } from './store/executor.js';
 
 export type SimulatedAction = LoggedAction;
@@ -24,33 +26,66 @@ export interface SimulatedDay {
 export interface SandboxOptions {
   /** The sandbox's data directory: new or empty. @defaultValue a new directory under the OS temp dir */
   into?: string;
-  /** Called once the sandbox directory is chosen, before the copy. */
-  onSandbox?: (dataDir: string) => void;
+  /**
+   * `postgres://…`: an existing, empty PostgreSQL database that holds the sandbox's data (the
+   * data directory then holds only its outbox). @defaultValue an SQLite file in the data directory
+   */
+  intoDatabase?: string;
+  /** Called once the sandbox is chosen, before the copy: its data directory and where its data goes. */
+  onSandbox?: (dataDir: string, location: string) => void;
   onDay?: (day: SimulatedDay) => void;
 }
 
 /**
- * SPEC §6 `simulate`: a time-lapse in a sandbox. The configured database is copied (read-only,
- * one snapshot) into a data directory of its own, and the days run there: the configured data
- * never changes and no email leaves the machine, whatever REDIS_URL and SMTP_URL say.
+ * SPEC §6 `simulate`: a time-lapse in a sandbox. The configured store (SQLite or PostgreSQL) is
+ * copied (read-only, one snapshot) into a store of the sandbox's own, and the days run there:
+ * an SQLite file in the sandbox's data directory, or the empty PostgreSQL database
+ * `intoDatabase` names. A simulation of a PostgreSQL installation needs no PostgreSQL of its own.
+ * The configured data never changes and no email leaves the machine, whatever REDIS_URL and
+ * SMTP_URL say.
  */
 export async function simulateInSandbox(
   config: Readonly<Config>,
   log: Logger,
   range: { from: string; to: string },
   options: SandboxOptions = {},
-): Promise<{ dataDir: string; days: SimulatedDay[] }> {
-  const source = databaseFile(config.dataDir);
-  if (!existsSync(source)) throw new InputError(`no database at ${source}: nothing to simulate (import data first, or set LIFECYCLE_DATA_DIR)`);
+): Promise<{ dataDir: string; location: string; days: SimulatedDay[] }> {
+  const source = storeTarget(config);
+  if ('file' in source && !existsSync(source.file)) throw new InputError(`no database at ${source.file}: nothing to simulate (import data first, or set LIFECYCLE_DATA_DIR)`);
+  const intoDatabase = options.intoDatabase;
+  if (intoDatabase !== undefined && !/^postgres(ql)?:\/\//i.test(intoDatabase)) {
+    throw new InputError(`--into-database ${redactUrl(intoDatabase)}: expected postgres://…/DB (an SQLite sandbox goes into its data directory: --into DIR)`);
+  }
   const dataDir = prepareSandboxDir(options.into);
-  options.onSandbox?.(dataDir);
-  await copyDatabase(source, databaseFile(dataDir));
-  const store = openStore(databaseFile(dataDir));
+  const sandbox: StoreTarget = intoDatabase !== undefined ? { url: intoDatabase } : { file: databaseFile(dataDir) };
+  options.onSandbox?.(dataDir, 'url' in sandbox ? describePostgresUrl(sandbox.url) : sandbox.file);
+  if ('file' in source && 'file' in sandbox) await copyDatabase(source.file, sandbox.file);
+  else await copyIntoSandbox(source, 'url' in sandbox ? sandbox.url : sandbox.file);
+  const store = await connectStore(sandbox, { applicationName: 'lifecycle simulate' });
   try {
-    const days = await runTimeLapse({ ...config, dataDir }, store, log, range, options.onDay);
-    return { dataDir, days };
+    const database: Config['database'] = 'url' in sandbox ? { kind: 'postgres', url: sandbox.url } : { kind: 'sqlite', file: sandbox.file };
+    const days = await runTimeLapse({ ...config, dataDir, database }, store, log, range, options.onDay);
+    return { dataDir, location: store.location, days };
   } finally {
     await store.close();
+  }
+}
+
+/** Any other pair than SQLite file to SQLite file: table by table, checked by counts (see `copyStore`). */
+async function copyIntoSandbox(source: StoreTarget, to: string): Promise<void> {
+  const from = await openCopySource(source, 'lifecycle simulate');
+  try {
+    const target = await openCopyTarget(to);
+    try {
+      await copyStore(from, target.store);
+    } catch (error) {
+      await target.store.close();
+      await target.discard();
+      throw error;
+    }
+    await target.store.close();
+  } finally {
+    await from.close();
   }
 }
 

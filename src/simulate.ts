@@ -9,7 +9,7 @@ import type { Logger } from './log.js';
 import { addDays } from './policy/dates.js';
 import { startSandboxRedis } from './redis/sandbox.js';
 import { startRuntime } from './runtime.js';
-import { copyDatabase, copyStore, openCopySource, openCopyTarget } from './store/copy.js';
+import { copyDatabase, copyStore, openCopySource, openCopyTarget, type CopyTarget } from './store/copy.js';
 import { findLastActionId, listActionsOn, type LoggedAction } from './store/action-log.js';
 import { connectStore, databaseFile, type StoreTarget } from './store/db.js';
 import { describePostgresUrl } from './store/postgres.js';
@@ -56,36 +56,45 @@ export async function simulateInSandbox(
   if (intoDatabase !== undefined && !/^postgres(ql)?:\/\//i.test(intoDatabase)) {
     throw new InputError(`--into-database ${redactUrl(intoDatabase)}: expected postgres://…/DB (an SQLite sandbox goes into its data directory: --into DIR)`);
   }
-  const dataDir = prepareSandboxDir(options.into);
-  const sandbox: StoreTarget = intoDatabase !== undefined ? { url: intoDatabase } : { file: databaseFile(dataDir) };
-  options.onSandbox?.(dataDir, 'url' in sandbox ? describePostgresUrl(sandbox.url) : sandbox.file);
-  if ('file' in source && 'file' in sandbox) await copyDatabase(source.file, sandbox.file);
-  else await copyIntoSandbox(source, 'url' in sandbox ? sandbox.url : sandbox.file);
-  const store = await connectStore(sandbox, { applicationName: 'lifecycle simulate' });
+  // SQLite to SQLite is a page copy (`copyDatabase`); any other pair goes table by table, checked by counts.
+  const isPageCopy = 'file' in source && intoDatabase === undefined;
+  // Both stores are reached before the sandbox directory is made: a refusal leaves nothing behind.
+  // A SQLite source is read as it is, read-only (like the page copy's: not even a checkpoint writes its file).
+  let from = isPageCopy ? undefined : 'file' in source ? await connectStore(source, { mode: 'read-only' }) : await openCopySource(source, 'lifecycle simulate');
+  let target: CopyTarget | undefined;
+  let dataDir: string;
   try {
-    const database: Config['database'] = 'url' in sandbox ? { kind: 'postgres', url: sandbox.url } : { kind: 'sqlite', file: sandbox.file };
-    const days = await runTimeLapse({ ...config, dataDir, database }, store, log, range, options.onDay);
-    return { dataDir, location: store.location, days };
-  } finally {
-    await store.close();
-  }
-}
-
-/** Any other pair than SQLite file to SQLite file: table by table, checked by counts (see `copyStore`). */
-async function copyIntoSandbox(source: StoreTarget, to: string): Promise<void> {
-  const from = await openCopySource(source, 'lifecycle simulate');
-  try {
-    const target = await openCopyTarget(to);
-    try {
-      await copyStore(from, target.store);
-    } catch (error) {
-      await target.store.close();
-      await target.discard();
-      throw error;
+    if (intoDatabase !== undefined) target = await openCopyTarget(intoDatabase);
+    dataDir = prepareSandboxDir(options.into);
+    const sandbox: StoreTarget = intoDatabase !== undefined ? { url: intoDatabase } : { file: databaseFile(dataDir) };
+    options.onSandbox?.(dataDir, target?.store.location ?? databaseFile(dataDir));
+    if (from === undefined) await copyDatabase((source as { file: string }).file, databaseFile(dataDir));
+    else {
+      target ??= await openCopyTarget(databaseFile(dataDir));
+      try {
+        await copyStore(from, target.store);
+      } catch (error) {
+        await target.store.close();
+        await target.discard();
+        target = undefined;
+        throw error;
+      }
     }
-    await target.store.close();
+    await target?.store.close();
+    target = undefined;
+    await from?.close();
+    from = undefined;
+    const store = await connectStore(sandbox, { applicationName: 'lifecycle simulate' });
+    try {
+      const database: Config['database'] = 'url' in sandbox ? { kind: 'postgres', url: sandbox.url } : { kind: 'sqlite', file: sandbox.file };
+      const days = await runTimeLapse({ ...config, dataDir, database }, store, log, range, options.onDay);
+      return { dataDir, location: store.location, days };
+    } finally {
+      await store.close();
+    }
   } finally {
-    await from.close();
+    await target?.store.close().catch(() => {});
+    await from?.close().catch(() => {});
   }
 }
 

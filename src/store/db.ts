@@ -11,7 +11,7 @@ import pg from 'pg';
 import { sqliteFileName } from '../config.js';
 import { InputError } from '../errors.js';
 import { tightenDataDir, touchPrivateFile } from '../files.js';
-import { redact, redactError } from '../redact.js';
+import { redact, redactError, rememberSecrets, secretsOfUrl } from '../redact.js';
 import type { Store as StoreContract } from './executor.js';
 import { describePostgresUrl, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 import * as schema from './schema.js';
@@ -82,6 +82,8 @@ export interface ConnectStoreOptions extends OpenStoreOptions, PostgresStoreOpti
  */
 export async function connectStore(target: StoreTarget, options: ConnectStoreOptions = {}): Promise<StoreContract> {
   if ('file' in target) return openStore(target.file, options);
+  // Whoever called (a tool, a test) without loadConfig: the password is hidden all the same.
+  rememberSecrets(secretsOfUrl(target.url, { isUserSecret: false }));
   const mode = options.mode ?? 'create';
   const location = describePostgresUrl(target.url);
   try {

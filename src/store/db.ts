@@ -108,7 +108,8 @@ export async function connectStore(target: StoreTarget, options: ConnectStoreOpt
 const migrationLockKey = 0x6c6966656379636cn; // "lifecycl"
 
 async function migratePostgres(url: string, mode: 'create' | 'existing'): Promise<void> {
-  const client = new pg.Client({ connectionString: url, application_name: 'membership-lifecycle migrate' });
+  // A host that never answers fails the start within the timeout instead of the OS's minutes.
+  const client = new pg.Client({ connectionString: url, application_name: 'membership-lifecycle migrate', connectionTimeoutMillis: 15_000 });
   client.on('error', () => {}); // a server gone mid-way fails the query in progress, reported below
   await client.connect();
   try {

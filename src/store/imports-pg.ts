@@ -145,7 +145,7 @@ async function createWriter(store: PostgresStore, client: pg.PoolClient, tx: Exe
     if (partnerSeq === 0) return;
     if (isFreshPartners) {
       counts.partners.created = await tx.run(sql`INSERT INTO partners (${partnerColumns}, created_at, updated_at)
-        SELECT ${partnerColumns}, ${at}, ${at} FROM import_partners ORDER BY seq`);
+        SELECT ${partnerColumns}, ${at}, ${at} FROM import_partners`);
       await tx.run(sql`INSERT INTO contacts (partner_id, name, email, role) SELECT partner_id, name, email, role FROM import_contacts ORDER BY seq`);
       return;
     }
@@ -182,7 +182,7 @@ async function createWriter(store: PostgresStore, client: pg.PoolClient, tx: Exe
     if (isFreshSubscriptions) {
       counts.subscriptions.created = await tx.run(sql`INSERT INTO subscriptions (${subscriptionColumns}, next_due_on, anniversary_on,
           status, done_mask, created_at, updated_at)
-        SELECT ${subscriptionColumns}, first_due_on, imported_anniversary_on, 'active', 0, ${at}, ${at} FROM import_subscriptions ORDER BY seq`);
+        SELECT ${subscriptionColumns}, first_due_on, imported_anniversary_on, 'active', 0, ${at}, ${at} FROM import_subscriptions`);
       return;
     }
     await tx.run(sql`ANALYZE import_subscriptions`);
@@ -225,7 +225,6 @@ async function createWriter(store: PostgresStore, client: pg.PoolClient, tx: Exe
              COALESCE(u.done_mask, 0), ${at}, ${at}
         FROM import_subscriptions s LEFT JOIN import_subscription_updates u ON u.id = s.id
        WHERE u.id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM subscriptions t WHERE t.id = s.id)
-       ORDER BY s.seq
       ON CONFLICT (id) DO UPDATE SET partner_id = excluded.partner_id, offer = excluded.offer, competency_area = excluded.competency_area,
         competency_level = excluded.competency_level, purchased_on = excluded.purchased_on,
         imported_anniversary_on = excluded.imported_anniversary_on, is_auto_renew = excluded.is_auto_renew,

@@ -62,7 +62,7 @@ async function copyIn(client: pg.PoolClient, statement: string, text: string): P
 
 /**
  * PostgreSQL: the batches are copied (COPY, text format) into temporary staging tables, then
- * merged into the real tables in `finish` with `INSERT … ON CONFLICT (id) DO UPDATE … WHERE`
+ * merged into the real tables in `finish` (straight into a table that was empty) with `INSERT … ON CONFLICT (id) DO UPDATE … WHERE`
  * (changed), all in one transaction on one pooled connection. New records are inserted in one
  * statement; changed ones (usually few) are read back, merged with what is stored by the same
  * rules as on SQLite, and written through a second staging table. Unchanged records are not
@@ -117,36 +117,70 @@ async function createWriter(store: PostgresStore, client: pg.PoolClient, tx: Exe
   let contactSeq = 0;
   let subscriptionSeq = 0;
 
+  const stamps = `\t${copyField(at)}\t${copyField(at)}`;
+
+  /**
+   * COPYs a batch into the staging tables; into the real ones when a table was empty at the start
+   * (every record is new, and a failed import rolls them back with the rest). Contacts follow
+   * their partners (the only foreign key); a subscription names its partner without one.
+   */
   async function stage(partners: readonly PartnerImport[], subscriptions: readonly SubscriptionImport[]): Promise<void> {
     let partnerText = '';
     let contactText = '';
     for (const row of partners) {
-      partnerText += `${++partnerSeq}`;
-      for (let i = 0; i < 11; i++) partnerText += `\t${copyField(row[i])}`;
-      partnerText += '\n';
+      if (isFreshPartners) {
+        partnerText += copyField(row[0]);
+        for (let i = 1; i < 11; i++) partnerText += `\t${copyField(row[i])}`;
+        partnerText += `${stamps}\n`;
+      } else {
+        partnerText += `${++partnerSeq}`;
+        for (let i = 0; i < 11; i++) partnerText += `\t${copyField(row[i])}`;
+        partnerText += '\n';
+      }
       const contacts = row[11];
       const id = copyField(row[0]);
       for (let i = 0; i < contacts.length; i += 3) {
-        contactText += `${++contactSeq}\t${id}\t${copyField(contacts[i])}\t${copyField(contacts[i + 1])}\t${copyField(contacts[i + 2])}\n`;
+        const contact = `${id}\t${copyField(contacts[i])}\t${copyField(contacts[i + 1])}\t${copyField(contacts[i + 2])}\n`;
+        contactText += isFreshPartners ? contact : `${++contactSeq}\t${contact}`;
       }
     }
+    if (isFreshPartners) partnerSeq += partners.length;
     let subscriptionText = '';
     for (const row of subscriptions) {
-      subscriptionText += `${++subscriptionSeq}`;
-      for (let i = 0; i < 15; i++) subscriptionText += `\t${copyField(row[i])}`;
-      subscriptionText += '\n';
+      if (isFreshSubscriptions) {
+        subscriptionText += copyField(row[0]);
+        for (let i = 1; i < 15; i++) subscriptionText += `\t${copyField(row[i])}`;
+        // anniversary_on: the imported one; a new cycle with nothing done.
+        subscriptionText += `\t${copyField(row[6])}\tactive\t0${stamps}\n`;
+      } else {
+        subscriptionText += `${++subscriptionSeq}`;
+        for (let i = 0; i < 15; i++) subscriptionText += `\t${copyField(row[i])}`;
+        subscriptionText += '\n';
+      }
     }
-    await copyIn(client, `COPY import_partners (seq, ${partnerColumnList}) FROM STDIN`, partnerText);
-    await copyIn(client, 'COPY import_contacts (seq, partner_id, name, email, role) FROM STDIN', contactText);
-    await copyIn(client, `COPY import_subscriptions (seq, ${subscriptionColumnList}, first_due_on) FROM STDIN`, subscriptionText);
+    if (isFreshSubscriptions) subscriptionSeq += subscriptions.length;
+    if (isFreshPartners) {
+      await copyIn(client, `COPY partners (${partnerColumnList}, created_at, updated_at) FROM STDIN`, partnerText);
+      await copyIn(client, 'COPY contacts (partner_id, name, email, role) FROM STDIN', contactText);
+    } else {
+      await copyIn(client, `COPY import_partners (seq, ${partnerColumnList}) FROM STDIN`, partnerText);
+      await copyIn(client, 'COPY import_contacts (seq, partner_id, name, email, role) FROM STDIN', contactText);
+    }
+    if (isFreshSubscriptions) {
+      await copyIn(
+        client,
+        `COPY subscriptions (${subscriptionColumnList}, next_due_on, anniversary_on, status, done_mask, created_at, updated_at) FROM STDIN`,
+        subscriptionText,
+      );
+    } else {
+      await copyIn(client, `COPY import_subscriptions (seq, ${subscriptionColumnList}, first_due_on) FROM STDIN`, subscriptionText);
+    }
   }
 
   async function mergePartners(counts: ImportCounts): Promise<void> {
     if (partnerSeq === 0) return;
     if (isFreshPartners) {
-      counts.partners.created = await tx.run(sql`INSERT INTO partners (${partnerColumns}, created_at, updated_at)
-        SELECT ${partnerColumns}, ${at}, ${at} FROM import_partners`);
-      await tx.run(sql`INSERT INTO contacts (partner_id, name, email, role) SELECT partner_id, name, email, role FROM import_contacts ORDER BY seq`);
+      counts.partners.created = partnerSeq;
       return;
     }
     await tx.run(sql`CREATE INDEX ON import_contacts (partner_id, seq)`);
@@ -180,9 +214,7 @@ async function createWriter(store: PostgresStore, client: pg.PoolClient, tx: Exe
   async function mergeSubscriptions(counts: ImportCounts): Promise<void> {
     if (subscriptionSeq === 0) return;
     if (isFreshSubscriptions) {
-      counts.subscriptions.created = await tx.run(sql`INSERT INTO subscriptions (${subscriptionColumns}, next_due_on, anniversary_on,
-          status, done_mask, created_at, updated_at)
-        SELECT ${subscriptionColumns}, first_due_on, imported_anniversary_on, 'active', 0, ${at}, ${at} FROM import_subscriptions`);
+      counts.subscriptions.created = subscriptionSeq;
       return;
     }
     await tx.run(sql`ANALYZE import_subscriptions`);

@@ -175,6 +175,23 @@ describe.each(await storeBackends())('importFile on $name', (backend) => {
     expect(await store.get(sql`SELECT count(*) AS n FROM contacts`)).toEqual({ n: 1 + 1 + 1500 + 2 });
   });
 
+  it('is all or nothing into an empty database too (records written straight into the tables are rolled back)', async () => {
+    const partners = Array.from({ length: 1500 }, (_, i) => partner(`P-${i + 1}`, undefined, 2));
+    const subscriptions = Array.from({ length: 4500 }, (_, i) => subscription(`S-${i + 1}`, `P-${(i % 1500) + 1}`));
+    const file = writeDocument('big.json', { partners, subscriptions: [...subscriptions, subscription('S-last', 'P-missing')] });
+    const error = await importError(file);
+    expect(error.problems).toEqual(['subscriptions[4500].partnerId: partner "P-missing" is neither in the file nor in the database']);
+    expect(await dump()).toEqual({ partners: [], contacts: [], subscriptions: [], audit: [], events: [] });
+    // The same records without the bad one: every one of them, with its contacts in order.
+    const summary = await importFile(store, writeDocument('good.json', { partners, subscriptions }), firstImportAt);
+    expect(summary.subscriptions).toEqual(counts(4500, 0, 0));
+    expect(await store.get(sql`SELECT count(*) AS n FROM subscriptions`)).toEqual({ n: 4500 });
+    expect(await store.all(sql`SELECT partner_id, email FROM contacts WHERE partner_id = 'P-1500' ORDER BY id`)).toEqual([
+      { partner_id: 'P-1500', email: 'c0@p-1500.example' },
+      { partner_id: 'P-1500', email: 'c1@p-1500.example' },
+    ]);
+  });
+
   it('validates before it writes when asked (the API import): a bad file never takes the transaction', async () => {
     const file = writeDocument('bad.json', { partners: [], subscriptions: [subscription('S-1', 'P-nowhere')] });
     const error = (await importFile(store, file, firstImportAt, { validateFirst: true }).catch((e: unknown) => e)) as InputError;

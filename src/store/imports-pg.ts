@@ -84,7 +84,7 @@ export async function createPostgresImportWriter<T>(store: PostgresStore, contex
   try {
     await client.query('BEGIN');
     try {
-      const writer = await createWriter(store, client, tx, context);
+      const writer = await createWriter(client, tx, context);
       const result = await fn(writer);
       await client.query('COMMIT');
       return result;
@@ -99,7 +99,7 @@ export async function createPostgresImportWriter<T>(store: PostgresStore, contex
   }
 }
 
-async function createWriter(store: PostgresStore, client: pg.PoolClient, tx: Executor, context: ImportContext): Promise<ImportWriter> {
+async function createWriter(client: pg.PoolClient, tx: Executor, context: ImportContext): Promise<ImportWriter> {
   const at = context.now.toISOString();
   const isFreshPartners = await isTableEmpty(tx, 'partners');
   const isFreshSubscriptions = await isTableEmpty(tx, 'subscriptions');
@@ -269,7 +269,7 @@ async function createWriter(store: PostgresStore, client: pg.PoolClient, tx: Exe
     counts.subscriptions.created = written - changedRows.length;
     counts.subscriptions.unchanged = subscriptionSeq - written;
     await copyIn(client, 'COPY audit_events (at, subscription_id, partner_id, event, actor, actor_ref, detail) FROM STDIN', auditText);
-    for (const [current, merged] of restarts) await restartCycle(store, tx, context, current, merged);
+    for (const [current, merged] of restarts) await restartCycle(tx, context, current, merged);
   }
 
   return {

@@ -126,15 +126,15 @@ export function isRestartNeeded(current: Subscription, update: SubscriptionUpdat
 /**
  * The rare part of a new cycle, through the generic executor (both backends): a lapsed
  * subscription is active again, and a pending invoice of the old cycle, which could never be
- * confirmed, is voided. `store` is the store whose transaction `tx` is: events are collected per
- * store for the queue once committed.
+ * confirmed, is voided. `tx` is the import's transaction (the SQLite writer passes the store
+ * itself, which runs inside its own transaction).
  */
-export async function restartCycle(store: Store, tx: Executor, context: ImportContext, current: Subscription, merged: Subscription): Promise<void> {
+export async function restartCycle(tx: Executor, context: ImportContext, current: Subscription, merged: Subscription): Promise<void> {
   const at = context.now.toISOString();
   await tx.run(sql`UPDATE subscriptions SET status = 'active', lapsed_on = NULL, pending_invoice = NULL WHERE id = ${current.id}`);
   const event = { at: context.now, subscription: current.id, partner: merged.partnerId, anniversary: current.anniversaryOn };
-  // TODO(core): pass `tx` once recordEvent/findInvoice take an Executor; the store joins its own transaction meanwhile.
-  const events = store as unknown as Parameters<typeof recordEvent>[0];
+  // recordEvent/findInvoice take an Executor once the core store operations land; until then the SQLite store itself.
+  const events = tx as unknown as Parameters<typeof recordEvent>[0];
   if (current.pendingInvoice) {
     await tx.run(sql`UPDATE invoices SET status = 'void', failure_reason = ${voidReasons.cycleRestarted}, updated_at = ${at}
                      WHERE number = ${current.pendingInvoice} AND status = 'pending'`);
@@ -279,7 +279,7 @@ function createSqliteImportWriter(store: SqliteStore, sqlite: Database.Database,
       for (const subscription of subscriptions) {
         counts.subscriptions[writeSubscription(subscription)]++;
         // Rare, so awaited in place (the audit trail keeps its order); inside the store's transaction, on its connection.
-        if (restarts.length > 0) for (const [current, merged] of restarts.splice(0)) await restartCycle(store, store, context, current, merged);
+        if (restarts.length > 0) for (const [current, merged] of restarts.splice(0)) await restartCycle(store, context, current, merged);
       }
     },
     async findMissingPartners(ids) {

@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InputError } from '../../src/errors.js';
 import { importFile } from '../../src/import/import-file.js';
+import { recordEvent } from '../../src/store/events.js';
 import type { Store } from '../../src/store/executor.js';
 import { storeBackends, type StorePlace } from '../../support/backends.js';
 
@@ -190,6 +191,21 @@ describe.each(await storeBackends())('importFile on $name', (backend) => {
       { partner_id: 'P-1500', email: 'c0@p-1500.example' },
       { partner_id: 'P-1500', email: 'c1@p-1500.example' },
     ]);
+  });
+
+  // Events on PostgreSQL need recordEvent on an Executor (the core store operations): until they land, SQLite only.
+  const isEventOnExecutor = recordEvent.constructor.name === 'AsyncFunction';
+  it.runIf(backend.name === 'sqlite' || isEventOnExecutor)('reactivates a lapsed subscription whose first anniversary is corrected, with its event and audit', async () => {
+    const document = (extra: Record<string, unknown>) => ({ partners: [partner('P-1')], subscriptions: [subscription('S-1', 'P-1', extra)] });
+    await importFile(store, writeDocument('first.json', document({})), firstImportAt);
+    await store.run(sql`UPDATE subscriptions SET status = 'lapsed', lapsed_on = '2019-09-20', done_mask = 3 WHERE id = 'S-1'`);
+    const summary = await importFile(store, writeDocument('second.json', document({ anniversaryOn: '2019-12-01' })), secondImportAt);
+    expect(summary.subscriptions).toEqual(counts(0, 1, 0));
+    expect(await store.get(sql`SELECT status, lapsed_on, done_mask, anniversary_on, next_due_on FROM subscriptions WHERE id = 'S-1'`)).toEqual({
+      status: 'active', lapsed_on: null, done_mask: 0, anniversary_on: '2019-12-01', next_due_on: '2019-11-16',
+    });
+    expect((await store.all<{ event: string }>(sql`SELECT event FROM audit_events WHERE subscription_id = 'S-1' ORDER BY id`)).map((r) => r.event)).toEqual(['subscription-updated', 'reactivated']);
+    expect(await store.all(sql`SELECT type, subscription_id FROM events`)).toEqual([{ type: 'subscription.reactivated', subscription_id: 'S-1' }]);
   });
 
   it('validates before it writes when asked (the API import): a bad file never takes the transaction', async () => {

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
+import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { changedSubscriptionFields, fromSubscriptionImport, type PartnerImport, type SubscriptionImport } from '../import/import-rows.js';
@@ -83,12 +84,17 @@ export async function createPostgresImportWriter<T>(store: PostgresStore, contex
   let broken = false;
   try {
     await client.query('BEGIN');
+    let writer: PostgresImportWriter | undefined;
     try {
-      const writer = await createWriter(client, tx, context);
+      writer = await createWriter(client, tx, context);
       const result = await fn(writer);
       await client.query('COMMIT');
       return result;
     } catch (error) {
+      // A COPY still open holds the connection: end it (its rows go with the rollback).
+      await writer?.endCopies().catch(() => {
+        broken = true;
+      });
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
@@ -99,8 +105,36 @@ export async function createPostgresImportWriter<T>(store: PostgresStore, contex
   }
 }
 
-async function createWriter(client: pg.PoolClient, tx: Executor, context: ImportContext): Promise<ImportWriter> {
+interface PostgresImportWriter extends ImportWriter {
+  /** Ends the COPY in progress and COPYs the partners held back: the connection is free again. */
+  endCopies(): Promise<void>;
+}
+
+/** One COPY left open across batches: the server takes a batch in while the next is parsed. */
+function openCopy(client: pg.PoolClient, statement: string) {
+  const stream = client.query(copyFrom(statement));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.on('finish', resolve);
+  });
+  // Observed by write() and end(); an early failure must not go unhandled in between.
+  done.catch(() => {});
+  return {
+    async write(text: string): Promise<void> {
+      if (!stream.write(text)) await Promise.race([once(stream, 'drain'), done]);
+    },
+    async end(): Promise<void> {
+      stream.end();
+      await done;
+    },
+  };
+}
+
+async function createWriter(client: pg.PoolClient, tx: Executor, context: ImportContext): Promise<PostgresImportWriter> {
   const at = context.now.toISOString();
+  // Imports are the only writers creating partners and subscriptions: one at a time (as SQLite's
+  // write lock makes them), so a table found empty here stays so until this one commits.
+  await tx.run(sql`SELECT pg_advisory_xact_lock(hashtext('membership-lifecycle:import'))`);
   const isFreshPartners = await isTableEmpty(tx, 'partners');
   const isFreshSubscriptions = await isTableEmpty(tx, 'subscriptions');
   // Staging tables shaped like the real ones (same types), dropped at the commit or rollback.
@@ -159,21 +193,38 @@ async function createWriter(client: pg.PoolClient, tx: Executor, context: Import
       }
     }
     if (isFreshSubscriptions) subscriptionSeq += subscriptions.length;
-    if (isFreshPartners) {
-      await copyIn(client, `COPY partners (${partnerColumnList}, created_at, updated_at) FROM STDIN`, partnerText);
-      await copyIn(client, 'COPY contacts (partner_id, name, email, role) FROM STDIN', contactText);
-    } else {
-      await copyIn(client, `COPY import_partners (seq, ${partnerColumnList}) FROM STDIN`, partnerText);
-      await copyIn(client, 'COPY import_contacts (seq, partner_id, name, email, role) FROM STDIN', contactText);
-    }
-    if (isFreshSubscriptions) {
-      await copyIn(
+    // Partners and contacts (a quarter of the rows) wait in memory: the connection has one COPY at a time.
+    if (partnerText) partnerTexts.push(partnerText);
+    if (contactText) contactTexts.push(contactText);
+    if (subscriptionText) {
+      subscriptionCopy ??= openCopy(
         client,
-        `COPY subscriptions (${subscriptionColumnList}, next_due_on, anniversary_on, status, done_mask, created_at, updated_at) FROM STDIN`,
-        subscriptionText,
+        isFreshSubscriptions
+          ? `COPY subscriptions (${subscriptionColumnList}, next_due_on, anniversary_on, status, done_mask, created_at, updated_at) FROM STDIN`
+          : `COPY import_subscriptions (seq, ${subscriptionColumnList}, first_due_on) FROM STDIN`,
       );
+      await subscriptionCopy.write(subscriptionText);
+    }
+  }
+
+  let subscriptionCopy: ReturnType<typeof openCopy> | undefined;
+  let partnerTexts: string[] = [];
+  let contactTexts: string[] = [];
+
+  async function endCopies(): Promise<void> {
+    const copy = subscriptionCopy;
+    subscriptionCopy = undefined;
+    if (copy) await copy.end();
+    const partnersText = partnerTexts.join('');
+    const contactsText = contactTexts.join('');
+    partnerTexts = [];
+    contactTexts = [];
+    if (isFreshPartners) {
+      await copyIn(client, `COPY partners (${partnerColumnList}, created_at, updated_at) FROM STDIN`, partnersText);
+      await copyIn(client, 'COPY contacts (partner_id, name, email, role) FROM STDIN', contactsText);
     } else {
-      await copyIn(client, `COPY import_subscriptions (seq, ${subscriptionColumnList}, first_due_on) FROM STDIN`, subscriptionText);
+      await copyIn(client, `COPY import_partners (seq, ${partnerColumnList}) FROM STDIN`, partnersText);
+      await copyIn(client, 'COPY import_contacts (seq, partner_id, name, email, role) FROM STDIN', contactsText);
     }
   }
 
@@ -274,8 +325,13 @@ async function createWriter(client: pg.PoolClient, tx: Executor, context: Import
 
   return {
     write: stage,
-    findMissingPartners: (ids) => findMissingPartners(tx, ids),
+    endCopies,
+    async findMissingPartners(ids) {
+      await endCopies();
+      return findMissingPartners(tx, ids);
+    },
     async finish() {
+      await endCopies();
       const counts = emptyCounts();
       await mergePartners(counts);
       await mergeSubscriptions(counts);

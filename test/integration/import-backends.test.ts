@@ -208,6 +208,23 @@ describe.each(await storeBackends())('importFile on $name', (backend) => {
     expect(await store.all(sql`SELECT type, subscription_id FROM events`)).toEqual([{ type: 'subscription.reactivated', subscription_id: 'S-1' }]);
   });
 
+  it('is all or nothing when a bad record comes after whole batches were written (a COPY still open on PostgreSQL)', async () => {
+    const partners = Array.from({ length: 1500 }, (_, i) => partner(`P-${i + 1}`, undefined, 1));
+    const subscriptions = Array.from({ length: 4500 }, (_, i) => subscription(`S-${i + 1}`, `P-${(i % 1500) + 1}`, i === 4200 ? { purchasedOn: '2019-02-30' } : {}));
+    const error = await importError(writeDocument('bad.json', { partners, subscriptions }));
+    expect(error.problems).toEqual(['subscriptions[4200].purchasedOn: "2019-02-30" is not a real calendar date (expected YYYY-MM-DD)']);
+    expect(await dump()).toEqual({ partners: [], contacts: [], subscriptions: [], audit: [], events: [] });
+    // The connection went back to the pool in a usable state.
+    expect((await importFile(store, writeDocument('one.json', { partners: [partner('P-1')], subscriptions: [subscription('S-1', 'P-1')] }), firstImportAt)).subscriptions).toEqual(counts(1, 0, 0));
+  });
+
+  it('runs two imports of the same records at once one after the other: one creates, the other finds them unchanged', async () => {
+    const file = writeDocument('same.json', { partners: [partner('P-1'), partner('P-2')], subscriptions: [subscription('S-1', 'P-1'), subscription('S-2', 'P-2')] });
+    const summaries = await Promise.all([importFile(store, file, firstImportAt), importFile(store, file, firstImportAt)]);
+    expect(summaries.map((s) => s.subscriptions).sort((a, b) => b.created - a.created)).toEqual([counts(2, 0, 0), counts(0, 0, 2)]);
+    expect(await store.get(sql`SELECT count(*) AS n FROM contacts`)).toEqual({ n: 4 });
+  });
+
   it('validates before it writes when asked (the API import): a bad file never takes the transaction', async () => {
     const file = writeDocument('bad.json', { partners: [], subscriptions: [subscription('S-1', 'P-nowhere')] });
     const error = (await importFile(store, file, firstImportAt, { validateFirst: true }).catch((e: unknown) => e)) as InputError;

@@ -12,7 +12,7 @@
  * Like bench/core.ts it runs the built package (dist/), what `lifecycle` runs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,7 +48,26 @@ interface Row {
   phase: string;
   seconds: number;
   cpuSeconds: number;
+  /** PostgreSQL: CPU seconds of the server processes serving the bench's database (same host only). */
+  serverCpuSeconds?: number;
   detail: string;
+}
+
+type Executor = import('../src/store/executor.js').Executor;
+
+/** User + system CPU seconds of each server process serving this database, from /proc (Linux, server on this host). */
+async function serverCpu(store: Executor): Promise<Map<number, number> | undefined> {
+  const backends = await store.all<{ pid: number }>(sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  const cpu = new Map<number, number>();
+  try {
+    for (const { pid } of backends) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+  } catch {
+    return undefined;
+  }
+  return cpu;
 }
 const rows: Row[] = [];
 
@@ -58,13 +77,20 @@ function describeImport(summary: ImportSummary): string {
   return `subscriptions ${s.created}/${s.updated}/${s.unchanged}, partners ${p.created}/${p.updated}/${p.unchanged} (created/updated/unchanged)`;
 }
 
-async function timeImport(backend: string, phase: string, run: () => Promise<ImportSummary>): Promise<void> {
+async function timeImport(backend: string, phase: string, run: () => Promise<ImportSummary>, server?: Executor): Promise<void> {
+  const serverBefore = server ? await serverCpu(server) : undefined;
   const started = performance.now();
   const cpu = process.cpuUsage();
   const summary = await run();
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  rows.push({ backend, phase, seconds, cpuSeconds: (used.user + used.system) / 1e6, detail: describeImport(summary) });
+  const serverAfter = server ? await serverCpu(server) : undefined;
+  let serverCpuSeconds: number | undefined;
+  if (serverBefore && serverAfter) {
+    serverCpuSeconds = 0;
+    for (const [pid, seconds] of serverAfter) serverCpuSeconds += seconds - (serverBefore.get(pid) ?? 0);
+  }
+  rows.push({ backend, phase, seconds, cpuSeconds: (used.user + used.system) / 1e6, serverCpuSeconds, detail: describeImport(summary) });
   process.stderr.write(`  ${backend} ${phase}: ${seconds.toFixed(2)} s\n`);
 }
 
@@ -105,8 +131,8 @@ async function main(): Promise<void> {
           try {
             const version = await store.get<{ server_version: string }>(sql`SHOW server_version`);
             conditions.push(['postgres', `${version?.server_version ?? '?'} at ${availability.url.replace(/\/\/[^@]*@/, '//')}, database ${database.name}`]);
-            await timeImport('postgres', 'import, empty DB', () => importFile(store, file, now));
-            await timeImport('postgres', 're-import (unchanged)', () => importFile(store, file, new Date(now.getTime() + 86_400_000)));
+            await timeImport('postgres', 'import, empty DB', () => importFile(store, file, now), store);
+            await timeImport('postgres', 're-import (unchanged)', () => importFile(store, file, new Date(now.getTime() + 86_400_000)), store);
           } finally {
             await store.close();
           }
@@ -131,12 +157,14 @@ async function main(): Promise<void> {
   }
   const out: string[] = ['', 'conditions'];
   for (const [name, value] of conditions) out.push(`  ${name.padEnd(22)} ${value}`);
-  out.push('', `  ${'backend'.padEnd(10)} ${'phase'.padEnd(24)} ${'wall s'.padStart(8)} ${'cpu s'.padStart(7)} ${'rows/s'.padStart(10)}  detail`);
+  out.push('', `  ${'backend'.padEnd(10)} ${'phase'.padEnd(24)} ${'wall s'.padStart(8)} ${'cpu s'.padStart(7)} ${'server'.padStart(7)} ${'rows/s'.padStart(10)}  detail`);
   for (const row of rows) {
     const rate = Math.round(subscriptionCount / row.seconds).toLocaleString('en');
-    out.push(`  ${row.backend.padEnd(10)} ${row.phase.padEnd(24)} ${row.seconds.toFixed(2).padStart(8)} ${row.cpuSeconds.toFixed(2).padStart(7)} ${rate.padStart(10)}  ${row.detail}`);
+    const server = row.serverCpuSeconds === undefined ? '-' : row.serverCpuSeconds.toFixed(2);
+    out.push(`  ${row.backend.padEnd(10)} ${row.phase.padEnd(24)} ${row.seconds.toFixed(2).padStart(8)} ${row.cpuSeconds.toFixed(2).padStart(7)} ${server.padStart(7)} ${rate.padStart(10)}  ${row.detail}`);
   }
-  out.push('  (rows/s: subscriptions per wall-clock second; cpu s: this process, all its threads; PostgreSQL server time is not in it)');
+  out.push('  (rows/s: subscriptions per wall-clock second; cpu s: this process, all its threads; server: CPU s of the PostgreSQL');
+  out.push('   processes serving the bench database, read from /proc, - when the server is elsewhere)');
   out.push('', 'aims');
   for (const row of rows.filter((r) => r.phase.startsWith('import'))) {
     const rate = subscriptionCount / row.seconds;

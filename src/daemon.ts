@@ -1,17 +1,12 @@
 import net from 'node:net';
-import { storeTarget, type Config } from './config.js';
+import type { Config } from './config.js';
 import { InputError } from './errors.js';
 import { withDeadline } from './redis/deadline.js';
 import { dailyScanSchedulerId } from './jobs/queues.js';
 import type { Logger } from './log.js';
 import { startAdminServer, type AdminServer } from './ops/http.js';
-import { createMetrics } from './ops/metrics.js';
-import { todayIn } from './policy/dates.js';
-import { buildRedisOptions, reconnectQuickly, type RedisConnection } from './redis/connect.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
-import { startRuntime, type Runtime } from './runtime.js';
-import { connectStore } from './store/db.js';
-import type { Store } from './store/executor.js';
+import type { Runtime } from './runtime.js';
+import { createApp } from './app.js';
 
 export interface Daemon {
   runtime: Runtime;
@@ -26,33 +21,11 @@ export interface Daemon {
 export async function startDaemon(config: Readonly<Config>, log: Logger): Promise<Daemon> {
   // Before anything runs: a daemon that cannot serve its port must not have scanned or sent.
   await checkPortFree(config.adminHost, config.adminPort);
-  const store: Store = await connectStore(storeTarget(config), { applicationName: 'lifecycle daemon' });
-  let redis: EmbeddedRedis | null = null;
-  let runtime: Runtime | undefined;
+  const app = await createApp(config, { role: 'daemon', log });
+  const runtime = app.runtime!;
+  const { store, today } = app;
   let admin: AdminServer | undefined;
   try {
-    let connection: RedisConnection;
-    if (config.redisUrl) connection = buildRedisOptions(config, true);
-    else {
-      redis = await startEmbeddedRedis(config.dataDir);
-      connection = { host: redis.info.host, port: redis.info.port, password: redis.info.password, retryStrategy: reconnectQuickly };
-      log.info({ port: redis.info.port, pid: redis.info.pid, isOwner: redis.isOwner }, 'private redis-server ready');
-      redis.supervise({
-        died: (pid) => log.error({ pid }, 'private redis-server died: restarting it on the same data (jobs wait meanwhile)'),
-        restarted: (pid) => log.warn({ pid }, 'private redis-server restarted: connections resume'),
-        restartFailed: (error) => log.error({ err: error }, 'private redis-server could not be restarted: trying again'),
-      });
-    }
-    const today = () => todayIn(config.timeZone, new Date());
-    runtime = await startRuntime({
-      config,
-      store,
-      log,
-      connection,
-      today,
-      now: () => new Date(),
-      metrics: createMetrics({ withProcessMetrics: true }),
-    });
     await registerDailySchedule(runtime, config, log);
     // Catch up at start: today's daily scan, unless it ran already (the scan_runs key refuses a second).
     await runtime.queues.scans.add('scan', { trigger: 'daily' }, { jobId: `startup-${today()}` });
@@ -76,9 +49,7 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
     );
   } catch (error) {
     await admin?.close().catch(() => {});
-    await runtime?.close(1_000).catch(() => {});
-    await store.close().catch(() => {});
-    await redis?.stop().catch(() => {});
+    await app.close(1_000).catch(() => {});
     throw error;
   }
   const started = { runtime, admin };
@@ -90,9 +61,7 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
         log.info({ timeoutMs: config.shutdownTimeoutMs }, 'stopping: no new jobs, waiting for running ones');
         // Every step is bounded: a Redis that is gone must not hold the stop for good.
         await withDeadline(started.admin.close(), 3_000).catch((error: Error) => log.warn({ err: error }, 'admin server did not close in time'));
-        await started.runtime.close();
-        await store.close();
-        await redis?.stop();
+        await app.close();
         log.info('stopped');
       })();
       return stopping;

@@ -7,8 +7,7 @@ import { waitUntilIdle } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
 import { addDays } from './policy/dates.js';
-import { startSandboxRedis } from './redis/sandbox.js';
-import { startRuntime } from './runtime.js';
+import { createApp } from './app.js';
 import { copyDatabase, copyStore, openCopySource, openCopyTarget, type CopyTarget } from './store/copy.js';
 import { findLastActionId, listActionsOn, type LoggedAction } from './store/action-log.js';
 import { connectStore, databaseFile, type StoreTarget } from './store/db.js';
@@ -123,36 +122,21 @@ export async function runTimeLapse(
   range: { from: string; to: string },
   onDay?: (day: SimulatedDay) => void,
 ): Promise<SimulatedDay[]> {
-  const redis = await startSandboxRedis();
   let day = range.from;
-  const prefix = `${config.queuePrefix}-simulate`;
   const days: SimulatedDay[] = [];
+  const app = await createApp(config, { role: 'simulate', log, store, today: () => day });
   try {
-    const runtime = await startRuntime({
-      // Retries wait milliseconds, not minutes: the calendar here is simulated. Its events stay in
-      // the sandbox copy: a rehearsal must not tell benefits systems anything.
-      config: { ...config, redisUrl: null, smtpUrl: null, jobBackoffMs: 20, eventsWebhookUrl: null, eventsWebhookSecret: null },
-      store,
-      log,
-      connection: redis.connection,
-      prefix,
-      today: () => day,
-      now: () => new Date(),
-    });
+    const { deps, queues } = app.runtime!;
     const startId = await findLastActionId(store);
-    try {
-      for (; day <= range.to; day = addDays(day, 1)) {
-        await runScan(runtime.deps, { trigger: 'simulate', asOf: day });
-        await waitUntilIdle(runtime.queues.actions);
-        const simulated: SimulatedDay = { date: day, actions: await listActionsOn(store, day, startId) };
-        days.push(simulated);
-        onDay?.(simulated);
-      }
-    } finally {
-      await runtime.close(5_000);
+    for (; day <= range.to; day = addDays(day, 1)) {
+      await runScan(deps, { trigger: 'simulate', asOf: day });
+      await waitUntilIdle(queues.actions);
+      const simulated: SimulatedDay = { date: day, actions: await listActionsOn(store, day, startId) };
+      days.push(simulated);
+      onDay?.(simulated);
     }
   } finally {
-    await redis.stop();
+    await app.close();
   }
   return days;
 }

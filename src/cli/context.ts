@@ -1,5 +1,6 @@
-import { loadConfig, storeTarget, type Config } from '../config.js';
-import { connectStore } from '../store/db.js';
+import { loadConfig, type Config } from '../config.js';
+import { createApp, type App } from '../app.js';
+import { createLogger } from '../log.js';
 import type { Store } from '../store/executor.js';
 import { todayIn } from '../policy/dates.js';
 import { isIsoDate } from '../policy/dates.js';
@@ -17,6 +18,8 @@ export interface CliContext {
    * refused, nothing is created in it). Either is then migrated forward, like the daemon's.
    */
   existingStore(): Promise<Store>;
+  /** The command's parts (see `createApp`, role `cli`) on the store it opened: `existingStore()` or `store()` first. */
+  app(): Promise<App>;
   /** Today in LIFECYCLE_TZ, or the --as-of date. */
   asOf(value: string | undefined): string;
   close(): Promise<void>;
@@ -25,20 +28,25 @@ export interface CliContext {
 
 export function createContext(): CliContext {
   let config: Readonly<Config> | undefined;
-  let store: Promise<Store> | undefined;
+  let app: Promise<App> | undefined;
+  const open = (storeMode: 'create' | 'existing') => {
+    app ??= createApp(context.config, { role: 'cli', storeMode, log: createLogger(process.env.LOG_LEVEL ?? 'warn') });
+    return app;
+  };
   const closers: (() => Promise<void> | void)[] = [];
   const context: CliContext = {
     get config() {
       config ??= loadConfig();
       return config;
     },
-    store() {
-      store ??= connectStore(storeTarget(context.config), { max: 2, applicationName: 'lifecycle cli' });
-      return store;
+    async store() {
+      return (await open('create')).store;
     },
-    existingStore() {
-      store ??= connectStore(storeTarget(context.config), { mode: 'existing', max: 2, applicationName: 'lifecycle cli' });
-      return store;
+    async existingStore() {
+      return (await open('existing')).store;
+    },
+    app() {
+      return open('existing');
     },
     asOf(value) {
       if (value === undefined) return todayIn(context.config.timeZone, new Date());
@@ -50,8 +58,8 @@ export function createContext(): CliContext {
     },
     async close() {
       for (const close of closers.reverse()) await close();
-      // A store that failed to open has nothing to close (its error is the command's).
-      await (await store?.catch(() => undefined))?.close();
+      // An app that failed to open has nothing to close (its error is the command's).
+      await (await app?.catch(() => undefined))?.close();
     },
   };
   return context;

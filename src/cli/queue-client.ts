@@ -1,5 +1,6 @@
-import { Queue, QueueEvents } from 'bullmq';
-import { buildRedisOptions, cliConnectTimeoutMs } from '../redis/connect.js';
+import { QueueEvents } from 'bullmq';
+import { closeProducerQueues, openProducerQueues, type ProducerQueues } from '../app.js';
+import { cliConnectTimeoutMs } from '../redis/connect.js';
 import { withDeadline } from '../redis/deadline.js';
 
 /** A close that cannot reach Redis must not hold the command: bounded, then cut. */
@@ -10,24 +11,15 @@ async function closeWithin(closing: Promise<unknown>, clients: readonly { discon
     await Promise.allSettled(clients.map((client) => withDeadline(client.disconnect(), 500)));
   }
 }
-import { actionQueueName, buildJobOptions, enqueueDelivery, flushWrittenEvents, scanQueueName, type ActionQueue } from '../jobs/queues.js';
-import type { JobPayloads, ScanResult } from '../jobs/payloads.js';
+import { enqueueDelivery, flushWrittenEvents, scanQueueName } from '../jobs/queues.js';
+import type { ScanResult } from '../jobs/payloads.js';
 import type { CliContext } from './context.js';
 
-/** The queues of the running daemon, found through REDIS_URL or the data dir (SPEC §5). */
-export function openQueues(context: CliContext) {
-  const { config } = context;
-  const connection = buildRedisOptions(config, false);
-  const options = { connection, prefix: config.queuePrefix, defaultJobOptions: buildJobOptions(config) };
-  const actions: ActionQueue = new Queue(actionQueueName, options);
-  const scans = new Queue<JobPayloads['scan'], ScanResult, 'scan'>(scanQueueName, options);
-  for (const queue of [actions, scans] as { on(event: 'error', listener: (error: Error) => void): unknown }[]) {
-    queue.on('error', () => {}); // reported by the command that fails, not as an uncaught event
-  }
-  context.onClose(async () => {
-    await closeWithin(Promise.all([actions.close(), scans.close()]), [actions, scans]);
-  });
-  return { actions, scans, connection };
+/** The queues of the running daemon, found through REDIS_URL or the data dir (SPEC §5); closed with the command. */
+export function openQueues(context: CliContext): ProducerQueues {
+  const queues = openProducerQueues(context.config);
+  context.onClose(() => closeProducerQueues(queues));
+  return queues;
 }
 
 /** Has the daemon scan now and waits for the result. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGateway } from '../../billing/gateway.js';
+import { createApp } from '../../app.js';
 import { loadConfig, storeTarget, type Config } from '../../config.js';
 import { InputError } from '../../errors.js';
 import { importFile } from '../../import/import-file.js';
@@ -79,7 +79,8 @@ async function runDemo(config: Readonly<Config>, store: Store): Promise<void> {
 
   // The demo's operator acts on simulated days: its notices are dated the day it acts, like the jobs'.
   let operatorDay = '2019-09-25';
-  const operator = { store, config, gateway: createGateway(config), now: () => new Date(`${operatorDay}T10:00:00Z`), operator: 'demo' };
+  const app = await createApp(config, { role: 'cli', log, store });
+  const operator = app.operatorDeps('demo', () => new Date(`${operatorDay}T10:00:00Z`));
   say('\n2019-09-25  operator: lifecycle renew S-7 --as-of 2019-09-25');
   say(`  ${(await renewSubscription(operator, 'S-7', '2019-09-25')).message}`);
   operatorDay = '2019-09-26';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import os from 'node:os';
-import { createGateway } from '../../billing/gateway.js';
+import { operatorName } from '../../app.js';
 import {
   cancelSubscription,
   confirmPayment,
@@ -14,13 +13,7 @@ import { printJson } from '../context.js';
 import { requestDelivery, requestEventDelivery } from '../queue-client.js';
 
 async function buildDeps(context: CliContext): Promise<OperatorDeps> {
-  return {
-    store: await context.existingStore(),
-    config: context.config,
-    gateway: createGateway(context.config),
-    now: () => new Date(),
-    operator: process.env.LIFECYCLE_OPERATOR ?? os.userInfo().username,
-  };
+  return (await context.app()).operatorDeps(operatorName());
 }
 
 async function report(context: CliContext, result: OperatorResult, isJson: boolean): Promise<void> {

@@ -19,6 +19,4 @@ export interface AdminContext {
   metrics: Metrics;
   mailer: Pick<Mailer, 'verify'>;
   log: Logger;
-  /** How long POST /api/scans waits for its scan before answering 202 with the job id. @defaultValue 60000 */
-  scanWaitMs?: number;
 }

@@ -55,7 +55,6 @@ export async function startAdminHarness(world: World, token: string | null, opti
     metrics: runtime.metrics,
     mailer: runtime.mailer,
     log: options.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    scanWaitMs: 20_000,
   });
   const baseUrl = `http://127.0.0.1:${server.port}`;
   return {

@@ -6,6 +6,7 @@ import type { PaymentGateway } from '../../src/billing/gateway.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { importFile } from '../../src/import/import-file.js';
 import { addDays } from '../../src/policy/dates.js';
+import { createApp, type App } from '../../src/app.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { databaseFile, openStore, type Store } from '../../src/store/db.js';
 import type { Logger } from '../../src/log.js';
@@ -89,6 +90,7 @@ export async function createWorld(env: Record<string, string>, today: string): P
   });
   const store = openStore(databaseFile(dir));
   const runtimes: Runtime[] = [];
+  const apps: App[] = [];
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const world: World = {
     dir,
@@ -100,6 +102,13 @@ export async function createWorld(env: Record<string, string>, today: string): P
       await importFile(store, writeDataset(dir, subscriptions, partners), new Date());
     },
     async startRuntime(options = {}) {
+      if (options.hasWorkers === undefined && options.gateway === undefined) {
+        // A daemon's parts, as `lifecycle start` wires them (src/app.ts), on the world's store and clock.
+        const app = await createApp(config, { role: 'daemon', log: options.log ?? log, store, today: () => world.today });
+        apps.push(app);
+        return app.runtime!;
+      }
+      // Parts no deployment has: a producer without workers, a gateway that counts or fails.
       const url = new URL(config.redisUrl!);
       const runtime = await startRuntime({
         config,
@@ -122,6 +131,10 @@ export async function createWorld(env: Record<string, string>, today: string): P
       for (const runtime of runtimes) {
         await runtime.queues.actions.obliterate({ force: true }).catch(() => {});
         await runtime.close(2_000);
+      }
+      for (const app of apps) {
+        await app.runtime!.queues.actions.obliterate({ force: true }).catch(() => {});
+        await app.close(2_000);
       }
       store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -34,6 +34,9 @@ async function listDue(context: AdminContext, asOf: string) {
   return { asOf, dryRun: true, count, truncated: count > actions.length, actions };
 }
 
+/** How long POST /api/scans waits for its scan before answering 202 with the job id. */
+const scanWaitMs = 60_000;
+
 export function registerScanRoutes(app: FastifyInstance, context: AdminContext): void {
   let events: Promise<QueueEvents> | undefined;
   // One listener for every request, opened on first use: a scan request waits for its job's end.
@@ -76,7 +79,7 @@ export function registerScanRoutes(app: FastifyInstance, context: AdminContext):
       const job = await context.queues.scans.add('scan', { trigger: 'operator', asOf }, { jobId: `operator-${asOf}-${Date.now()}` });
       request.log.info({ queue: scanQueueName, jobId: job.id, asOf }, 'scan requested through the admin API');
       try {
-        const result = (await job.waitUntilFinished(queueEvents, context.scanWaitMs ?? 60_000)) as ScanResult;
+        const result = (await job.waitUntilFinished(queueEvents, scanWaitMs)) as ScanResult;
         return { jobId: job.id, ...result };
       } catch (error) {
         const state = await job.getState();

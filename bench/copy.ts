@@ -69,7 +69,7 @@ try {
   await measureCopy('copyDatabase (backup API, read-only source)', (target) => copyDatabase(source, target));
   await measureCopy('VACUUM INTO (rebuilds every index)', (target) => {
     const reader = openStore(source, { mode: 'read-only' });
-    reader.sqlite.prepare('VACUUM INTO ?').run(target);
+    reader.connection.prepare('VACUUM INTO ?').run(target);
     reader.close();
   });
   await measureCopy('plain file copy (no snapshot: not safe while a daemon writes)', (target) => copyFileSync(source, target));

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import type { ImportSummary } from '../src/import/import-file.js';
 import { addDays, addYears } from '../src/policy/dates.js';
 import type { LifecycleAction } from '../src/policy/types.js';
-import type { Store } from '../src/store/db.js';
+import type { SqliteStore as Store } from '../src/store/sqlite.js';
 import { createBufferedWriter, createRandom } from './lib/dataset.js';
 
 /**
@@ -302,7 +302,7 @@ async function scanDryRun(store: Store, asOf: string): Promise<{ rows: number; d
     if ((rows & 0xffff) === 0) sampleRss();
   }
   const actions = Object.values(byAction).reduce((a, b) => a + b, 0);
-  const read = store.sqlite.prepare('SELECT count(*) FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ?').pluck().get(asOf) as number;
+  const read = store.connection.prepare('SELECT count(*) FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ?').pluck().get(asOf) as number;
   return {
     rows: read,
     detail: `${actions.toLocaleString('en')} actions (${Object.entries(byAction).map(([a, n]) => `${a} ${n.toLocaleString('en')}`).join(', ')}), ${missed.toLocaleString('en')} missed, ${rows.toLocaleString('en')} subscriptions with something`,
@@ -312,7 +312,7 @@ async function scanDryRun(store: Store, asOf: string): Promise<{ rows: number; d
 function readAll(store: Store): { rows: number; detail: string } {
   let rows = 0;
   let autoRenewing = 0;
-  for (const row of store.sqlite.prepare('SELECT * FROM subscriptions').iterate() as IterableIterator<{ is_auto_renew: number }>) {
+  for (const row of store.connection.prepare('SELECT * FROM subscriptions').iterate() as IterableIterator<{ is_auto_renew: number }>) {
     rows++;
     autoRenewing += row.is_auto_renew;
     if ((rows & 0xffff) === 0) sampleRss();
@@ -333,12 +333,12 @@ async function main(): Promise<void> {
 
     const jsonDb = path.join(dir, 'json.db');
     const store = openStore(jsonDb);
-    const sqliteVersion = store.sqlite.prepare('SELECT sqlite_version()').pluck().get() as string;
+    const sqliteVersion = store.connection.prepare('SELECT sqlite_version()').pluck().get() as string;
     await measure('(a) import JSON, fresh DB', 'subscriptions', async () => {
       const summary = await importFile(store, files.json, now);
       return { rows: subscriptionCount, detail: describeImport(summary) };
     });
-    store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    store.connection.pragma('wal_checkpoint(TRUNCATE)');
     const dbSize = databaseBytes(jsonDb);
 
     await measure(`(b) dry-run scan ${scanDay}`, 'rows read', () => scanDryRun(store, scanDay));

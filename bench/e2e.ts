@@ -43,7 +43,8 @@ import { findDueActions, findMissedActions } from '../src/policy/due.js';
 import { selectRecipients } from '../src/policy/recipients.js';
 import { startRuntime } from '../src/runtime.js';
 import { findDue } from '../src/scan/find-due.js';
-import { openStore, type Store } from '../src/store/db.js';
+import { openStore } from '../src/store/db.js';
+import type { SqliteStore as Store } from '../src/store/sqlite.js';
 import type { NoticeRow } from '../src/store/notices.js';
 import { findPartner, findSubscription } from '../src/store/queries.js';
 import { toSubscription, type SubscriptionRow } from '../src/store/rows.js';
@@ -182,7 +183,7 @@ function scanFullTable(store: Store, day: string, sample: () => void): DueSummar
   let actions = 0;
   let missed = 0;
   let rowsRead = 0;
-  for (const row of store.sqlite.prepare('SELECT * FROM subscriptions').iterate() as IterableIterator<SubscriptionRow>) {
+  for (const row of store.connection.prepare('SELECT * FROM subscriptions').iterate() as IterableIterator<SubscriptionRow>) {
     rowsRead++;
     if ((rowsRead & 0xffff) === 0) sample();
     const subscription = toSubscription(row);
@@ -288,9 +289,9 @@ const deliveryKinds: NoticeKind[] = ['remind-before', 'remind-after', 'lapsed', 
 
 /** K deliverable notices in the outbox, written the way the jobs write them (putNoticeInOutbox). */
 async function writeOutbox(store: Store, config: Readonly<Config>, count: number, day: string, sample: () => void): Promise<string[]> {
-  const total = store.sqlite.prepare('SELECT COUNT(*) FROM subscriptions').pluck().get() as number;
+  const total = store.connection.prepare('SELECT COUNT(*) FROM subscriptions').pluck().get() as number;
   const stride = Math.max(1, Math.floor(total / (count * 1.2)));
-  const ids = store.sqlite.prepare('SELECT id FROM subscriptions WHERE rowid % ? = 0 ORDER BY rowid').pluck().all(stride) as string[];
+  const ids = store.connection.prepare('SELECT id FROM subscriptions WHERE rowid % ? = 0 ORDER BY rowid').pluck().all(stride) as string[];
   const messageIds: string[] = [];
   const at = new Date();
   await store.transaction(async (tx) => {
@@ -314,7 +315,7 @@ async function writeOutbox(store: Store, config: Readonly<Config>, count: number
 }
 
 function readNotices(store: Store, messageIds: readonly string[]): NoticeRow[] {
-  const select = store.sqlite.prepare('SELECT * FROM notices WHERE message_id = ?');
+  const select = store.connection.prepare('SELECT * FROM notices WHERE message_id = ?');
   return messageIds.map((id) => select.get(id) as NoticeRow);
 }
 
@@ -412,7 +413,7 @@ async function main(): Promise<void> {
     const build: BuildResult = await buildE2eDatabaseInChild({ dir, databaseFile, subscriptions: N, typicalDay });
     progress(`built: generate ${build.generateSeconds.toFixed(1)} s, import ${build.importSeconds.toFixed(1)} s (${formatRate(N / build.importSeconds)}/s)`);
     const store = openStore(databaseFile);
-    const sqliteVersion = store.sqlite.prepare('SELECT sqlite_version()').pluck().get() as string;
+    const sqliteVersion = store.connection.prepare('SELECT sqlite_version()').pluck().get() as string;
     const config = loadConfig({
       LIFECYCLE_DATA_DIR: dir,
       REDIS_URL: redis.url,
@@ -464,7 +465,7 @@ async function main(): Promise<void> {
       await waitUntilIdle(runtime.queues.actions, 25);
       return messageIds.length;
     });
-    const sentInDb = store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get() as number;
+    const sentInDb = store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get() as number;
     const receivedE2e = (await sink.readCount()).count - countBeforeE2e.count;
     record(groups.delivery, `end to end: deliver jobs → render → pooled SMTP`, 'measured', 'notices', endToEnd, endToEnd.value);
     notes.push(`end to end: BullMQ deliver jobs (worker concurrency ${concurrency}) → deliverNotice (outbox row, render, mailer) → sink; ${formatCount(sentInDb)} notices marked sent, ${formatCount(receivedE2e)} received by the sink`);
@@ -551,14 +552,14 @@ async function measureScanMemory(dir: string, databaseFile: string, redisPort: n
 /** M subscriptions not due on D move to the anniversary D + 15: M more remind-before jobs on D. */
 function moveToOneAnniversary(store: Store, count: number, day: string): number {
   const anniversary = addDays(day, 15);
-  const total = store.sqlite.prepare('SELECT COUNT(*) FROM subscriptions').pluck().get() as number;
+  const total = store.connection.prepare('SELECT COUNT(*) FROM subscriptions').pluck().get() as number;
   const stride = Math.max(1, Math.floor(total / count) - 1);
-  const ids = store.sqlite
+  const ids = store.connection
     .prepare('SELECT id FROM subscriptions WHERE next_due_on > ? AND rowid % ? = 1 ORDER BY rowid LIMIT ?')
     .pluck()
     .all(day, stride, count) as string[];
-  const update = store.sqlite.prepare("UPDATE subscriptions SET anniversary_on = ?, done_mask = 0, status = 'active', next_due_on = ? WHERE id = ?");
-  store.sqlite.transaction(() => {
+  const update = store.connection.prepare("UPDATE subscriptions SET anniversary_on = ?, done_mask = 0, status = 'active', next_due_on = ? WHERE id = ?");
+  store.connection.transaction(() => {
     for (const id of ids) update.run(anniversary, day, id);
   })();
   return ids.length;

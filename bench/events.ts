@@ -74,7 +74,7 @@ try {
       await recordEvent(tx, { type: 'subscription.lapsed', at, subscription: `S-${i}`, partner: 'P-1', anniversary: '2019-09-01', detail: { action: 'lapse', lapsedOn: '2019-10-02' } });
     }
   });
-  const bodies = (store.sqlite.prepare('SELECT type, occurred_at, data FROM events').all() as { type: string; occurred_at: string; data: string }[]).map((row) =>
+  const bodies = (store.connection.prepare('SELECT type, occurred_at, data FROM events').all() as { type: string; occurred_at: string; data: string }[]).map((row) =>
     buildEventBody(row as Parameters<typeof buildEventBody>[0]),
   );
 
@@ -96,7 +96,7 @@ try {
   const start = performance.now();
   await flushWrittenEvents(runtime.queues.actions, config, store);
   await receiver.waitFor(total);
-  while ((store.sqlite.prepare("SELECT COUNT(*) FROM events WHERE status <> 'delivered'").pluck().get() as number) > 0) {
+  while ((store.connection.prepare("SELECT COUNT(*) FROM events WHERE status <> 'delivered'").pluck().get() as number) > 0) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const eventSeconds = (performance.now() - start) / 1000;

@@ -31,7 +31,8 @@ import { runScan } from '../src/jobs/scan.js';
 import { addDays } from '../src/policy/dates.js';
 import type { Partner, Subscription } from '../src/policy/types.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
-import { databaseFile, openStore, type Store } from '../src/store/db.js';
+import { databaseFile, openStore } from '../src/store/db.js';
+import type { SqliteStore as Store } from '../src/store/sqlite.js';
 import { findPartner } from '../src/store/queries.js';
 import { toSubscription, type SubscriptionRow } from '../src/store/rows.js';
 import { createRandom, writeDatasetFile } from './lib/dataset.js';
@@ -274,7 +275,7 @@ export async function runFaultInjection(input: FaultInjectionOptions = {}): Prom
     const dataDir = path.join(dir, 'data');
     store = openStore(databaseFile(dataDir));
     const summary = await importFile(store, json, new Date(`${addDays(first, -20)}T12:00:00Z`));
-    const initial = (store.sqlite.prepare('SELECT * FROM subscriptions').all() as SubscriptionRow[]).map(toSubscription);
+    const initial = (store.connection.prepare('SELECT * FROM subscriptions').all() as SubscriptionRow[]).map(toSubscription);
     const partners = new Map<string, Partner>();
     for (const s of initial) if (!partners.has(s.partnerId)) partners.set(s.partnerId, (await findPartner(store, s.partnerId))!);
     progress(`imported ${formatCount(summary.subscriptions.created)} subscriptions of ${formatCount(summary.partners.created)} partners into ${dataDir}`);
@@ -453,7 +454,7 @@ function reconcile(input: {
     list.push(arrival.atMs);
     arrivalsById.set(id, list);
   }
-  const notices = store.sqlite.prepare('SELECT message_id, status, sent_at, attempts FROM notices').all() as NoticeLedgerRow[];
+  const notices = store.connection.prepare('SELECT message_id, status, sent_at, attempts FROM notices').all() as NoticeLedgerRow[];
   const byId = new Map(notices.map((n) => [n.message_id, n]));
   const lost: string[] = [];
   const outside: string[] = [];
@@ -485,13 +486,13 @@ function reconcile(input: {
   const unexpected = [...arrivalsById.keys()].filter((id) => byId.get(id)?.status !== 'sent' && byId.get(id)?.status !== 'pending');
 
   // The ledger against the replay.
-  const ledgerRows = store.sqlite.prepare('SELECT subscription_id, action, anniversary_on, outcome FROM actions').all() as {
+  const ledgerRows = store.connection.prepare('SELECT subscription_id, action, anniversary_on, outcome FROM actions').all() as {
     subscription_id: string;
     action: string;
     anniversary_on: string;
     outcome: string;
   }[];
-  const duplicateKeys = store.sqlite
+  const duplicateKeys = store.connection
     .prepare('SELECT COUNT(*) FROM (SELECT 1 FROM actions GROUP BY subscription_id, action, anniversary_on HAVING COUNT(*) > 1)')
     .pluck()
     .get() as number;
@@ -510,7 +511,7 @@ function reconcile(input: {
     if (!row || (row.status === 'undeliverable') === notice.isDeliverable) noticeMismatches++;
   }
   for (const id of byId.keys()) if (!replay.notices.has(id)) noticeMismatches++;
-  const overdue = store.sqlite
+  const overdue = store.connection
     .prepare('SELECT id, next_due_on FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ? ORDER BY next_due_on LIMIT 1000')
     .all(input.lastDay) as { id: string; next_due_on: string }[];
   const outcomes: Record<string, number> = {};

@@ -70,11 +70,11 @@ export async function buildE2eDatabase(options: BuildOptions): Promise<BuildResu
   // Steady state as of D − 1: the reminder before went for every anniversary before D + 15, the
   // reminder after for those before D − 23 (auto-renewing ones all have A ≥ D: none renewed yet).
   started = performance.now();
-  const update = store.sqlite.prepare('UPDATE subscriptions SET done_mask = ?, next_due_on = ? WHERE id = ?');
-  const rows = store.sqlite
+  const update = store.connection.prepare('UPDATE subscriptions SET done_mask = ?, next_due_on = ? WHERE id = ?');
+  const rows = store.connection
     .prepare('SELECT * FROM subscriptions WHERE anniversary_on < ?')
     .all(addDays(options.typicalDay, remindBeforeDays)) as SubscriptionRow[];
-  store.sqlite.transaction(() => {
+  store.connection.transaction(() => {
     for (const row of rows) {
       const subscription = toSubscription(row);
       const isRemindedAfter = addDays(subscription.anniversaryOn, remindAfterDays) < options.typicalDay;
@@ -83,8 +83,8 @@ export async function buildE2eDatabase(options: BuildOptions): Promise<BuildResu
     }
   })();
   const steadyStateSeconds = (performance.now() - started) / 1000;
-  store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  store.sqlite.exec('ANALYZE');
+  store.connection.pragma('wal_checkpoint(TRUNCATE)');
+  store.connection.exec('ANALYZE');
   store.close();
   return { ...generated, generateSeconds, importSeconds, steadyStateSeconds, steadiedRows: rows.length, jsonBytes, summary };
 }

@@ -30,7 +30,7 @@ export async function copyDatabase(sourceFile: string, targetFile: string): Prom
     throw error;
   }
   try {
-    await source.sqlite.backup(targetFile, { progress: () => allPages });
+    await source.connection.backup(targetFile, { progress: () => allPages });
   } catch (error) {
     rmSync(targetFile, { force: true });
     throw error;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
@@ -12,24 +12,10 @@ import { sqliteFileName } from '../config.js';
 import { InputError } from '../errors.js';
 import { tightenDataDir, touchPrivateFile } from '../files.js';
 import { redact, redactError, rememberSecrets, secretsOfUrl } from '../redact.js';
-import type { Store as StoreContract } from './executor.js';
+import type { Store } from './executor.js';
 import { describePostgresUrl, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 import * as schema from './schema.js';
 import { SqliteStore } from './sqlite.js';
-
-export type Db = BetterSQLite3Database<typeof schema>;
-
-/**
- * The SQLite store (see `SqliteStore`). `sqlite` and `db` are the raw connection and drizzle
- * handle, kept only while the code moves onto the executor operations: new code uses
- * `store.all/get/run/transaction` through the operations in `src/store/`.
- */
-export type Store = SqliteStore & {
-  /** @deprecated use the store's executor operations */
-  sqlite: Database.Database;
-  /** @deprecated use the store's executor operations */
-  db: Db;
-};
 
 /** `src/store` and `dist/store` are both two levels below the package root. */
 export const migrationsFolders = {
@@ -48,7 +34,11 @@ export interface OpenStoreOptions {
   mode?: 'create' | 'existing' | 'read-only';
 }
 
-export function openStore(file: string, options: OpenStoreOptions = {}): Store {
+/**
+ * The SQLite store of `file` (see `connectStore`, which every entry point uses). Tests and benches
+ * reach the file's own connection through `SqliteStore.connection`.
+ */
+export function openStore(file: string, options: OpenStoreOptions = {}): SqliteStore {
   const mode = options.mode ?? 'create';
   if (mode !== 'create' && (file === ':memory:' || !existsSync(file))) throw new InputError(`no database at ${file}`);
   // Owner-only: SQLite gives the -wal and -shm files the database file's own mode.
@@ -67,7 +57,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     sqlite.pragma('foreign_keys = ON');
     migrate(db, { migrationsFolder: migrationsFolders.sqlite });
   }
-  return Object.assign(new SqliteStore(sqlite), { sqlite, db });
+  return new SqliteStore(sqlite);
 }
 
 /** Where the data lives: a SQLite file, or a PostgreSQL database (`postgres://` or `postgresql://`). */
@@ -80,7 +70,7 @@ export interface ConnectStoreOptions extends OpenStoreOptions, PostgresStoreOpti
  * On PostgreSQL the migrations run on a connection of their own under an advisory lock: daemons
  * started together migrate one after the other, and the later ones find nothing left to do.
  */
-export async function connectStore(target: StoreTarget, options: ConnectStoreOptions = {}): Promise<StoreContract> {
+export async function connectStore(target: StoreTarget, options: ConnectStoreOptions = {}): Promise<Store> {
   if ('file' in target) return openStore(target.file, options);
   // Whoever called (a tool, a test) without loadConfig: the password is hidden all the same.
   rememberSecrets(secretsOfUrl(target.url, { isUserSecret: false }));

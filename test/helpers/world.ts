@@ -8,7 +8,8 @@ import { importFile } from '../../src/import/import-file.js';
 import { addDays } from '../../src/policy/dates.js';
 import { createApp, type App } from '../../src/app.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
-import { databaseFile, openStore, type Store } from '../../src/store/db.js';
+import { databaseFile, openStore } from '../../src/store/db.js';
+import type { SqliteStore as Store } from '../../src/store/sqlite.js';
 import type { Logger } from '../../src/log.js';
 
 let prefixCounter = 0;
@@ -123,7 +124,7 @@ export async function createWorld(env: Record<string, string>, today: string): P
       return runtime;
     },
     ledger() {
-      return store.sqlite
+      return store.connection
         .prepare('SELECT id, subscription_id AS subscription, action, anniversary_on AS anniversary, outcome FROM actions ORDER BY id')
         .all() as ReturnType<World['ledger']>;
     },

@@ -106,8 +106,8 @@ describe('admin API authentication', () => {
         expect(reply.headers.get('www-authenticate')).toBe('Bearer');
       }
     }
-    expect(w.store.sqlite.prepare('SELECT COUNT(*) FROM invoices').pluck().get()).toBe(0);
-    expect(w.store.sqlite.prepare('SELECT COUNT(*) FROM scan_runs').pluck().get()).toBe(0);
+    expect(w.store.connection.prepare('SELECT COUNT(*) FROM invoices').pluck().get()).toBe(0);
+    expect(w.store.connection.prepare('SELECT COUNT(*) FROM scan_runs').pluck().get()).toBe(0);
     expect((await api.call('GET', '/healthz', { token: null })).status).toBe(200);
     // The scheme is case-insensitive (RFC 7235).
     expect((await api.call('GET', '/api/queues', { authorization: `bearer ${token}` })).status).toBe(200);
@@ -153,7 +153,7 @@ describe('admin API authentication', () => {
       });
     }
     for (const table of ['invoices', 'scan_runs', 'audit_events WHERE actor = \'operator\'']) {
-      expect({ table, count: w.store.sqlite.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() }).toEqual({ table, count: 0 });
+      expect({ table, count: w.store.connection.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() }).toEqual({ table, count: 0 });
     }
     for (const [route, path] of protectedRoutes.filter(([route]) => methodOf(route) === 'GET')) {
       const reply = await api.call('GET', path, { token: viewer });
@@ -176,7 +176,7 @@ describe('admin API authentication', () => {
     const operator = (await createToken(world.store, 'ops-operator', 'operator', new Date())).token;
     expect((await admin.call('POST', '/api/subscriptions/A-named/renew', { body: { asOf: D }, token: operator })).json).toMatchObject({ outcome: 'renewed' });
     expect((await admin.call('POST', '/api/subscriptions/A-admin/renew', { body: { asOf: D } })).json).toMatchObject({ outcome: 'renewed' });
-    const audit = world.store.sqlite.prepare("SELECT subscription_id AS subscription, actor_ref AS ref FROM audit_events WHERE actor = 'operator' ORDER BY id").all();
+    const audit = world.store.connection.prepare("SELECT subscription_id AS subscription, actor_ref AS ref FROM audit_events WHERE actor = 'operator' ORDER BY id").all();
     expect(audit).toEqual([
       { subscription: 'A-named', ref: 'token:ops-operator' },
       { subscription: 'A-admin', ref: 'ADMIN_TOKEN' },
@@ -204,7 +204,7 @@ describe('admin API authentication', () => {
     const secret = created.stdout.trim();
     expect((await api.call('GET', '/api/queues', { token: secret })).status).toBe(200);
     expect((await api.call('POST', '/api/scans', { body: { dryRun: true }, token: secret })).status).toBe(403);
-    expect(w.store.sqlite.prepare('SELECT token_hash FROM api_tokens').pluck().all()).toEqual([hashToken(secret)]);
+    expect(w.store.connection.prepare('SELECT token_hash FROM api_tokens').pluck().all()).toEqual([hashToken(secret)]);
 
     const again = await cli(['create', 'ci-viewer', '--role', 'operator']);
     expect(again).toMatchObject({ status: 1, stdout: '', stderr: 'error: token "ci-viewer" already exists (names are never reused, even once revoked)\n' });
@@ -310,7 +310,7 @@ describe('admin API routes', () => {
         { subscription: 'M-lapse', action: 'lapse', anniversary: addDays(D, -31) },
       ]),
     });
-    expect(w.store.sqlite.prepare('SELECT COUNT(*) FROM scan_runs').pluck().get()).toBe(0);
+    expect(w.store.connection.prepare('SELECT COUNT(*) FROM scan_runs').pluck().get()).toBe(0);
 
     const scan = await api.call('POST', '/api/scans', { body: {} });
     expect(scan.status).toBe(200);
@@ -427,7 +427,7 @@ describe('admin API routes', () => {
     expect(noTicket.json.error).toBe("body must have required property 'ticket'");
     const cancelled = await api.call('POST', '/api/subscriptions/O-cancel/cancel', { body: { ticket: 'SR-42', asOf: D } });
     expect(cancelled.json).toMatchObject({ subscription: 'O-cancel', outcome: 'cancelled' });
-    expect(w.store.sqlite.prepare("SELECT status, cancel_ticket FROM subscriptions WHERE id = 'O-cancel'").get()).toEqual({ status: 'cancelled', cancel_ticket: 'SR-42' });
+    expect(w.store.connection.prepare("SELECT status, cancel_ticket FROM subscriptions WHERE id = 'O-cancel'").get()).toEqual({ status: 'cancelled', cancel_ticket: 'SR-42' });
 
     const reactivate = await api.call('POST', '/api/subscriptions/O-early/reactivate');
     expect(reactivate.status).toBe(409);

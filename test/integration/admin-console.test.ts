@@ -71,7 +71,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
 
     // An event the receiver never acknowledged: listed with its reason and a Redeliver button,
     // refused here with the reason since this daemon has no EVENTS_WEBHOOK_URL.
-    world.store.sqlite
+    world.store.connection
       .prepare("INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts, last_error) VALUES ('evt_console', 'subscription.lapsed', ?, 'C-today', 'P-1', '{\"subscription\":\"C-today\"}', 'failed', 40, 'the receiver answered 503')")
       .run(new Date().toISOString());
     await page.click('#refresh');

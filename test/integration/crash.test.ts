@@ -59,7 +59,7 @@ describe('crashes and restarts', () => {
     };
     const startChild = (): ChildProcess =>
       spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'start'], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'inherit'] });
-    const sentCount = () => store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent' AND subscription_id LIKE 'K-%'").pluck().get() as number;
+    const sentCount = () => store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent' AND subscription_id LIKE 'K-%'").pluck().get() as number;
     try {
       const first = startChild();
       await expect.poll(() => messagesFor('K-').length, { timeout: 30_000, interval: 5 }).toBeGreaterThanOrEqual(20);
@@ -74,7 +74,7 @@ describe('crashes and restarts', () => {
       const [code] = (await once(second, 'exit')) as [number | null];
       expect(code).toBe(0); // a graceful stop
 
-      const ledger = store.sqlite.prepare("SELECT subscription_id, outcome FROM actions WHERE subscription_id LIKE 'K-%'").all() as { outcome: string }[];
+      const ledger = store.connection.prepare("SELECT subscription_id, outcome FROM actions WHERE subscription_id LIKE 'K-%'").all() as { outcome: string }[];
       expect(ledger).toHaveLength(150);
       expect(new Set(ledger.map((r) => r.outcome))).toEqual(new Set(['sent']));
       const received = countBy(messagesFor('K-'));
@@ -83,7 +83,7 @@ describe('crashes and restarts', () => {
       // daemon died before recording it): at most one per concurrent job.
       const duplicates = [...received.values()].filter((n) => n > 1).length;
       expect(duplicates).toBeLessThanOrEqual(4);
-      const attempts = store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE attempts > 1 AND subscription_id LIKE 'K-%'").pluck().get() as number;
+      const attempts = store.connection.prepare("SELECT COUNT(*) FROM notices WHERE attempts > 1 AND subscription_id LIKE 'K-%'").pluck().get() as number;
       expect(duplicates).toBeLessThanOrEqual(attempts); // and each one shows as a second attempt
     } finally {
       store.close();
@@ -102,7 +102,7 @@ describe('crashes and restarts', () => {
       await expect.poll(() => messagesFor('R-').length, { timeout: 30_000, interval: 5 }).toBeGreaterThanOrEqual(10);
       await redis.restart();
       await expect
-        .poll(() => world.store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get(), { timeout: 60_000, interval: 100 })
+        .poll(() => world.store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get(), { timeout: 60_000, interval: 100 })
         .toBe(120);
       await waitUntilIdle(runtime.queues.actions);
       expect(new Set(messagesFor('R-')).size).toBe(120);
@@ -127,7 +127,7 @@ describe('crashes and restarts', () => {
     const [a, b] = await Promise.all([startDaemon(config, log), startDaemon(config, log)]);
     try {
       await new Promise((resolve) => setTimeout(resolve, 2_500));
-      const daily = store.sqlite.prepare(`SELECT status FROM scan_runs WHERE "trigger" = 'daily'`).all() as { status: string }[];
+      const daily = store.connection.prepare(`SELECT status FROM scan_runs WHERE "trigger" = 'daily'`).all() as { status: string }[];
       expect(daily).toEqual([{ status: 'done' }]);
       expect(await a.runtime.queues.scans.getJobSchedulersCount()).toBe(1);
       const health = await fetch(`http://127.0.0.1:${a.admin.port}/healthz`);

@@ -74,12 +74,12 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     smtp.setRejecting({ code: 451, message: 'try again later' });
     const runtime = await w.startRuntime({ gateway: counting });
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
-    await expect.poll(() => w.store.sqlite.prepare('SELECT MAX(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => w.store.connection.prepare('SELECT MAX(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     smtp.setRejecting(undefined);
     await waitUntilIdle(runtime.queues.actions);
 
     expect(charges).toBe(1);
-    expect(w.store.sqlite.prepare("SELECT COUNT(*) FROM invoices WHERE subscription_id = 'A2-renew'").pluck().get()).toBe(1);
+    expect(w.store.connection.prepare("SELECT COUNT(*) FROM invoices WHERE subscription_id = 'A2-renew'").pluck().get()).toBe(1);
     expect(w.ledger().map((r) => [r.subscription, r.action, r.outcome]).sort()).toEqual([
       ['A2-remind', 'remind-before', 'sent'],
       ['A2-renew', 'auto-renew', 'renewed'],
@@ -97,8 +97,8 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     ]);
     const runtime = await w.startRuntime({ hasWorkers: false });
     // The bank transfer's auto-renewal is pending since A; its lapse is due today.
-    w.store.sqlite.prepare("UPDATE subscriptions SET done_mask = 7, pending_invoice = 'INV-X' WHERE id = 'A3-paid'").run();
-    w.store.sqlite
+    w.store.connection.prepare("UPDATE subscriptions SET done_mask = 7, pending_invoice = 'INV-X' WHERE id = 'A3-paid'").run();
+    w.store.connection
       .prepare(
         `INSERT INTO invoices (number, subscription_id, anniversary_on, purpose, offer, amount_minor, currency, method, status, renews_to, issued_on, created_at, updated_at)
          VALUES ('INV-X', 'A3-paid', ?, 'auto-renew', 'action_pack', 47500, 'USD', 'bank_transfer', 'pending', ?, ?, 'now', 'now')`,
@@ -119,7 +119,7 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     expect(effects).toEqual([]);
     expect(received('A3-').map((m) => m.headers.get('x-lifecycle-notice'))).not.toContain('remind-after');
     expect(received('A3-').map((m) => m.headers.get('x-lifecycle-notice'))).not.toContain('lapsed');
-    expect(w.store.sqlite.prepare("SELECT status FROM subscriptions WHERE id = 'A3-paid'").pluck().get()).toBe('active');
+    expect(w.store.connection.prepare("SELECT status FROM subscriptions WHERE id = 'A3-paid'").pluck().get()).toBe('active');
   });
 
   it('a daemon down for 40 days catches up in one scan: in order, nothing stale', async () => {
@@ -160,8 +160,8 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const runtime = await w.startRuntime();
     try {
       await runScan(runtime.deps, { trigger: 'operator', asOf: D });
-      await expect.poll(() => w.store.sqlite.prepare('SELECT MIN(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
-      expect(w.store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'pending'").pluck().get()).toBe(12);
+      await expect.poll(() => w.store.connection.prepare('SELECT MIN(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      expect(w.store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'pending'").pluck().get()).toBe(12);
     } finally {
       await smtp.start();
     }
@@ -169,7 +169,7 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const ids5 = received('A5-').map((m) => m.messageId);
     expect(new Set(ids5).size).toBe(12);
     expect(ids5).toHaveLength(12);
-    expect(w.store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get()).toBe(12);
+    expect(w.store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get()).toBe(12);
   });
 
   it('undeliverable notices are recorded, not dropped (R10)', async () => {
@@ -179,7 +179,7 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
     await waitUntilIdle(runtime.queues.actions);
     expect(w.ledger().map((r) => r.outcome)).toEqual(['undeliverable']);
-    expect(w.store.sqlite.prepare("SELECT status FROM notices WHERE subscription_id = 'A6-1'").pluck().get()).toBe('undeliverable');
+    expect(w.store.connection.prepare("SELECT status FROM notices WHERE subscription_id = 'A6-1'").pluck().get()).toBe('undeliverable');
     expect(received('A6-')).toHaveLength(0);
   });
 

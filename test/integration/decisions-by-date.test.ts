@@ -44,11 +44,11 @@ async function scanOn(w: World, api: AdminHarness, day: string): Promise<void> {
 }
 
 function pendingInvoice(w: World, id: string): string {
-  return w.store.sqlite.prepare('SELECT pending_invoice FROM subscriptions WHERE id = ?').pluck().get(id) as string;
+  return w.store.connection.prepare('SELECT pending_invoice FROM subscriptions WHERE id = ?').pluck().get(id) as string;
 }
 
 function stateOf(w: World, id: string) {
-  return w.store.sqlite.prepare('SELECT status, anniversary_on, pending_invoice, lapsed_on FROM subscriptions WHERE id = ?').get(id);
+  return w.store.connection.prepare('SELECT status, anniversary_on, pending_invoice, lapsed_on FROM subscriptions WHERE id = ?').get(id);
 }
 
 // A = 2019-09-15: window 2019-09-16 … 2019-10-15, lapse on 2019-10-16.
@@ -142,7 +142,7 @@ describe('a covid-19-2020 reactivation counts only if it is paid by 2020-06-30 (
     expect(pending.json).toMatchObject({ outcome: 'pending-payment', invoice: expect.stringMatching(/^INV-2020-/) });
     await scanOn(w, api, '2020-04-10');
     expect(stateOf(w, 'C-2')).toEqual({ status: 'lapsed', anniversary_on: '2020-03-10', pending_invoice: invoice, lapsed_on: '2020-04-10' });
-    expect(w.store.sqlite.prepare('SELECT status FROM invoices WHERE number = ?').pluck().get(invoice)).toBe('pending');
+    expect(w.store.connection.prepare('SELECT status FROM invoices WHERE number = ?').pluck().get(invoice)).toBe('pending');
     expect((await api.call('POST', `/api/invoices/${invoice}/confirm`, { body: { asOf: '2020-07-01' } })).json.rule).toBe('R14');
     const accepted = await api.call('POST', `/api/invoices/${invoice}/confirm`, { body: { asOf: '2020-06-30' } });
     expect(accepted.json).toMatchObject({ outcome: 'reactivated', newAnniversary: '2021-03-10' });

@@ -101,7 +101,7 @@ async function scanOn(w: World, runtime: Runtime, day: string): Promise<void> {
 }
 
 function countEvents(w: World, where = '1 = 1'): number {
-  return w.store.sqlite.prepare(`SELECT COUNT(*) FROM events WHERE ${where}`).pluck().get() as number;
+  return w.store.connection.prepare(`SELECT COUNT(*) FROM events WHERE ${where}`).pluck().get() as number;
 }
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
@@ -128,7 +128,7 @@ async function runSeason(w: World, runtime: Runtime): Promise<void> {
   await scanOn(w, runtime, addDays(A, -15));
   await scanOn(w, runtime, A);
   const deps = operatorDeps(w, runtime);
-  const pending = (id: string) => w.store.sqlite.prepare("SELECT number FROM invoices WHERE subscription_id = ? AND status = 'pending'").pluck().get(id) as string;
+  const pending = (id: string) => w.store.connection.prepare("SELECT number FROM invoices WHERE subscription_id = ? AND status = 'pending'").pluck().get(id) as string;
   await confirmPayment(deps, pending('E-bank'), addDays(A, 3));
   await cancelSubscription(deps, 'E-bank-cancel', 'T-42', addDays(A, 3));
   await flushWrittenEvents(runtime.queues.actions, w.config, w.store);
@@ -213,7 +213,7 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     expect(renewal.outcome).toBe('pending-payment');
     await flushWrittenEvents(runtime.queues.actions, w.config, w.store);
     await scanOn(w, runtime, '2020-04-10');
-    w.store.sqlite.prepare("UPDATE subscriptions SET payment_method = 'credit_card', payment_token = 'tok_visa' WHERE id = 'E-react'").run();
+    w.store.connection.prepare("UPDATE subscriptions SET payment_method = 'credit_card', payment_token = 'tok_visa' WHERE id = 'E-react'").run();
     const reactivation = await reactivateSubscription(operatorDeps(w, runtime), 'E-react', '2020-05-04');
     expect(reactivation.outcome).toBe('reactivated');
     await flushWrittenEvents(runtime.queues.actions, w.config, w.store);
@@ -247,7 +247,7 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     receiver.state.isDown = false;
     await waitFor(() => countEvents(w, "status <> 'delivered'") === 0, 'every event delivered once the receiver is back');
     await waitUntilIdle(runtime.queues.actions);
-    const ids = w.store.sqlite.prepare('SELECT event_id FROM events ORDER BY id').pluck().all() as string[];
+    const ids = w.store.connection.prepare('SELECT event_id FROM events ORDER BY id').pluck().all() as string[];
     expect(receiver.acknowledged().map((d) => d.id).sort()).toEqual([...ids].sort());
     // Each was refused before, under the same webhook-id.
     for (const id of ids) expect(receiver.deliveries.filter((d) => d.id === id && d.status === 503).length).toBeGreaterThanOrEqual(2);
@@ -261,7 +261,7 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     dropWrittenEvents(); // what a SIGKILL after the commit and before the enqueue leaves: no job
     expect(countEvents(w, "status = 'pending' AND type = 'subscription.cancelled'")).toBe(1);
     // What operators see meanwhile: `status` counts it pending, and a failure with its reason.
-    w.store.sqlite.prepare("INSERT INTO events (event_id, type, occurred_at, data, status, attempts, last_error) VALUES ('evt_old', 'notice.sent', ?, '{}', 'failed', 40, 'the receiver answered 503')").run(new Date().toISOString());
+    w.store.connection.prepare("INSERT INTO events (event_id, type, occurred_at, data, status, attempts, last_error) VALUES ('evt_old', 'notice.sent', ?, '{}', 'failed', 40, 'the receiver answered 503')").run(new Date().toISOString());
     const env = { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret };
     const status = await runLifecycle(['status'], { dataDir: w.dir, env });
     expect(status.stdout).toContain('events         pending 1, delivered 0, failed 1\n');

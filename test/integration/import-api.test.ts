@@ -41,7 +41,7 @@ async function start(): Promise<{ w: World; api: AdminHarness }> {
 /** Every row of the tables an import writes: equal dumps mean nothing changed. */
 function dump(w: World) {
   return Object.fromEntries(
-    ['partners', 'contacts', 'subscriptions', 'audit_events'].map((table) => [table, w.store.sqlite.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all()]),
+    ['partners', 'contacts', 'subscriptions', 'audit_events'].map((table) => [table, w.store.connection.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all()]),
   );
 }
 
@@ -81,8 +81,8 @@ describe('data in over the admin API', () => {
     expect((await api.call('PUT', '/api/partners/P-9', { body: partner })).json).toEqual({ id: 'P-9', outcome: 'created' });
     const created = await api.call('PUT', '/api/subscriptions/S-9', { body: subscription });
     expect(created).toMatchObject({ status: 200, json: { id: 'S-9', outcome: 'created' } });
-    expect(w.store.sqlite.prepare('SELECT id, partner_id AS partner, offer FROM subscriptions').all()).toEqual([{ id: 'S-9', partner: 'P-9', offer: 'action_pack' }]);
-    const audit = w.store.sqlite.prepare("SELECT actor, actor_ref AS ref FROM audit_events WHERE actor = 'import'").all();
+    expect(w.store.connection.prepare('SELECT id, partner_id AS partner, offer FROM subscriptions').all()).toEqual([{ id: 'S-9', partner: 'P-9', offer: 'action_pack' }]);
+    const audit = w.store.connection.prepare("SELECT actor, actor_ref AS ref FROM audit_events WHERE actor = 'import'").all();
     expect(audit).toEqual([
       { actor: 'import', ref: `api:ADMIN_TOKEN` },
       { actor: 'import', ref: `api:ADMIN_TOKEN` },
@@ -97,7 +97,7 @@ describe('data in over the admin API', () => {
     const operator = (await createToken(w.store, 'billing', 'operator', new Date())).token;
     const updated = await api.call('PUT', '/api/subscriptions/S-9', { body: { ...subscription, autoRenew: true }, token: operator });
     expect(updated.json).toEqual({ id: 'S-9', outcome: 'updated' });
-    expect(w.store.sqlite.prepare("SELECT actor_ref AS ref FROM audit_events WHERE actor = 'import' ORDER BY id DESC LIMIT 1").get()).toEqual({ ref: 'api:token:billing' });
+    expect(w.store.connection.prepare("SELECT actor_ref AS ref FROM audit_events WHERE actor = 'import' ORDER BY id DESC LIMIT 1").get()).toEqual({ ref: 'api:token:billing' });
   });
 
   it('PUT refuses a body whose id is not the path id, and a bad record with the import problem, changing nothing', async () => {
@@ -119,7 +119,7 @@ describe('data in over the admin API', () => {
     expect(first.json.format).toBe('csv');
     const rows = csv.toString('utf8').trim().split('\n').length - 1;
     expect(first.json.subscriptions.created).toBe(rows);
-    expect((w.store.sqlite.prepare('SELECT count(*) AS n FROM subscriptions').get() as { n: number }).n).toBe(rows);
+    expect((w.store.connection.prepare('SELECT count(*) AS n FROM subscriptions').get() as { n: number }).n).toBe(rows);
     const before = dump(w);
     const again = await post(api, csv, 'text/csv');
     expect(again.json.subscriptions).toEqual({ created: 0, updated: 0, unchanged: rows });

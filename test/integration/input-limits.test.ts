@@ -82,7 +82,7 @@ describe('an id of the maximum length, at its widest, through every consumer', (
 
     const job = await admin.runtime.queues.actions.getJob(buildActionJobId('remind-before', reminded.id, reminded.anniversary));
     expect(await job?.getState()).toBe('completed');
-    expect(w.store.sqlite.prepare('SELECT subscription_id, kind, status FROM notices ORDER BY subscription_id').all()).toEqual([
+    expect(w.store.connection.prepare('SELECT subscription_id, kind, status FROM notices ORDER BY subscription_id').all()).toEqual([
       { subscription_id: reminded.id, kind: 'remind-before', status: 'sent' },
       { subscription_id: invoiced.id, kind: 'invoice-pending', status: 'sent' },
     ]);
@@ -126,7 +126,7 @@ describe('an id of the maximum length, at its widest, through every consumer', (
     const runtime = await w.startRuntime();
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
     await waitUntilIdle(runtime.queues.actions);
-    expect(w.store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get()).toBe(2);
+    expect(w.store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get()).toBe(2);
     const files = readdirSync(path.join(w.dir, 'outbox')).sort();
     expect(files).toEqual(
       [

@@ -38,7 +38,7 @@ function receivedFor(subscription: string): ParsedMail[] {
 }
 
 function pendingInvoice(w: World, subscription: string): string {
-  return w.store.sqlite.prepare("SELECT number FROM invoices WHERE subscription_id = ? AND status = 'pending'").pluck().get(subscription) as string;
+  return w.store.connection.prepare("SELECT number FROM invoices WHERE subscription_id = ? AND status = 'pending'").pluck().get(subscription) as string;
 }
 
 describe('invoice-pending through real workers and a real SMTP server', () => {
@@ -82,7 +82,7 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     await w.import([{ id: 'IP-manual', anniversaryOn: A, offer: 'competency', partnerId: 'P-zh' }], [{ id: 'P-zh', locale: 'zh-TW' }]);
     const runtime = await w.startRuntime();
     // Every scan runs the queues' safety net first, so the remind jobs of this cycle are all past: only the notice is due.
-    w.store.sqlite.prepare("UPDATE subscriptions SET done_mask = 15 WHERE id = 'IP-manual'").run();
+    w.store.connection.prepare("UPDATE subscriptions SET done_mask = 15 WHERE id = 'IP-manual'").run();
 
     const result = await renewSubscription(
       { store: w.store, config: w.config, gateway: runtime.deps.gateway, now: () => new Date(), operator: 'test' },
@@ -121,7 +121,7 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     w.today = '2020-04-10'; // A + 31: the lapse voids the unpaid renewal invoice
     await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
     await waitUntilIdle(runtime.queues.actions);
-    expect(w.store.sqlite.prepare('SELECT status FROM invoices WHERE number = ?').pluck().get(renewal.invoice)).toBe('void');
+    expect(w.store.connection.prepare('SELECT status FROM invoices WHERE number = ?').pluck().get(renewal.invoice)).toBe('void');
 
     w.today = '2020-05-04';
     const reactivation = await reactivateSubscription(operator, 'IP-react', w.today);
@@ -147,7 +147,7 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     const operator = { store: w.store, config: w.config, gateway: runtime.deps.gateway, now: () => new Date(), operator: 'test' };
     await expect(renewSubscription(operator, 'OP-declined', '2019-09-20')).rejects.toMatchObject({ rule: 'R7' });
 
-    const one = (sql: string) => w.store.sqlite.prepare(sql).pluck().all('OP-declined');
+    const one = (sql: string) => w.store.connection.prepare(sql).pluck().all('OP-declined');
     expect(one('SELECT status FROM invoices WHERE subscription_id = ?')).toEqual(['failed']);
     expect(one("SELECT event FROM audit_events WHERE subscription_id = ? AND event = 'renewal-failed'")).toHaveLength(1);
     expect(one('SELECT type FROM events WHERE subscription_id = ?')).toEqual(['subscription.renewal_failed']);

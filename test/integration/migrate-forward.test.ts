@@ -91,7 +91,7 @@ describe('a SQLite database of migrations 0000-0003 opens with the new code', ()
   it('the sync openStore of the transition opens it too (the file is up to date now: nothing to apply)', () => {
     const legacy = openStore(file, { mode: 'existing' });
     try {
-      expect((legacy.sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n).toBe(journal.entries.length);
+      expect((legacy.connection.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n).toBe(journal.entries.length);
     } finally {
       void legacy.close();
     }

@@ -1,7 +1,8 @@
 import { setImmediate as nextMacrotask } from 'node:timers';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/store/db.js';
+import { openStore } from '../../src/store/db.js';
+import type { SqliteStore as Store } from '../../src/store/sqlite.js';
 import type { SubscriptionRow } from '../../src/store/rows.js';
 import { findCancelTicket, listSubscriptionPage, type SubscriptionFilter } from '../../src/store/subscription-list.js';
 

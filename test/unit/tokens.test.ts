@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError, NotFoundError } from '../../src/errors.js';
-import { openStore, type Store } from '../../src/store/db.js';
+import { openStore } from '../../src/store/db.js';
+import type { SqliteStore as Store } from '../../src/store/sqlite.js';
 import { checkTokenRole, createToken, findTokenByHash, hashToken, listTokens, recordTokenUse, revokeToken } from '../../src/store/tokens.js';
 
 const t0 = new Date('2026-01-05T10:00:00.000Z');
@@ -18,7 +19,7 @@ describe('named tokens in the store', () => {
     const { token, record } = await createToken(store, 'ops.viewer-1', 'viewer', t0);
     expect(token).toMatch(/^lct_[A-Za-z0-9_-]{43}$/);
     expect(record).toEqual({ name: 'ops.viewer-1', role: 'viewer', createdAt: t0.toISOString(), lastUsedAt: null, revokedAt: null });
-    const row = store.sqlite.prepare('SELECT * FROM api_tokens').get() as Record<string, unknown>;
+    const row = store.connection.prepare('SELECT * FROM api_tokens').get() as Record<string, unknown>;
     expect(row.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
     expect(Object.values(row)).not.toContain(token);
     expect(await findTokenByHash(store, hashToken(token))).toEqual(record);

@@ -15,8 +15,8 @@ export interface Daemon {
 }
 
 /**
- * The one place that knows everything: store, Redis (private or shared), queues and workers,
- * the daily Job Scheduler, the admin API, and the order in which they stop.
+ * `lifecycle start`: the daemon's parts from `createApp` (store, Redis private or shared, queues
+ * and workers), then the daily Job Scheduler and the admin API, and the order in which they stop.
  */
 export async function startDaemon(config: Readonly<Config>, log: Logger): Promise<Daemon> {
   // Before anything runs: a daemon that cannot serve its port must not have scanned or sent.

@@ -77,7 +77,7 @@ function withRedactedErrors<T extends (...args: never[]) => Promise<unknown>>(pr
   }) as T;
 }
 
-/** Queues, workers and processors wired together: shared by the daemon, `simulate` and tests. */
+/** Queues, workers and processors wired together on a store and a Redis connection: `createApp` (src/app.ts) starts it for the daemon and simulations. */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, store, log } = options;
   const prefix = options.prefix ?? config.queuePrefix;

@@ -22,11 +22,17 @@ export interface DeliverEventJobData {
   eventId: string;
 }
 
+/** A batch of events to POST (at most eventBatchSize); each one refused goes on to a `deliver-event` job. */
+export interface DeliverEventsJobData {
+  eventIds: string[];
+}
+
 /** Every job name and its payload, shared by producers and processors. */
 export interface JobPayloads extends Record<LifecycleAction, ActionJobData> {
   scan: ScanJobData;
   deliver: DeliverJobData;
   'deliver-event': DeliverEventJobData;
+  'deliver-events': DeliverEventsJobData;
 }
 
 export type JobName = keyof JobPayloads;

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
+import type { Executor } from './executor.js';
 import type { Store } from './db.js';
 import type { InvoiceRow } from './invoices.js';
 
@@ -114,4 +116,34 @@ export function countEventsByStatus(store: Store): Record<EventRow['status'], nu
 /** The body POSTed and served by the feed: `{type, timestamp, data}`. */
 export function buildEventBody(event: Pick<EventRow, 'type' | 'occurred_at' | 'data'>): string {
   return `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(event.occurred_at)},"data":${event.data}}`;
+}
+
+// A batch of deliveries (src/jobs/deliver-events.ts): three statements per batch, not per event.
+
+/** Of `eventIds` (at most a few hundred: one bound parameter each), those not delivered, in feed order. */
+export async function findUndeliveredEvents(ex: Executor, eventIds: readonly string[]): Promise<EventRow[]> {
+  if (eventIds.length === 0) return [];
+  return ex.all<EventRow>(sql`
+    SELECT * FROM events WHERE status <> 'delivered' AND event_id IN (${sql.join(eventIds.map((id) => sql`${id}`), sql`, `)}) ORDER BY id`);
+}
+
+/** One attempt more for each of the events (feed ids), counted before they are sent. */
+export async function countEventAttempts(ex: Executor, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await ex.run(sql`UPDATE events SET attempts = attempts + 1 WHERE id IN (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
+}
+
+/** The events (feed ids) the receiver acknowledged. */
+export async function markEventsDelivered(ex: Executor, ids: readonly number[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await ex.run(sql`
+    UPDATE events SET status = 'delivered', delivered_at = ${at.toISOString()}, last_error = NULL
+    WHERE id IN (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
+}
+
+// TEMP until core's conversion lands (it adds the same operation).
+export async function markEventUndelivered(ex: Executor, id: number, error: string, isLastAttempt: boolean): Promise<void> {
+  await ex.run(sql`
+    UPDATE events SET last_error = ${error}, status = CASE WHEN status = 'delivered' THEN status ELSE ${isLastAttempt ? 'failed' : 'pending'} END
+    WHERE id = ${id}`);
 }

@@ -1,6 +1,6 @@
 /**
  * Events benchmark: events delivered per second to a local receiver through the daemon's path
- * (outbox row → deliver-event job → signed POST → delivered mark), beside a bare HTTP client
+ * (outbox row → deliver-events job of up to 50 → signed POSTs, at most C at once → delivered mark), beside a bare HTTP client
  * POSTing the same bodies into the same receiver at the same concurrency.
  *
  *   node --import tsx bench/events.ts [--events N] [--concurrency C]
@@ -109,7 +109,7 @@ try {
     `${formatTable(
       ['stage', 'events', 'seconds', 'per second'],
       [
-        ['events: outbox → deliver-event jobs → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
+        ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
         ['bare HTTP client (postJson, same concurrency)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
       ],
     )}\nevents / bare: ${(ratio * 100).toFixed(0)} % (aim ≥ 75 %)\n`,

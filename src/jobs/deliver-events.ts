@@ -1,8 +1,7 @@
 import type { Config } from '../config.js';
-import { postJson } from '../http/post-json.js';
 import { redact } from '../redact.js';
-import { buildEventBody, countEventAttempts, findUndeliveredEvents, markEventsDelivered, markEventUndelivered, type EventRow } from '../store/events.js';
-import { eventAttempts, eventBackoffType, findEventBackoffMs, signEvent } from './deliver-event.js';
+import { countEventAttempts, findUndeliveredEvents, markEventsDelivered, markEventUndelivered, type EventRow } from '../store/events.js';
+import { eventAttempts, eventBackoffType, findEventBackoffMs, findLimiter, postEvent } from './deliver-event.js';
 import type { JobDeps } from './deps.js';
 import { buildEventJobId, type ActionQueue } from './queues.js';
 
@@ -12,59 +11,6 @@ import { buildEventJobId, type ActionQueue } from './queues.js';
  * daemon keep up with the receiver (bench/events.ts).
  */
 export const eventBatchSize = 50;
-
-/**
- * POSTs one event, signed (Standard Webhooks). Resolves to null when the receiver acknowledged it
- * (2xx), else to why not: its status, or the connection's failure.
- */
-export async function postEvent(deps: Pick<JobDeps, 'config' | 'now'>, event: EventRow): Promise<string | null> {
-  const { config } = deps;
-  const body = buildEventBody(event);
-  const timestamp = Math.floor(deps.now().getTime() / 1000);
-  try {
-    const answer = await postJson(config.eventsWebhookUrl!, body, {
-      headers: {
-        'webhook-id': event.event_id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signEvent(config.eventsWebhookSecret!, event.event_id, timestamp, body),
-      },
-      connectTimeoutMs: config.httpConnectTimeoutMs,
-      timeoutMs: config.httpTimeoutMs,
-    });
-    return answer.status >= 200 && answer.status < 300 ? null : `the receiver answered ${answer.status}`;
-  } catch (failure) {
-    return (failure as Error).message;
-  }
-}
-
-type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
-
-/** At most `limit` tasks at once; the others wait their turn in order. */
-export function createLimiter(limit: number): Limiter {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
-}
-
-// One bound per process (per JobDeps): however many batch jobs run at once, at most
-// WORKER_CONCURRENCY events are in flight to the receiver, as with one job per event.
-const limiterByDeps = new WeakMap<object, Limiter>();
-
-function findLimiter(deps: JobDeps): Limiter {
-  let limiter = limiterByDeps.get(deps);
-  if (!limiter) limiterByDeps.set(deps, (limiter = createLimiter(Math.max(1, deps.config.workerConcurrency))));
-  return limiter;
-}
 
 export interface BatchOutcome {
   delivered: number;
@@ -128,7 +74,7 @@ export async function enqueueEventRetries(queue: ActionQueue, config: Pick<Confi
   await queue.addBulk(
     toAdd.map((eventId) => ({
       name: 'deliver-event' as const,
-      data: { eventId },
+      data: { eventId, attemptsBefore: 1 },
       opts: {
         jobId: buildEventJobId(eventId),
         delay: findEventBackoffMs(config, 1),

@@ -20,6 +20,8 @@ export interface DeliverJobData {
 
 export interface DeliverEventJobData {
   eventId: string;
+  /** Attempts made before this job (the batch's): its backoff goes on from there. */
+  attemptsBefore?: number;
 }
 
 /** A batch of events to POST (at most eventBatchSize); each one refused goes on to a `deliver-event` job. */

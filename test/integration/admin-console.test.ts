@@ -96,7 +96,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
   });
 
   it('a viewer token sees the console but is offered no action, and a refused action says why', async () => {
-    const viewer = createToken(world.store, 'console-viewer', 'viewer', new Date()).token;
+    const viewer = (await createToken(world.store, 'console-viewer', 'viewer', new Date())).token;
     const page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));

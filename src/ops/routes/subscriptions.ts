@@ -10,8 +10,8 @@ import {
 } from '../../operator/actions.js';
 import { findStatusOn } from '../../policy/cycle.js';
 import { offers } from '../../policy/types.js';
-import type { SubscriptionRow } from '../../store/rows.js';
 import { toSubscription } from '../../store/rows.js';
+import { listSubscriptionPage } from '../../store/subscription-list.js';
 import type { AdminContext } from '../context.js';
 import { describeSubscription } from '../describe.js';
 import { asOfBodySchema, buildLimitSchema, daySchema, subscriptionParamsSchema, ticketSchema, type AsOfBody } from '../schemas.js';
@@ -46,25 +46,11 @@ export async function finishOperatorAction(context: AdminContext, request: Fasti
   }
 }
 
-function listSubscriptions(context: AdminContext, query: ListQuery) {
-  const where: string[] = [];
-  const values: (string | number)[] = [];
-  const filter = (clause: string, value: string | undefined) => {
-    if (value === undefined) return;
-    where.push(clause);
-    values.push(value);
-  };
-  filter('partner_id = ?', query.partner);
-  filter('status = ?', query.status);
-  filter('offer = ?', query.offer);
-  filter('anniversary_on >= ?', query.anniversaryFrom);
-  filter('anniversary_on <= ?', query.anniversaryTo);
-  filter('id > ?', query.after);
-  const rows = context.store.sqlite
-    .prepare(`SELECT * FROM subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
-    .all(...values, query.limit + 1) as SubscriptionRow[];
+async function listSubscriptions(context: AdminContext, query: ListQuery) {
+  const { limit, ...filter } = query;
+  const rows = await listSubscriptionPage(context.store, filter, limit + 1);
   const today = context.deps.today();
-  const page = rows.slice(0, query.limit).map((row) => {
+  const page = rows.slice(0, limit).map((row) => {
     const subscription = toSubscription(row);
     return {
       id: subscription.id,
@@ -80,7 +66,7 @@ function listSubscriptions(context: AdminContext, query: ListQuery) {
       pendingInvoice: subscription.pendingInvoice,
     };
   });
-  return { subscriptions: page, next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  return { subscriptions: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
 }
 
 export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminContext): void {
@@ -118,7 +104,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
         querystring: { type: 'object', additionalProperties: false, properties: { asOf: daySchema } },
       },
     },
-    async (request) => describeSubscription(context.store, request.params.id, request.query.asOf ?? context.deps.today()),
+    async (request) => await describeSubscription(context.store, request.params.id, request.query.asOf ?? context.deps.today()),
   );
 
   app.post<{ Params: { id: string }; Body: AsOfBody }>(
@@ -146,7 +132,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
       },
     },
     async (request) => {
-      const result = cancelSubscription(buildOperatorDeps(context, request), request.params.id, request.body.ticket, request.body.asOf ?? context.deps.today());
+      const result = await cancelSubscription(buildOperatorDeps(context, request), request.params.id, request.body.ticket, request.body.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'operator');
     },
   );

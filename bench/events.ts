@@ -6,7 +6,8 @@
  *   node --import tsx bench/events.ts [--events N] [--concurrency C]
  *
  * Defaults N = 5,000, C = WORKER_CONCURRENCY's default (8). Prints a table and writes
- * bench/out/events.json. The aim (≥ 75 % of the bare rate) is reported, never asserted.
+ * bench/out/events.json. The aim (≥ 75 % of the bare rate) is reported, never asserted. The bare
+ * client runs before and after the daemon's path; the faster of its two runs is the reference.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -78,19 +79,24 @@ try {
     buildEventBody(row as Parameters<typeof buildEventBody>[0]),
   );
 
-  // The bare client: the same bodies, the same concurrency, the same hardened POST, no queue, no database.
-  let next = 0;
-  const bareStart = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        await postJson(receiver.url, body, { connectTimeoutMs: 5_000, timeoutMs: 15_000 });
-      }
-    }),
-  );
-  const bareSeconds = (performance.now() - bareStart) / 1000;
-  receiver.reset();
+  // The bare client: the same bodies, the same concurrency, the same hardened POST, no queue, no
+  // database. Run before and after the daemon's path, and the faster run is the reference: on a
+  // shared machine the load moves between runs, and this way it does not flatter the daemon.
+  const runBare = async (): Promise<number> => {
+    let next = 0;
+    const bareStart = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]!;
+          await postJson(receiver.url, body, { connectTimeoutMs: 5_000, timeoutMs: 15_000 });
+        }
+      }),
+    );
+    receiver.reset();
+    return (performance.now() - bareStart) / 1000;
+  };
+  const bareBefore = await runBare();
 
   const runtime = await startRuntime({ config, store, log: pino({ level: 'silent' }), connection: redis.connection, today: () => '2019-10-02', now: () => new Date() });
   const start = performance.now();
@@ -101,6 +107,7 @@ try {
   }
   const eventSeconds = (performance.now() - start) / 1000;
   await runtime.close();
+  const bareSeconds = Math.min(bareBefore, await runBare());
 
   const eventRate = total / eventSeconds;
   const bareRate = total / bareSeconds;
@@ -110,7 +117,7 @@ try {
       ['stage', 'events', 'seconds', 'per second'],
       [
         ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
-        ['bare HTTP client (postJson, same concurrency)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
+        ['bare HTTP client (postJson, same concurrency; faster of a run before and after)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
       ],
     )}\nevents / bare: ${(ratio * 100).toFixed(0)} % (aim ≥ 75 %)\n`,
   );

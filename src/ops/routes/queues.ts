@@ -1,0 +1,46 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { redactValue } from '../../redact.js';
+import type { AdminContext } from '../context.js';
+import { sessionCookie } from '../session.js';
+
+export const queuesBasePath = '/queues';
+
+/**
+ * bull-board at /queues, for job-level inspection (payload, attempts, stack trace, logs; retry,
+ * retry all, clean). Registered inside the authenticated scope, so it takes the same bearer token
+ * or console session cookie; its PUT/POST/DELETE need the operator role like every other action.
+ * Payloads and return values pass through the log redaction: a job may quote a secret.
+ */
+export async function registerQueueBoard(app: FastifyInstance, context: AdminContext, tokenCheck: onRequestHookHandler): Promise<void> {
+  const adapters = [context.queues.actions, context.queues.scans].map((queue) => {
+    const adapter = new BullMQAdapter(queue, { allowRetries: true, description: queue.name === 'scans' ? 'daily, startup and operator scans' : 'lifecycle actions, notice and event deliveries' });
+    adapter.setFormatter('data', (data: unknown) => redactValue(data));
+    adapter.setFormatter('returnValue', (value: unknown) => redactValue(value));
+    return adapter;
+  });
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(queuesBasePath);
+  createBullBoard({
+    queues: adapters,
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Lifecycle jobs', hideDocsLink: true, miscLinks: [{ text: 'Console', url: '/' }] } },
+  });
+  await app.register(async (board) => {
+    // bull-board's own routes are no part of the documented API.
+    board.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, hide: true };
+    });
+    // A browser without a session goes to the console's sign-in, which comes back here.
+    board.addHook('onRequest', async (request, reply) => {
+      if (request.headers.authorization || request.cookies?.[sessionCookie]) return;
+      if (request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) {
+        await reply.redirect(`/?next=${encodeURIComponent(queuesBasePath)}`);
+      }
+    });
+    board.addHook('onRequest', tokenCheck);
+    await board.register(serverAdapter.registerPlugin() as never, { prefix: queuesBasePath });
+  });
+}

@@ -41,6 +41,11 @@ export async function registerQueueBoard(app: FastifyInstance, context: AdminCon
       }
     });
     board.addHook('onRequest', tokenCheck);
+    // The board's page links Google Fonts: nothing leaves the daemon's network (its own fonts fall back).
+    board.addHook('onSend', async (_request, reply, payload) => {
+      if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+      return payload.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '');
+    });
     await board.register(serverAdapter.registerPlugin() as never, { prefix: queuesBasePath });
   });
 }

@@ -463,7 +463,8 @@ function chartWidth(node) {
   return Math.max(260, node.clientWidth || node.parentElement.clientWidth - 8);
 }
 
-function drawChart(id, data, series, bars) {
+/** `series[i].bar`: bar options (uPlot.paths.bars), else a line. */
+function drawChart(id, data, series) {
   const node = $(id);
   node.replaceChildren();
   if (typeof uPlot === 'undefined') {
@@ -473,7 +474,14 @@ function drawChart(id, data, series, bars) {
   const opts = {
     width: chartWidth(node),
     height: 220,
-    series: [{}, ...series.map((s) => ({ ...s, ...(bars ? { paths: uPlot.paths.bars({ size: [0.8, 24] }), fill: `${s.stroke}99` } : {}) }))],
+    series: [
+      {},
+      ...series.map(({ bar, ...s }) => ({
+        ...s,
+        points: { show: false },
+        ...(bar ? { paths: uPlot.paths.bars(bar), fill: s.stroke, width: 0 } : { width: 2 }),
+      })),
+    ],
     axes: [{}, { size: 60 }],
     scales: { x: { time: true } },
     legend: { live: false },
@@ -487,24 +495,29 @@ async function loadForecast() {
   $('forecast-note').textContent = f.note;
   const toTime = (date) => Date.parse(`${date}T12:00:00Z`) / 1000;
   for (const chart of charts.splice(0)) chart.plot.destroy();
+  // Stacked: each kind's bar is the sum of it and the kinds before it, drawn tallest first.
   const kinds = Object.keys(palette);
+  const stacked = kinds.map((_, k) => f.days.map((d) => kinds.slice(0, k + 1).reduce((sum, kind) => sum + (d.actions[kind] ?? 0), 0)));
+  const order = kinds.map((_, k) => kinds.length - 1 - k);
   drawChart(
     'chart-actions',
-    [f.days.map((d) => toTime(d.date)), ...kinds.map((k) => f.days.map((d) => d.actions[k] ?? 0))],
-    kinds.map((k) => ({ label: inWords(k), stroke: palette[k] })),
-    true,
+    [f.days.map((d) => toTime(d.date)), ...order.map((k) => stacked[k])],
+    order.map((k) => ({ label: inWords(kinds[k]), stroke: palette[kinds[k]], bar: { size: [0.8, 20] } })),
   );
+  const weekMiddle = (w) => toTime(w.from) + 3.5 * 86400;
   drawChart(
     'chart-weeks',
-    [f.weeks.map((w) => toTime(w.from)), f.weeks.map((w) => w.renewals), f.weeks.map((w) => w.lapses)],
-    [{ label: 'renewals', stroke: palette['auto-renew'] }, { label: 'lapses', stroke: palette.lapse }],
-    true,
+    [f.weeks.map(weekMiddle), f.weeks.map((w) => w.renewals), f.weeks.map((w) => w.lapses)],
+    [
+      { label: 'renewals', stroke: palette['auto-renew'], bar: { size: [0.4, 30], align: -1 } },
+      { label: 'lapses', stroke: palette.lapse, bar: { size: [0.4, 30], align: 1 } },
+    ],
   );
   const currencies = [...new Set(f.days.flatMap((d) => Object.keys(d.revenueMinor)))];
   const currency = currencies[0] ?? 'USD';
   let total = 0;
   const cumulative = f.days.map((d) => (total += (d.revenueMinor[currency] ?? 0) / 100));
-  drawChart('chart-revenue', [f.days.map((d) => toTime(d.date)), cumulative], [{ label: `revenue (${currency})`, stroke: '#2e7d32' }], false);
+  drawChart('chart-revenue', [f.days.map((d) => toTime(d.date)), cumulative], [{ label: `revenue (${currency})`, stroke: '#2e7d32' }]);
   const weekRevenue = f.weeks.map((w, i) => f.days.slice(i * 7, i * 7 + 7).reduce((sum, d) => sum + (d.revenueMinor[currency] ?? 0), 0));
   fillTable('forecast-weeks', f.weeks.map((w, i) => [w.from, w.renewals, w.lapses, formatMoney(weekRevenue[i], currency)]), 'nothing planned');
 }

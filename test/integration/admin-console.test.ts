@@ -184,7 +184,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     // The job's card: its id, the stack trace of its failure, and its actions (retry first).
     const card = page.locator('[class*=card]', { has: page.locator('a[href*="remind-before.C-today"]') }).first();
     await card.waitFor({ timeout: 20_000 });
-    expect(await card.textContent()).toContain('550 mailbox unavailable');
+    await expect.poll(() => card.textContent(), { timeout: 10_000 }).toContain('550 mailbox unavailable');
     expect(await page.getByRole('button', { name: /retry all/i }).count()).toBe(1);
     await screenshot(page, 'queues-1280');
     await card.locator('ul[class*=jobActions] button').first().click();

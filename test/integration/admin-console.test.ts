@@ -33,7 +33,7 @@ async function findViolations(page: Page): Promise<string[]> {
 }
 
 /** How far the page is wider than the window: 0 means no horizontal scrolling. */
-const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+const overflow = (page: Page) => page.evaluate('document.documentElement.scrollWidth - window.innerWidth') as Promise<number>;
 
 describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the web console: skipped, ${chromiumPath} is absent (apt-get install -y chromium)`, () => {
   let redis: TestRedis;
@@ -154,11 +154,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     await expect.poll(() => page.textContent('#action-outcome')).toMatch(/^Renew: .*renewed/);
     expect(await page.textContent('#subscription dl')).toContain(addDays(D, 360));
     expect(await page.textContent('#s-invoices tbody')).toContain('paid');
-    const download = await page.evaluate(async () => {
-      const link = document.querySelector('#s-invoices a[download]') as HTMLAnchorElement;
-      const response = await fetch(link.href);
+    const download = await page.evaluate(`(async () => {
+      const response = await fetch(document.querySelector('#s-invoices a[download]').href);
       return { status: response.status, disposition: response.headers.get('content-disposition') };
-    });
+    })()`);
     expect(download).toEqual({ status: 200, disposition: expect.stringMatching(/^attachment; filename="INV-\d{4}-\d{6}\.txt"$/) });
     await screenshot(page, 'subscription-1280');
 
@@ -178,7 +177,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
   });
 
   it('retries a failed job in bull-board at /queues with the same session', async () => {
-    const before = (await admin.runtime.queues.actions.getJobCounts('failed')).failed;
+    const before = (await admin.runtime.queues.actions.getJobCounts('failed')).failed ?? 0;
     expect(before).toBeGreaterThan(0);
     await page.goto(`${admin.baseUrl}/queues/queue/actions?status=failed`);
     // The job's card: its id, the stack trace of its failure, and its actions (retry first).
@@ -208,13 +207,13 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
       for (const view of ['#/', '#/subscriptions', '#/subscription/C-today', '#/forecast']) {
         await page.goto(`${admin.baseUrl}/${view}`);
         await page.waitForSelector('#nav:not([hidden])');
-        await page.waitForFunction(() => document.querySelector('#refreshed')?.textContent?.startsWith('Last refreshed'));
+        await page.waitForFunction(`document.querySelector('#refreshed')?.textContent?.startsWith('Last refreshed')`);
         expect({ view, overflow: await overflow(page) }).toEqual({ view, overflow: 0 });
         expect({ view, violations: await findViolations(page) }).toEqual({ view, violations: [] });
         await screenshot(page, `${view.replace(/[#/]+/g, '-').replace(/^-|-$/g, '') || 'overview'}-${width}`);
       }
       // The header is whole: its right edge inside the window.
-      const headerRight = await page.evaluate(() => Math.max(...[...document.querySelectorAll('header *')].map((e) => e.getBoundingClientRect().right)));
+      const headerRight = (await page.evaluate(`Math.max(...[...document.querySelectorAll('header *')].map((e) => e.getBoundingClientRect().right))`)) as number;
       expect(headerRight).toBeLessThanOrEqual(width);
     });
   }

@@ -9,6 +9,19 @@ import { sessionCookie } from '../session.js';
 export const queuesBasePath = '/queues';
 
 /**
+ * What the board may change: retry, clean and promote (a queue's jobs or one job), pause and
+ * resume. Not allowed: adding jobs, editing a job's data, delay or priority, emptying or
+ * obliterating a queue, changing its concurrency or rate limit, or touching the daily scan's
+ * scheduler — the daemon owns those, and a click must not lose a day's scan.
+ */
+const allowedChanges = [
+  /^\/api\/queues\/(pause|resume)$/,
+  /^\/api\/queues\/:queueName\/(retry|clean)\/:queueStatus$/,
+  /^\/api\/queues\/:queueName\/(promote|pause|resume)$/,
+  /^\/api\/queues\/:queueName\/:jobId\/(retry|clean|promote)$/,
+];
+
+/**
  * bull-board at /queues, for job-level inspection (payload, attempts, stack trace, logs; retry,
  * retry all, clean). Registered inside the authenticated scope, so it takes the same bearer token
  * or console session cookie; its PUT/POST/DELETE need the operator role like every other action.
@@ -41,6 +54,12 @@ export async function registerQueueBoard(app: FastifyInstance, context: AdminCon
       }
     });
     board.addHook('onRequest', tokenCheck);
+    board.addHook('onRequest', async (request, reply) => {
+      if (request.method === 'GET' || request.method === 'HEAD' || reply.sent) return;
+      const route = (request.routeOptions.url ?? '').slice(queuesBasePath.length);
+      if (allowedChanges.some((pattern) => pattern.test(route))) return;
+      await reply.code(403).send({ error: `${request.method} ${queuesBasePath}${route} is not offered here: the job board retries, cleans, promotes, pauses and resumes; the daemon owns the rest` });
+    });
     // The board's page links Google Fonts: nothing leaves the daemon's network (its own fonts fall back).
     board.addHook('onSend', async (_request, reply, payload) => {
       if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;

@@ -491,7 +491,7 @@ function drawChart(id, data, series) {
 
 async function loadForecast() {
   const f = await callApi('/api/forecast');
-  $('forecast-range').textContent = `${f.from} … ${f.to} · ${f.subscriptions} subscriptions read`;
+  $('forecast-range').textContent = `${f.from} … ${f.to} · ${f.subscriptions.toLocaleString('en')} subscriptions read · computed ${formatTime(f.computedAt)}`;
   $('forecast-note').textContent = f.note;
   const toTime = (date) => Date.parse(`${date}T12:00:00Z`) / 1000;
   for (const chart of charts.splice(0)) chart.plot.destroy();

@@ -98,8 +98,11 @@ const forecastSchema = {
   },
 } as const;
 
-/** A forecast is kept this long: the console polls, the plan moves a day at a time. */
-const forecastTtlMs = 60_000;
+/**
+ * A forecast is kept this long: it reads every subscription due within 90 days (a third of the
+ * table), the plan moves a day at a time, and an open console polls. `computedAt` says its age.
+ */
+const forecastTtlMs = 5 * 60_000;
 
 /**
  * What the console needs beyond the original API: the paged, filtered subscription list, a
@@ -207,7 +210,7 @@ export function registerConsoleApi(app: FastifyInstance, context: AdminContext):
     {
       schema: {
         summary: `The next ${forecastDays} days of the plan summed up: actions per day by kind, renewals and lapses per week, expected auto-renew revenue`,
-        description: 'Built from the plan GET /api/plan serves (the same policy on the same rows), kept a minute.',
+        description: 'Built from the plan GET /api/plan serves (the same policy on the same rows), kept 5 minutes (`computedAt` says when it was built); requests meanwhile share one computation.',
         tags: ['plan'],
         querystring: { type: 'object', additionalProperties: false, properties: { from: { ...daySchema, description: 'first day; today by default' } } },
         response: { 200: forecastSchema },

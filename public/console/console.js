@@ -205,13 +205,14 @@ async function loadPlan() {
 }
 
 async function loadScans() {
-  const { scans } = await callApi('/api/scans?limit=10');
+  const [{ scans }, { results }] = await Promise.all([callApi('/api/scans?limit=10'), callApi('/api/scans/results?limit=50')]);
+  const redelivered = new Map(results.filter((r) => r.scanId !== null).map((r) => [r.scanId, r.redelivered]));
   fillTable(
     'scans',
     scans.map((scan) => {
       const status = codeText(scan.status);
       if (scan.error) status.append(`: ${scan.error}`);
-      return [`#${scan.id}`, scan.asOf, codeText(scan.trigger), status, scan.due, scan.enqueued, scan.missed, formatTime(scan.startedAt)];
+      return [`#${scan.id}`, scan.asOf, codeText(scan.trigger), status, scan.due, scan.enqueued, scan.missed, redelivered.get(scan.id) ?? '—', formatTime(scan.startedAt)];
     }),
     'no scan yet',
   );

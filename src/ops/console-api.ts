@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { InputError, NotFoundError } from '../errors.js';
+import type { ScanResult } from '../jobs/payloads.js';
 import { createNoticeRenderer, type NoticeRenderer } from '../mail/render.js';
 import { findStatusOn } from '../policy/cycle.js';
 import { addDays } from '../policy/dates.js';
@@ -169,6 +170,48 @@ export function registerConsoleApi(app: FastifyInstance, context: AdminContext):
       const last = page[page.length - 1];
       const next = rows.length > query.limit && last ? encodeCursor(byDue ? { id: last.id, nextDueOn: last.next_due_on ?? '' } : { id: last.id }) : null;
       return { subscriptions, next };
+    },
+  );
+
+  app.get<{ Querystring: { limit: number } }>(
+    '/api/scans/results',
+    {
+      schema: {
+        summary: 'What recent scans that ran through the queue returned, newest first: what each found due, enqueued, missed and redelivered',
+        description: 'From the scans queue (completed scan jobs are kept 30 days); a scan run by `lifecycle scan` outside the daemon is in GET /api/scans only.',
+        tags: ['scans'],
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: buildLimitSchema(200, 20) } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              results: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    scanId: nullable('integer'),
+                    asOf: { type: 'string', format: 'date' },
+                    due: { type: 'integer' },
+                    enqueued: { type: 'integer' },
+                    missed: { type: 'integer' },
+                    redelivered: { type: 'integer', description: 'pending notices handed to the workers again' },
+                    skipped: { type: 'string' },
+                    finishedAt: nullable('string', { format: 'date-time' }),
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const jobs = await context.queues.scans.getCompleted(0, request.query.limit - 1);
+      const results = jobs
+        .filter((job) => job.returnvalue && typeof job.returnvalue === 'object')
+        .map((job) => ({ ...(job.returnvalue as ScanResult), finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null }));
+      return { results };
     },
   );
 

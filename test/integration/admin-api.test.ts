@@ -47,6 +47,7 @@ const protectedRoutes: [route: string, path: string, body?: unknown][] = [
   ['POST /api/session', '/api/session'],
   ['DELETE /api/session', '/api/session'],
   ['GET /api/forecast', '/api/forecast'],
+  ['GET /api/scans/results', '/api/scans/results'],
   ['GET /api/notices/:messageId/email', '/api/notices/no-such-notice/email'],
   ['GET /metrics', '/metrics'],
   ['POST /api/scans', '/api/scans', { dryRun: true }],

@@ -106,6 +106,9 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     await page.waitForSelector('#scans tbody tr:has-text("by an operator")');
     const cells = await page.locator('#scans tbody tr').first().locator('td').allTextContents();
     expect(cells.slice(0, 4)).toEqual(['#1', D, 'by an operator', 'done']);
+    // Found, enqueued, missed — as the scan reported them in the message — and redelivered.
+    const [due, enqueued, missed] = /(\d+) due, (\d+) enqueued, (\d+) missed/.exec((await page.textContent('#message'))!)!.slice(1);
+    expect(cells.slice(4, 8)).toEqual([due, enqueued, missed, '0']);
     expect(await page.getAttribute('#scans tbody tr >> text=by an operator', 'title')).toBe('operator');
     expect(await page.textContent('#message')).toMatch(new RegExp(`^scan #1 as of ${D}: \\d+ due, \\d+ enqueued, \\d+ missed, 0 pending notices redelivered$`));
     await expect.poll(async () => (await admin.runtime.queues.actions.getJobCounts('failed')).failed, { timeout: 20_000, interval: 100 }).toBeGreaterThan(0);

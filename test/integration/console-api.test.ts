@@ -202,8 +202,12 @@ describe('notices, forecast and OpenAPI', () => {
       { id: 'N-2', anniversaryOn: addDays(D, 20), autoRenew: true, token: 'tok_visa' },
       { id: 'N-3', anniversaryOn: addDays(D, 50), autoRenew: true, token: 'tok_visa' },
     ]);
-    await api.call('POST', '/api/scans', { body: { asOf: D } });
+    const scan = (await api.call('POST', '/api/scans', { body: { asOf: D } })).json;
     await waitUntilIdle(api.runtime.queues.actions);
+    // What the scan returned through the queue, redelivered included (GET /api/scans has no such column).
+    expect((await api.call('GET', '/api/scans/results')).json.results).toEqual([
+      { scanId: scan.scanId, asOf: D, due: scan.due, enqueued: scan.enqueued, missed: scan.missed, redelivered: 0, finishedAt: expect.any(String) },
+    ]);
     const { notices } = (await api.call('GET', '/api/subscriptions/N-1')).json as { notices: { messageId: string }[] };
     const email = await api.call('GET', `/api/notices/${encodeURIComponent(notices[0]!.messageId)}/email`);
     expect(email.status).toBe(200);

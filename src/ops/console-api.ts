@@ -248,12 +248,13 @@ export function registerConsoleApi(app: FastifyInstance, context: AdminContext):
   );
 
   const forecasts = new Map<string, { atMs: number; forecast: Promise<Forecast> }>();
+  const refreshing = new Set<string>();
   app.get<{ Querystring: { from?: string } }>(
     '/api/forecast',
     {
       schema: {
         summary: `The next ${forecastDays} days of the plan summed up: actions per day by kind, renewals and lapses per week, expected auto-renew revenue`,
-        description: 'Built from the plan GET /api/plan serves (the same policy on the same rows), kept 5 minutes (`computedAt` says when it was built); requests meanwhile share one computation.',
+        description: 'Built from the plan GET /api/plan serves (the same policy on the same rows). It reads every subscription due within the 90 days (seconds at 1,000,000), so it is kept: requests share one computation, and after 5 minutes the kept one is served while the next is built. `computedAt` says when it was built.',
         tags: ['plan'],
         querystring: { type: 'object', additionalProperties: false, properties: { from: { ...daySchema, description: 'first day; today by default' } } },
         response: { 200: forecastSchema },
@@ -262,14 +263,30 @@ export function registerConsoleApi(app: FastifyInstance, context: AdminContext):
     async (request) => {
       const from = request.query.from ?? context.deps.today();
       const nowMs = Date.now();
-      for (const [key, entry] of forecasts) if (nowMs - entry.atMs > forecastTtlMs) forecasts.delete(key);
-      let entry = forecasts.get(from);
-      if (!entry) {
-        entry = { atMs: nowMs, forecast: buildForecast(context.store, from, forecastDays, context.deps.now()) };
+      const build = () => {
+        const entry = { atMs: nowMs, forecast: buildForecast(context.store, from, forecastDays, context.deps.now()) };
+        entry.forecast.catch(() => {
+          if (forecasts.get(from) === entry) forecasts.delete(from);
+        });
+        return entry;
+      };
+      for (const [key, kept] of forecasts) if (key !== from && nowMs - kept.atMs > forecastTtlMs) forecasts.delete(key);
+      const kept = forecasts.get(from);
+      if (!kept) {
+        const entry = build();
         forecasts.set(from, entry);
-        entry.forecast.catch(() => forecasts.delete(from));
+        return entry.forecast;
       }
-      return entry.forecast;
+      // Stale: answer with what is kept (its computedAt says so) and build the next one meanwhile.
+      if (nowMs - kept.atMs > forecastTtlMs && !refreshing.has(from)) {
+        refreshing.add(from);
+        const entry = build();
+        entry.forecast.then(
+          () => forecasts.set(from, entry),
+          () => undefined,
+        ).finally(() => refreshing.delete(from));
+      }
+      return kept.forecast;
     },
   );
 }

@@ -99,7 +99,10 @@ async function main(): Promise<void> {
     ];
     // The forecast reads every subscription due within the 90 days: a minute's cache keeps polls off it.
     let day = 0;
+    const forecastDelay = monitorEventLoopDelay({ resolution: 5 });
+    forecastDelay.enable();
     const forecastRow = await timeRoute('forecast, 90 days, cold', () => `/api/forecast?from=${addDays(D, day++)}`, 3, (body) => body.subscriptions as number);
+    forecastDelay.disable();
     rows.push(forecastRow);
     rows.push(await timeRoute('forecast, cached', () => `/api/forecast?from=${D}`, 20, (body) => body.subscriptions as number));
 
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
 
     console.log(JSON.stringify({ machine: describeMachine(), subscriptions }, null, 2));
     console.log(formatTable(['route', 'rows', 'body', 'p50', 'p95', 'max'], rows));
+    console.log(`event loop delay while a cold forecast is built: p50 ${ms(forecastDelay.percentile(50) / 1e6)}, p99 ${ms(forecastDelay.percentile(99) / 1e6)}, max ${ms(forecastDelay.max / 1e6)}`);
     console.log(
       `polling: ${pollers} clients back to back for ${pollSeconds} s: ${requests} requests (${polled.perSecond.toFixed(0)}/s), ` +
         `latency p50 ${ms(polled.latencyP50)}, p99 ${ms(polled.latencyP99)}; event loop delay p50 ${ms(polled.eventLoopDelayP50)}, ` +

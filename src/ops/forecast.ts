@@ -8,7 +8,8 @@ import { readDuePage } from '../store/queries.js';
 import { toSubscription } from '../store/rows.js';
 
 export const forecastDays = 90;
-const chunkRows = 500;
+/** Rows read between two yields to the event loop, as the plan reads them. */
+const chunkRows = 200;
 
 export interface ForecastDay {
   date: string;

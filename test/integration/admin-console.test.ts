@@ -225,9 +225,13 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     const viewer = createToken(world.store, 'console-viewer', 'viewer', new Date()).token;
     const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const viewerPage = await viewerContext.newPage();
-    await viewerPage.goto(`${admin.baseUrl}/`);
+    // The job board without a session sends the browser to sign in, and back once signed in.
+    await viewerPage.goto(`${admin.baseUrl}/queues`);
+    expect(viewerPage.url()).toBe(`${admin.baseUrl}/?next=%2Fqueues`);
     await viewerPage.fill('#token', viewer);
     await viewerPage.click('#login-form button[type=submit]');
+    await viewerPage.waitForURL(`${admin.baseUrl}/queues`);
+    await viewerPage.goto(`${admin.baseUrl}/`);
     await viewerPage.waitForSelector('#nav:not([hidden])');
     expect(await viewerPage.textContent('#session-who')).toBe('console-viewer (viewer: read only)');
     expect(await viewerPage.isVisible('#rescan')).toBe(false);

@@ -4,10 +4,18 @@ import { redactUrl, rememberSecrets, secretsOfUrl } from './redact.js';
 
 export type PaymentGatewayName = 'manual' | 'test' | 'webhook';
 
+/** Where the data lives: the data dir's SQLite file, or the PostgreSQL database DATABASE_URL names. */
+export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
 /** Everything configurable, parsed once from the environment at start (README "Configuration"). */
 export interface Config {
   /** LIFECYCLE_DATA_DIR. @defaultValue `./data` */
   dataDir: string;
+  /**
+   * DATABASE_URL (`postgres://` or `postgresql://`): the data in PostgreSQL; unset → the SQLite
+   * file `<dataDir>/lifecycle.db`. The URL carries the password: show it only through `redact`.
+   */
+  database: DatabaseConfig;
   /** LIFECYCLE_TZ: the program time zone, an IANA name. @defaultValue `UTC` */
   timeZone: string;
   /** REDIS_URL: unset → the daemon owns a private redis-server in the data dir. */
@@ -180,8 +188,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (!isLoopback && !adminToken) problems.push(`ADMIN_HOST=${adminHost}: listening beyond loopback needs ADMIN_TOKEN`);
 
+  const dataDir = path.resolve(text('LIFECYCLE_DATA_DIR') ?? 'data');
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
-    dataDir: path.resolve(text('LIFECYCLE_DATA_DIR') ?? 'data'),
+    dataDir,
+    database: databaseUrl === null ? { kind: 'sqlite', file: path.join(dataDir, sqliteFileName) } : { kind: 'postgres', url: databaseUrl },
     timeZone,
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix,
@@ -220,9 +231,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze(config);
 }
 
+/** The SQLite database's name in the data dir. */
+export const sqliteFileName = 'lifecycle.db';
+
+/** What `connectStore` (src/store/db.ts) opens for this configuration. */
+export function storeTarget(config: Pick<Config, 'database'>): { file: string } | { url: string } {
+  return config.database.kind === 'sqlite' ? { file: config.database.file } : { url: config.database.url };
+}
+
 /** Every secret the environment holds: URL passwords, tokens, the webhook secret (see src/redact.ts). */
 function secretValuesOf(env: Env): string[] {
-  const urls = ['REDIS_URL', 'SMTP_URL', 'PAYMENT_WEBHOOK_URL', 'EVENTS_WEBHOOK_URL'].flatMap((name) => secretsOfUrl(env[name]?.trim()));
+  const urls = ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PAYMENT_WEBHOOK_URL', 'EVENTS_WEBHOOK_URL'].flatMap((name) => secretsOfUrl(env[name]?.trim()));
   const values = ['ADMIN_TOKEN', 'PAYMENT_WEBHOOK_SECRET', 'EVENTS_WEBHOOK_SECRET'].map((name) => env[name]?.trim() ?? '');
   return [...urls, ...values];
 }

@@ -29,9 +29,24 @@ export class RefusedError extends Error {
   }
 }
 
-/** What no retry can fix (bad address, missing template): the job fails at once, operators can retry it. */
+/**
+ * What no retry can fix (bad address, missing template): the job fails at once, operators can retry
+ * it. A bullmq UnrecoverableError, so BullMQ itself stops retrying; `cause` keeps the error it wraps.
+ */
 export class PermanentError extends UnrecoverableError {
   override name = 'PermanentError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message);
+    if (options && 'cause' in options) this.cause = options.cause;
+  }
+}
+
+/**
+ * True when no retry follows `error`: ours (PermanentError) or any bullmq UnrecoverableError. Test
+ * errors by class with this, never by `name` or message: a subclass keeps the answer.
+ */
+export function isPermanentError(error: unknown): error is UnrecoverableError {
+  return error instanceof UnrecoverableError;
 }
 
 /** An id that names nothing (a subscription, an invoice, a job): an InputError the admin API answers with 404. */

@@ -12,7 +12,8 @@ import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { importFile, type ImportSummary } from '../../src/import/import-file.js';
 import { addDays } from '../../src/policy/dates.js';
-import { actionBits, findNextDueOn } from '../../src/policy/due.js';
+import { findNextDueOn } from '../../src/policy/due.js';
+import { markAllDone } from '../../src/policy/transitions.js';
 import { remindAfterDays, remindBeforeDays } from '../../src/policy/cycle.js';
 import { openStore } from '../../src/store/db.js';
 import { toSubscription, type SubscriptionRow } from '../../src/store/rows.js';
@@ -76,9 +77,9 @@ export async function buildE2eDatabase(options: BuildOptions): Promise<BuildResu
   store.sqlite.transaction(() => {
     for (const row of rows) {
       const subscription = toSubscription(row);
-      let mask = actionBits['remind-before'];
-      if (addDays(subscription.anniversaryOn, remindAfterDays) < options.typicalDay) mask |= actionBits['remind-after'];
-      update.run(mask, findNextDueOn({ ...subscription, doneMask: mask }), subscription.id);
+      const isRemindedAfter = addDays(subscription.anniversaryOn, remindAfterDays) < options.typicalDay;
+      const steadied = markAllDone(subscription, isRemindedAfter ? ['remind-before', 'remind-after'] : ['remind-before']);
+      update.run(steadied.doneMask, findNextDueOn(steadied), subscription.id);
     }
   })();
   const steadyStateSeconds = (performance.now() - started) / 1000;

@@ -7,16 +7,19 @@
 import { buildMessageId } from '../../src/mail/headers.js';
 import type { NoticeKind } from '../../src/mail/types.js';
 import { addDays } from '../../src/policy/dates.js';
-import { actionBits, findDueActions, findMissedActions } from '../../src/policy/due.js';
+import { findCycleDates } from '../../src/policy/cycle.js';
+import { findDueActions, findMissedActions } from '../../src/policy/due.js';
+import { failedOutcome, isFailedOutcome, skippedOutcome, type ActionOutcome } from '../../src/policy/outcomes.js';
 import { selectRecipients } from '../../src/policy/recipients.js';
 import { checkAutoRenewal } from '../../src/policy/renewal.js';
+import { applyLapse, applyRenewal, markDone } from '../../src/policy/transitions.js';
 import type { LifecycleAction, Partner, Subscription } from '../../src/policy/types.js';
 
 export interface ReplayedAction {
   subscription: string;
   action: LifecycleAction;
   anniversary: string;
-  outcome: string;
+  outcome: ActionOutcome;
   day: string;
 }
 
@@ -38,7 +41,7 @@ export function actionKey(subscription: string, action: string, anniversary: str
 }
 
 /** The test gateway (src/billing/gateway.ts createTestGateway) as a pure function. */
-function chargeOutcome(subscription: Subscription): 'renewed' | 'pending-payment' | 'failed:declined' | 'failed:expired-card' {
+function chargeOutcome(subscription: Subscription): Extract<ActionOutcome, 'renewed' | 'pending-payment' | 'failed:declined' | 'failed:expired-card'> {
   const payment = subscription.payment!;
   if (payment.method === 'bank_transfer') return 'pending-payment';
   if (payment.token === 'tok_visa') return 'renewed';
@@ -65,18 +68,18 @@ export function replaySeason(
     for (const [id, before] of state) {
       let s = before;
       const partner = partners.get(s.partnerId)!;
-      const record = (action: LifecycleAction, outcome: string) => {
+      const record = (action: LifecycleAction, outcome: ActionOutcome) => {
         actions.set(actionKey(id, action, s.anniversaryOn), { subscription: id, action, anniversary: s.anniversaryOn, outcome, day });
       };
       for (const action of findMissedActions(s, day)) {
-        record(action, 'skipped:missed');
-        s = { ...s, doneMask: s.doneMask | actionBits[action] };
+        record(action, skippedOutcome('missed'));
+        s = markDone(s, action);
       }
       // A job's completion enqueues the next action due the same day: all of them run, in order.
       for (let guard = 0; guard < 8; guard++) {
         const action = findDueActions(s, day)[0];
         if (!action) break;
-        const done = { ...s, doneMask: s.doneMask | actionBits[action] };
+        const done = markDone(s, action);
         if (action === 'remind-before' || action === 'remind-after') {
           record(action, selectRecipients(partner.contacts).length > 0 ? 'sent' : 'undeliverable');
           note(action, s, partner);
@@ -84,11 +87,11 @@ export function replaySeason(
         } else if (action === 'lapse') {
           record(action, 'lapsed');
           note('lapsed', s, partner);
-          s = { ...done, status: 'lapsed' };
+          s = applyLapse(s, findCycleDates(s.anniversaryOn).lapsesOn, { keepsPendingInvoice: false });
         } else {
           const eligibility = checkAutoRenewal(s, partner);
           if (!eligibility.ok) {
-            record(action, `failed:${eligibility.failure}`);
+            record(action, failedOutcome(eligibility.failure));
             note('auto-renew-failed', s, partner);
             s = done;
             continue;
@@ -96,8 +99,8 @@ export function replaySeason(
           const outcome = chargeOutcome(s);
           record(action, outcome);
           // A pending charge (bank transfer) asks for the payment: invoice-pending, not a receipt.
-          note(outcome.startsWith('failed') ? 'auto-renew-failed' : outcome === 'renewed' ? 'auto-renew-receipt' : 'invoice-pending', s, partner);
-          s = outcome === 'renewed' ? { ...s, anniversaryOn: eligibility.newAnniversary, doneMask: 0, pendingInvoice: null } : done;
+          note(isFailedOutcome(outcome) ? 'auto-renew-failed' : outcome === 'renewed' ? 'auto-renew-receipt' : 'invoice-pending', s, partner);
+          s = outcome === 'renewed' ? applyRenewal(s, eligibility.newAnniversary) : done;
         }
       }
       state.set(id, s);

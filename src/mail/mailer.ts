@@ -146,7 +146,7 @@ function classifySmtpError(error: NodemailerError, recipients: readonly string[]
     const perRecipient = error.rejectedErrors?.map((rejection) => `${rejection.recipient ?? '?'}: ${rejection.response ?? rejection.message}`);
     const detail = perRecipient?.length ? perRecipient.join('; ') : (error.response ?? error.message);
     const what = error.code === 'EENVELOPE' && error.command === 'RCPT TO' ? 'rejected every recipient' : 'refused the message';
-    return new PermanentError(`SMTP server ${what} (${recipients.join(', ')}): ${detail}`);
+    return new PermanentError(`SMTP server ${what} (${recipients.join(', ')}): ${detail}`, { cause: error });
   }
   return new Error(`SMTP delivery to ${recipients.join(', ')} failed, will retry: ${error.message}`, { cause: error });
 }

@@ -1,7 +1,9 @@
 import { PermanentError } from '../errors.js';
 import { escapeHtml, flattenLine, type LocaleFormat } from './format.js';
 import { findCycleDates } from '../policy/cycle.js';
-import type { NoticeData, RenewalFailureReason } from './types.js';
+import { renewalFailureReasons } from '../policy/outcomes.js';
+import { findExceptionName } from '../policy/exceptions.js';
+import type { NoticeData } from './types.js';
 
 const isoDatePattern = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -24,6 +26,7 @@ export const valueNames = [
   'invoiceIssuedOn',
   'waivedUntil',
   'reactivationDeadline',
+  'exceptionName',
   'daysLeft',
   'writtenOn',
   'feeAmount',
@@ -96,13 +99,7 @@ export const flagNames = [
 ] as const;
 export type FlagName = (typeof flagNames)[number];
 
-const knownFailureReasons: ReadonlySet<string> = new Set<RenewalFailureReason>([
-  'declined',
-  'expired-card',
-  'invalid-address',
-  'no-payment-method',
-  'gateway-error',
-]);
+const knownFailureReasons: ReadonlySet<string> = new Set(renewalFailureReasons);
 
 export const valueIndexes: ReadonlyMap<string, number> = new Map(valueNames.map((name, i) => [name, i]));
 export const flagIndexes: ReadonlyMap<string, number> = new Map(flagNames.map((name, i) => [name, i]));
@@ -165,6 +162,7 @@ export function buildNoticeValues(data: NoticeData, format: LocaleFormat): Notic
     invoiceIssuedOn: date('invoice.issuedOn', invoice?.issuedOn),
     waivedUntil: date('exception.requirementsWaivedUntil', exception?.requirementsWaivedUntil),
     reactivationDeadline: date('exception.reactivationDeadline', exception?.reactivationDeadline),
+    exceptionName: flattenLine(exception ? (exception.name ?? findExceptionName(exception.id, data.locale)) : ''),
     daysLeft: String(data.daysLeft ?? 7),
     writtenOn: date('writtenOn', data.writtenOn ?? data.anniversary),
     feeAmount: outlookAmount,

@@ -1,4 +1,6 @@
 import { defaultPaymentInstructions } from '../config.js';
+import { findExceptions } from '../policy/exceptions.js';
+import { buildNoticeException } from './notice-data.js';
 import type { Locale, NoticeData, NoticeKind } from './types.js';
 
 /** One situation a notice kind words differently, for previews and tests. */
@@ -48,7 +50,7 @@ function competency(kind: NoticeKind, locale: Locale, isEligible = true): Notice
     renewUrl: 'https://partner.example/membership/offers?subscription=SAMPLE-2',
     writtenOn: '2020-02-24',
     audience: [{ name: 'Sample Admin (sample data)', role: 'mpn_partner_admin' }],
-    exception: { id: 'covid-19-2020', isEligible, requirementsWaivedUntil: '2021-03-10', reactivationDeadline: '2020-06-30' },
+    exception: buildNoticeException(findExceptions({ offer: 'competency', anniversaryOn: '2020-03-10' }, { isMigratedToPartnerCenter: isEligible })[0], locale),
   };
 }
 

@@ -1,4 +1,7 @@
 /** The contract between the job processors and the mail layer. */
+import type { IsoDate } from '../policy/dates.js';
+import type { RenewalFailureReason } from '../policy/outcomes.js';
+import type { Locale } from '../policy/types.js';
 
 export const noticeKinds = [
   'remind-before',
@@ -11,10 +14,9 @@ export const noticeKinds = [
 ] as const;
 export type NoticeKind = (typeof noticeKinds)[number];
 
-export const locales = ['en', 'zh-TW'] as const;
-export type Locale = (typeof locales)[number];
-
-export type IsoDate = string; // YYYY-MM-DD, a calendar date in the program time zone
+// One list of locales and one date type for the rules and the notices.
+export { locales, type Locale } from '../policy/types.js';
+export type { IsoDate } from '../policy/dates.js';
 
 export interface NoticeInvoice {
   number: string;
@@ -26,16 +28,14 @@ export interface NoticeInvoice {
   issuedOn: IsoDate;
 }
 
-/** Why an automatic renewal failed (R7, R13). */
-export type RenewalFailureReason =
-  | 'declined'
-  | 'expired-card'
-  | 'invalid-address'
-  | 'no-payment-method'
-  | 'gateway-error';
+/** Why an automatic renewal failed (R7, R13): defined with the action outcomes it names. */
+export type { RenewalFailureReason };
 
+/** An R14 exception as a notice states it: built from its definition in src/policy/exceptions.ts (buildNoticeException). */
 export interface NoticeException {
-  id: 'covid-19-2020';
+  id: string;
+  /** What the notice calls it, in its locale. Absent in notices written before it existed: looked up by id. */
+  name?: string;
   /** The partner moved to Partner Center: the waiver applies. False: the notice says moving makes it eligible. */
   isEligible: boolean;
   /** Requirements are treated as met until this date (the next anniversary). */

@@ -8,3 +8,5 @@ export * from './types.js';
 export * from './plan.js';
 export * from './payment.js';
 export * from './standing.js';
+export * from './transitions.js';
+export * from './outcomes.js';

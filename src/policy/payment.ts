@@ -1,5 +1,6 @@
 import { findCycleDates } from './cycle.js';
 import type { IsoDate } from './dates.js';
+import type { ActionOutcome } from './outcomes.js';
 import { checkNotEnded, checkReactivation, refuse, type Refusal } from './renewal.js';
 import type { Partner, Subscription } from './types.js';
 
@@ -24,7 +25,7 @@ export const voidReasons = {
 
 export interface PaymentGrant {
   ok: true;
-  outcome: 'renewed' | 'reactivated';
+  outcome: Extract<ActionOutcome, 'renewed' | 'reactivated'>;
   newAnniversary: IsoDate;
 }
 

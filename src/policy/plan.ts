@@ -1,5 +1,6 @@
 import { addDays, maxDate, type IsoDate } from './dates.js';
-import { actionBits, findDueActions, findMissedActions, findNextDueOn } from './due.js';
+import { findDueActions, findMissedActions, findNextDueOn } from './due.js';
+import { applyLapse, markAllDone } from './transitions.js';
 import type { LifecycleAction, Subscription } from './types.js';
 
 export interface PlannedAction {
@@ -25,8 +26,8 @@ export function planCycle(subscription: Subscription, from: IsoDate, to: IsoDate
     const due = findDueActions(state, day);
     const taken = [...findMissedActions(state, day), ...due];
     for (const action of due) planned.push({ date: day, action });
-    const doneMask = taken.reduce((mask, action) => mask | actionBits[action], state.doneMask);
-    state = due.includes('lapse') ? { ...state, doneMask, status: 'lapsed', lapsedOn: day } : { ...state, doneMask };
+    const done = markAllDone(state, taken);
+    state = due.includes('lapse') ? applyLapse(done, day, { keepsPendingInvoice: false }) : done;
     // Nothing taken means nothing changes on this day: look at the next one.
     if (taken.length === 0) day = addDays(day, 1);
   }

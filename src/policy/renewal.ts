@@ -2,6 +2,7 @@ import { addDays, addYears, type IsoDate } from './dates.js';
 import { checkLine, textLimits } from './limits.js';
 import { findBenefitsEndOn, findCycleDates, manualRenewalDays } from './cycle.js';
 import { findExceptions, type AppliedException } from './exceptions.js';
+import type { RenewalFailureReason } from './outcomes.js';
 import type { BillTo, Partner, Subscription } from './types.js';
 
 export interface Refusal {
@@ -92,7 +93,8 @@ export function checkReactivation(subscription: Subscription, partner: Partner, 
   return { ok: true, newAnniversary: addDays(subscription.anniversaryOn, manualRenewalDays), waivedBy: eligible.id };
 }
 
-export type AutoRenewalFailure = 'no-payment-method' | 'invalid-address';
+/** The failures found before charging (R7, R13); the gateway's are the rest of RenewalFailureReason. */
+export type AutoRenewalFailure = Extract<RenewalFailureReason, 'no-payment-method' | 'invalid-address'>;
 
 /**
  * R7 and R13, checked on A before charging: a payment method on file and a valid bill-to address.

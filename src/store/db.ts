@@ -2,10 +2,18 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import { sqliteFileName } from '../config.js';
 import { InputError } from '../errors.js';
 import { tightenDataDir, touchPrivateFile } from '../files.js';
+import { redact, redactError } from '../redact.js';
+import type { Store as StoreContract } from './executor.js';
+import { describePostgresUrl, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 import * as schema from './schema.js';
 import { SqliteStore } from './sqlite.js';
 
@@ -24,7 +32,10 @@ export type Store = SqliteStore & {
 };
 
 /** `src/store` and `dist/store` are both two levels below the package root. */
-const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const migrationsFolders = {
+  sqlite: fileURLToPath(new URL('../../drizzle/sqlite', import.meta.url)),
+  postgres: fileURLToPath(new URL('../../drizzle/postgres', import.meta.url)),
+} as const;
 
 export interface OpenStoreOptions {
   busyTimeoutMs?: number;
@@ -54,11 +65,76 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
-    migrate(db, { migrationsFolder });
+    migrate(db, { migrationsFolder: migrationsFolders.sqlite });
   }
   return Object.assign(new SqliteStore(sqlite), { sqlite, db });
 }
 
+/** Where the data lives: a SQLite file, or a PostgreSQL database (`postgres://` or `postgresql://`). */
+export type StoreTarget = { file: string } | { url: string };
+
+export interface ConnectStoreOptions extends OpenStoreOptions, PostgresStoreOptions {}
+
+/**
+ * Opens the store the target names and brings its schema up to date (see `OpenStoreOptions.mode`).
+ * On PostgreSQL the migrations run on a connection of their own under an advisory lock: daemons
+ * started together migrate one after the other, and the later ones find nothing left to do.
+ */
+export async function connectStore(target: StoreTarget, options: ConnectStoreOptions = {}): Promise<StoreContract> {
+  if ('file' in target) return openStore(target.file, options);
+  const mode = options.mode ?? 'create';
+  const location = describePostgresUrl(target.url);
+  try {
+    if (mode !== 'read-only') await migratePostgres(target.url, mode);
+  } catch (error) {
+    throw postgresError(location, error);
+  }
+  const store = new PostgresStore(target.url, {
+    ...options,
+    ...(mode === 'read-only' ? { readOnly: true } : {}),
+  });
+  try {
+    await store.get(sql`SELECT 1 AS ok`);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw postgresError(location, error);
+  }
+  return store;
+}
+
+/** Any 64-bit number, the same in every process of this program: the lock its migrations take. */
+const migrationLockKey = 0x6c6966656379636cn; // "lifecycl"
+
+async function migratePostgres(url: string, mode: 'create' | 'existing'): Promise<void> {
+  const client = new pg.Client({ connectionString: url, application_name: 'membership-lifecycle migrate' });
+  client.on('error', () => {}); // a server gone mid-way fails the query in progress, reported below
+  await client.connect();
+  try {
+    if (mode === 'existing') {
+      const found = await client.query<{ table: string | null }>(`SELECT to_regclass('drizzle.__drizzle_migrations')::text AS "table"`);
+      if (!found.rows[0]?.table) throw new InputError(`no lifecycle data in ${describePostgresUrl(url)} (its schema was never created: start the daemon or import first)`);
+    }
+    // Session-level: held until unlocked or the connection ends, whatever happens in between.
+    await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey.toString()]);
+    try {
+      await migratePg(drizzlePg({ client }), { migrationsFolder: migrationsFolders.postgres });
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [migrationLockKey.toString()]).catch(() => {});
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A connection or migration failure as one line naming the database, never its credentials. */
+function postgresError(location: string, error: unknown): Error {
+  if (error instanceof InputError) return error;
+  // drizzle wraps a failed migration statement (`Failed query: …` over many lines): the driver's reason says it.
+  const reason = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const text = reason instanceof Error ? reason.message || String((reason as { code?: unknown }).code ?? reason) : String(reason);
+  return redactError(new InputError(`database ${location}: ${redact(text.split('\n')[0]!)}`));
+}
+
 export function databaseFile(dataDir: string): string {
-  return path.join(dataDir, 'lifecycle.db');
+  return path.join(dataDir, sqliteFileName);
 }

@@ -25,6 +25,8 @@ export interface PostgresStoreOptions {
   /** Connections in the pool (default 10). */
   max?: number;
   applicationName?: string;
+  /** Every transaction read-only (`default_transaction_read_only`): a reader that cannot write by mistake. */
+  readOnly?: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export class PostgresStore implements Store {
       max: options.max ?? 10,
       application_name: options.applicationName ?? 'membership-lifecycle',
       types,
+      ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
     });
     // An idle connection that the server drops (a PostgreSQL restart) is replaced on next use.
     this.pool.on('error', () => {});

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultPaymentInstructions } from '../../src/config.js';
-import { buildNoticeData, findNoticeClock } from '../../src/jobs/notices.js';
+import { findNoticeClock } from '../../src/jobs/notices.js';
+import { buildNoticeData } from '../../src/mail/notice-data.js';
 import { createNoticeRenderer, type NoticeRenderer } from '../../src/mail/render.js';
 import { buildSampleNotice, sampleVariants } from '../../src/mail/sample.js';
 import { locales, noticeKinds, type Locale, type NoticeData, type RenderedNotice } from '../../src/mail/types.js';

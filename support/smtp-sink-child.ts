@@ -1,5 +1,5 @@
 /** Child-process entry of startSmtpSinkProcess: a counting SMTP sink answering count requests over IPC. */
-import { startSmtpSink } from './smtp-sink.js';
+import { startSmtpSink } from './smtp.js';
 
 const sink = await startSmtpSink();
 process.on('message', (message: { id: number }) => {

@@ -672,6 +672,8 @@ function startConsole() {
     $('notice-frame').src = 'about:blank';
   });
   window.addEventListener('hashchange', () => {
+    // What was said about the last view does not belong to the next.
+    showMessage('');
     showView().then(() => $('content').focus({ preventScroll: true }), reportError);
   });
   setInterval(() => {

@@ -21,6 +21,16 @@ import type { ApiActor } from './auth.js';
 export const sessionCookie = 'lifecycle_session';
 export const csrfHeader = 'x-csrf-token';
 
+/**
+ * The cookie's name for the address the request came to: `lifecycle_session_8788` on
+ * `127.0.0.1:8788`. Cookies ignore ports, so two daemons on one host (docker-compose) would
+ * otherwise overwrite each other's session; behind a proxy without a port it is `lifecycle_session`.
+ */
+export function findSessionCookieName(request: Pick<FastifyRequest, 'headers'>): string {
+  const port = /:(\d{1,5})$/.exec(request.headers.host ?? '')?.[1];
+  return port ? `${sessionCookie}_${port}` : sessionCookie;
+}
+
 export interface Session {
   id: string;
   csrf: string;
@@ -105,7 +115,7 @@ export function createSessions(options: SessionOptions): Sessions {
       return session;
     },
     async authenticate(request) {
-      const id = request.cookies?.[sessionCookie];
+      const id = request.cookies?.[findSessionCookieName(request)];
       if (!id) return null;
       const session = sessions.get(id);
       if (!session || session.expiresAtMs <= nowMs()) {
@@ -141,7 +151,7 @@ function readBearer(header: string | undefined): string | null {
 }
 
 function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number): void {
-  reply.setCookie(sessionCookie, value, {
+  reply.setCookie(findSessionCookieName(request), value, {
     path: '/',
     httpOnly: true,
     sameSite: 'strict',

@@ -88,7 +88,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
     await page.keyboard.press('Enter');
     await page.waitForSelector('#nav:not([hidden])');
     const cookies = await context.cookies();
-    expect(cookies).toEqual([expect.objectContaining({ name: 'lifecycle_session', httpOnly: true, sameSite: 'Strict' })]);
+    expect(cookies).toEqual([expect.objectContaining({ name: `lifecycle_session_${new URL(admin.baseUrl).port}`, httpOnly: true, sameSite: 'Strict' })]);
     // No script holds the token: nothing in storage.
     expect(await page.evaluate('sessionStorage.length + localStorage.length')).toBe(0);
     expect(await page.textContent('#session-who')).toBe('ADMIN_TOKEN (operator)');

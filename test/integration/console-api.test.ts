@@ -70,7 +70,8 @@ describe('console sessions', () => {
   it('a token becomes an HttpOnly, SameSite=Strict cookie; a POST with it needs the CSRF header; sign-out ends it', async () => {
     const { api } = await start();
     const { cookie, csrf, setCookie } = await signIn(api);
-    expect(setCookie).toMatch(/^lifecycle_session=[\w-]{43}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(setCookie).toBe(`lifecycle_session_${new URL(api.baseUrl).port}=${cookie.split('=')[1]}; Max-Age=28800; Path=/; HttpOnly; SameSite=Strict`);
+    expect(cookie).toMatch(/^lifecycle_session_\d+=[\w-]{43}$/);
     expect(csrf).toMatch(/^[\w-]{32}$/);
 
     const session = await send(api, 'GET', '/api/session', { cookie });
@@ -88,7 +89,7 @@ describe('console sessions', () => {
 
     const out = await send(api, 'DELETE', '/api/session', { cookie, 'x-csrf-token': csrf });
     expect(out.json).toEqual({ signedOut: true });
-    expect(out.headers.get('set-cookie')).toMatch(/^lifecycle_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(out.headers.get('set-cookie')).toMatch(/^lifecycle_session_\d+=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/);
     const after = await send(api, 'GET', '/api/session', { cookie });
     expect(after.status).toBe(401);
     expect(after.json.error).toContain('sign in again');

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createSessions, sessionCookie } from '../../src/ops/session.js';
+import { createSessions, findSessionCookieName, sessionCookie } from '../../src/ops/session.js';
 import type { Store } from '../../src/store/db.js';
 
 const admin = { name: 'ADMIN_TOKEN', role: 'operator' as const, ref: 'ADMIN_TOKEN' };
@@ -12,6 +12,12 @@ function request(id: string | undefined, method = 'GET', headers: Record<string,
 }
 
 describe('console sessions', () => {
+  it('name their cookie after the port the request came to: two daemons on one host keep theirs apart', () => {
+    expect(findSessionCookieName({ headers: { host: '127.0.0.1:8788' } })).toBe('lifecycle_session_8788');
+    expect(findSessionCookieName({ headers: { host: '[::1]:8787' } })).toBe('lifecycle_session_8787');
+    expect(findSessionCookieName({ headers: { host: 'lifecycle.example' } })).toBe('lifecycle_session');
+  });
+
   it('end at their expiry, to the millisecond', async () => {
     let now = 1_000_000;
     const sessions = createSessions({ store: noStore, ttlMs: 60_000, nowMs: () => now });

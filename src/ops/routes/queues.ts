@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { redactValue } from '../../redact.js';
 import type { AdminContext } from '../context.js';
-import { sessionCookie } from '../session.js';
+import { findSessionCookieName } from '../session.js';
 
 export const queuesBasePath = '/queues';
 
@@ -48,7 +48,7 @@ export async function registerQueueBoard(app: FastifyInstance, context: AdminCon
     });
     // A browser without a session goes to the console's sign-in, which comes back here.
     board.addHook('onRequest', async (request, reply) => {
-      if (request.headers.authorization || request.cookies?.[sessionCookie]) return;
+      if (request.headers.authorization || request.cookies?.[findSessionCookieName(request)]) return;
       if (request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) {
         await reply.redirect(`/?next=${encodeURIComponent(queuesBasePath)}`);
       }

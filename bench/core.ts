@@ -291,11 +291,11 @@ function describeImport(summary: ImportSummary): string {
   return `subscriptions ${s.created}/${s.updated}/${s.unchanged}, partners ${p.created}/${p.updated}/${p.unchanged} (created/updated/unchanged)`;
 }
 
-function scanDryRun(store: Store, asOf: string): { rows: number; detail: string } {
+async function scanDryRun(store: Store, asOf: string): Promise<{ rows: number; detail: string }> {
   const byAction: Record<LifecycleAction, number> = { 'remind-before': 0, 'auto-renew': 0, 'remind-after': 0, lapse: 0 };
   let rows = 0;
   let missed = 0;
-  for (const { due, missed: late } of findDue(store, asOf)) {
+  for await (const { due, missed: late } of findDue(store, asOf)) {
     rows++;
     for (const action of due) byAction[action]++;
     missed += late.length;

@@ -44,7 +44,7 @@ import { selectRecipients } from '../src/policy/recipients.js';
 import { startRuntime } from '../src/runtime.js';
 import { findDue } from '../src/scan/find-due.js';
 import { openStore, type Store } from '../src/store/db.js';
-import type { NoticeRow } from '../src/store/effects.js';
+import type { NoticeRow } from '../src/store/notices.js';
 import { findPartner, findSubscription } from '../src/store/queries.js';
 import { toSubscription, type SubscriptionRow } from '../src/store/rows.js';
 import { buildE2eDatabaseInChild, type BuildResult } from './lib/e2e-build.js';
@@ -163,11 +163,11 @@ function summarize(lines: string[], actions: number, missed: number): DueSummary
   return { subscriptions: lines.length, actions, missed, fingerprint: lines.join('\n') };
 }
 
-function scanIndexed(store: Store, day: string, sample: () => void): DueSummary {
+async function scanIndexed(store: Store, day: string, sample: () => void): Promise<DueSummary> {
   const lines: string[] = [];
   let actions = 0;
   let missed = 0;
-  for (const { subscription, due, missed: late } of findDue(store, day)) {
+  for await (const { subscription, due, missed: late } of findDue(store, day)) {
     lines.push(`${subscription.id}:${due.join('+')}:${late.join('+')}`);
     actions += due.length;
     missed += late.length;
@@ -197,9 +197,9 @@ function scanFullTable(store: Store, day: string, sample: () => void): DueSummar
 }
 
 /** What runScan would enqueue, built up front: the jobs for the addBulk ceiling. */
-function listJobs(store: Store, day: string): ActionToEnqueue[] {
+async function listJobs(store: Store, day: string): Promise<ActionToEnqueue[]> {
   const jobs: ActionToEnqueue[] = [];
-  for (const { subscription, due } of findDue(store, day)) {
+  for await (const { subscription, due } of findDue(store, day)) {
     if (due.length > 0) jobs.push({ action: due[0]!, data: { subscription: subscription.id, anniversary: subscription.anniversaryOn, foundOn: day } });
   }
   return jobs;
@@ -249,7 +249,7 @@ async function measureScanAndEnqueue(
   await queues.actions.waitUntilReady();
   const naive = await measure(async (sample) => {
     let added = 0;
-    for (const { subscription, due } of findDue(store, day)) {
+    for await (const { subscription, due } of findDue(store, day)) {
       if (due.length === 0) continue;
       const action = due[0]!;
       await queues.actions.add(action, { subscription: subscription.id, anniversary: subscription.anniversaryOn, foundOn: day }, { jobId: buildActionJobId(action, subscription.id, subscription.anniversaryOn) });
@@ -263,7 +263,7 @@ async function measureScanAndEnqueue(
   // Ceiling: the same jobs built beforehand, addBulk only (what BullMQ and Redis can take), with
   // one batch in flight while the next is handed over, as runScan does.
   await flush();
-  const jobs = listJobs(store, day);
+  const jobs = await listJobs(store, day);
   queues = createQueues(connection, prefixOf('ceiling'), config);
   await queues.actions.waitUntilReady();
   const ceiling = await measure(async () => {
@@ -287,17 +287,17 @@ async function measureScanAndEnqueue(
 const deliveryKinds: NoticeKind[] = ['remind-before', 'remind-after', 'lapsed', 'auto-renew-failed', 'renewed'];
 
 /** K deliverable notices in the outbox, written the way the jobs write them (putNoticeInOutbox). */
-function writeOutbox(store: Store, config: Readonly<Config>, count: number, day: string, sample: () => void): string[] {
+async function writeOutbox(store: Store, config: Readonly<Config>, count: number, day: string, sample: () => void): Promise<string[]> {
   const total = store.sqlite.prepare('SELECT COUNT(*) FROM subscriptions').pluck().get() as number;
   const stride = Math.max(1, Math.floor(total / (count * 1.2)));
   const ids = store.sqlite.prepare('SELECT id FROM subscriptions WHERE rowid % ? = 0 ORDER BY rowid').pluck().all(stride) as string[];
   const messageIds: string[] = [];
   const at = new Date();
-  store.sqlite.transaction(() => {
+  await store.transaction(async (tx) => {
     for (const id of ids) {
       if (messageIds.length >= count) break;
-      const subscription = findSubscription(store, id)!;
-      const partner = findPartner(store, subscription.partnerId)!;
+      const subscription = (await findSubscription(tx, id))!;
+      const partner = (await findPartner(tx, subscription.partnerId))!;
       if (selectRecipients(partner.contacts).length === 0) continue;
       const kind = deliveryKinds[messageIds.length % deliveryKinds.length]!;
       const extras =
@@ -305,10 +305,10 @@ function writeOutbox(store: Store, config: Readonly<Config>, count: number, day:
         : kind === 'auto-renew-failed' ? { failureReason: 'declined' as const }
         : kind === 'renewed' ? { newAnniversary: addDays(subscription.anniversaryOn, 365) }
         : {};
-      messageIds.push(putNoticeInOutbox(store, config, kind, subscription, partner, at, extras).messageId);
+      messageIds.push((await putNoticeInOutbox(tx, config, kind, subscription, partner, at, extras)).messageId);
       if ((messageIds.length & 0xfff) === 0) sample();
     }
-  })();
+  });
   if (messageIds.length < count) throw new Error(`only ${messageIds.length} deliverable subscriptions for ${count} notices`);
   return messageIds;
 }

@@ -69,11 +69,11 @@ const config = loadConfig({
 const store = openStore(databaseFile(dir));
 try {
   const at = new Date();
-  store.sqlite.transaction(() => {
+  await store.transaction(async (tx) => {
     for (let i = 0; i < total; i++) {
-      recordEvent(store, { type: 'subscription.lapsed', at, subscription: `S-${i}`, partner: 'P-1', anniversary: '2019-09-01', detail: { action: 'lapse', lapsedOn: '2019-10-02' } });
+      await recordEvent(tx, { type: 'subscription.lapsed', at, subscription: `S-${i}`, partner: 'P-1', anniversary: '2019-09-01', detail: { action: 'lapse', lapsedOn: '2019-10-02' } });
     }
-  })();
+  });
   const bodies = (store.sqlite.prepare('SELECT type, occurred_at, data FROM events').all() as { type: string; occurred_at: string; data: string }[]).map((row) =>
     buildEventBody(row as Parameters<typeof buildEventBody>[0]),
   );

@@ -276,7 +276,7 @@ export async function runFaultInjection(input: FaultInjectionOptions = {}): Prom
     const summary = await importFile(store, json, new Date(`${addDays(first, -20)}T12:00:00Z`));
     const initial = (store.sqlite.prepare('SELECT * FROM subscriptions').all() as SubscriptionRow[]).map(toSubscription);
     const partners = new Map<string, Partner>();
-    for (const s of initial) if (!partners.has(s.partnerId)) partners.set(s.partnerId, findPartner(store, s.partnerId)!);
+    for (const s of initial) if (!partners.has(s.partnerId)) partners.set(s.partnerId, (await findPartner(store, s.partnerId))!);
     progress(`imported ${formatCount(summary.subscriptions.created)} subscriptions of ${formatCount(summary.partners.created)} partners into ${dataDir}`);
 
     // ------------------------------------------------ Redis, SMTP sink, workers, producer

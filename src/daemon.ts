@@ -10,7 +10,8 @@ import { todayIn } from './policy/dates.js';
 import { buildRedisOptions, reconnectQuickly, type RedisConnection } from './redis/connect.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
 import { startRuntime, type Runtime } from './runtime.js';
-import { databaseFile, openStore, type Store } from './store/db.js';
+import { databaseFile, openStore } from './store/db.js';
+import type { Store } from './store/executor.js';
 
 export interface Daemon {
   runtime: Runtime;
@@ -76,7 +77,7 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
   } catch (error) {
     await admin?.close().catch(() => {});
     await runtime?.close(1_000).catch(() => {});
-    store.close();
+    await store.close().catch(() => {});
     await redis?.stop().catch(() => {});
     throw error;
   }
@@ -90,7 +91,7 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
         // Every step is bounded: a Redis that is gone must not hold the stop for good.
         await withDeadline(started.admin.close(), 3_000).catch((error: Error) => log.warn({ err: error }, 'admin server did not close in time'));
         await started.runtime.close();
-        store.close();
+        await store.close();
         await redis?.stop();
         log.info('stopped');
       })();

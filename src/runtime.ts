@@ -16,8 +16,8 @@ import { withDeadline } from './redis/deadline.js';
 import { createNoticeRenderer } from './mail/render.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import type { NoticeData, Recipient } from './mail/types.js';
-import type { Store } from './store/db.js';
-import type { NoticeRow } from './store/effects.js';
+import type { Store } from './store/executor.js';
+import type { NoticeRow } from './store/notices.js';
 import { redactError } from './redact.js';
 
 export interface RuntimeOptions {

@@ -10,14 +10,11 @@ import { addDays } from './policy/dates.js';
 import { startSandboxRedis } from './redis/sandbox.js';
 import { startRuntime } from './runtime.js';
 import { copyDatabase } from './store/copy.js';
-import { databaseFile, openStore, type Store } from './store/db.js';
+import { findLastActionId, listActionsOn, type LoggedAction } from './store/action-log.js';
+import { databaseFile, openStore } from './store/db.js';
+import type { Store } from './store/executor.js';
 
-export interface SimulatedAction {
-  subscription: string;
-  action: string;
-  anniversary: string;
-  outcome: string;
-}
+export type SimulatedAction = LoggedAction;
 
 export interface SimulatedDay {
   date: string;
@@ -53,7 +50,7 @@ export async function simulateInSandbox(
     const days = await runTimeLapse({ ...config, dataDir }, store, log, range, options.onDay);
     return { dataDir, days };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -98,16 +95,12 @@ export async function runTimeLapse(
       today: () => day,
       now: () => new Date(),
     });
-    const selectDay = store.sqlite.prepare(
-      `SELECT subscription_id AS subscription, action, anniversary_on AS anniversary, outcome
-       FROM actions WHERE effective_on = ? AND id > ? ORDER BY id`,
-    );
-    const startId = (store.sqlite.prepare('SELECT COALESCE(MAX(id), 0) FROM actions').pluck().get() as number) ?? 0;
+    const startId = await findLastActionId(store);
     try {
       for (; day <= range.to; day = addDays(day, 1)) {
         await runScan(runtime.deps, { trigger: 'simulate', asOf: day });
         await waitUntilIdle(runtime.queues.actions);
-        const simulated: SimulatedDay = { date: day, actions: selectDay.all(day, startId) as SimulatedAction[] };
+        const simulated: SimulatedDay = { date: day, actions: await listActionsOn(store, day, startId) };
         days.push(simulated);
         onDay?.(simulated);
       }

@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../config.js';
-import { databaseFile, openStore, type Store } from '../store/db.js';
+import { databaseFile, openStore } from '../store/db.js';
+import type { Store } from '../store/executor.js';
 import { todayIn } from '../policy/dates.js';
 import { isIsoDate } from '../policy/dates.js';
 import { InputError } from '../errors.js';
@@ -43,7 +44,7 @@ export function createContext(): CliContext {
     },
     async close() {
       for (const close of closers.reverse()) await close();
-      store?.close();
+      await store?.close();
     },
   };
   return context;

@@ -16,6 +16,7 @@ import { registerRetry } from './commands/retry.js';
 import { registerPreview } from './commands/preview.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerEvents } from './commands/events.js';
+import { registerDb } from './commands/db.js';
 import { requestScan } from './queue-client.js';
 import { printJson } from './context.js';
 import { escapeControls } from '../policy/limits.js';
@@ -62,6 +63,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerEvents(program, context);
   registerDemo(program, context);
   registerTokens(program, context);
+  registerDb(program, context);
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,12 +1,16 @@
 import { findFee } from '../billing/prices.js';
-import type { RenewalFailureReason } from '../mail/types.js';
 import { findCycleDates } from '../policy/cycle.js';
-import { actionBits } from '../policy/due.js';
+import { failedOutcome, type RenewalFailureReason } from '../policy/outcomes.js';
+import { applyRenewal, awaitPayment, markDone } from '../policy/transitions.js';
 import { checkAutoRenewal } from '../policy/renewal.js';
 import type { Partner, Subscription } from '../policy/types.js';
-import { findAction, recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
+import type { Executor } from '../store/executor.js';
 import { createInvoice, findAutoRenewInvoice, findInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
+import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
+import { findAutoRenewNoticeId } from '../store/notices.js';
+import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
 import { findNoticeClock, putNoticeInOutbox } from './notices.js';
@@ -25,21 +29,23 @@ type Prepared =
 export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId: string | undefined): Promise<string> {
   const { store } = deps;
   const action = 'auto-renew';
-  const prepared = store.sqlite.transaction((): Prepared => {
-    const done = findAction(store, data.subscription, action, data.anniversary);
-    if (done) return { kind: 'done', outcome: done.outcome, messageId: findNoticeId(deps, data) };
-    const check = recheckAction(deps, action, data, jobId);
+  const prepared = await store.transaction(async (tx): Promise<Prepared> => {
+    // Locked first (PostgreSQL): an operator's renewal or a second run of this job waits here.
+    const locked = await lockSubscription(tx, data.subscription);
+    const done = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
+    if (done !== null) return { kind: 'done', outcome: done, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
+    const check = await recheckAction(deps, tx, locked, action, data, jobId);
     if (!check.ok) return { kind: 'done', outcome: check.outcome, messageId: null };
     const { subscription, partner } = check;
     const at = deps.now();
     const eligibility = checkAutoRenewal(subscription, partner);
     if (!eligibility.ok) {
-      const result = finishFailure(deps, subscription, partner, eligibility.failure, eligibility.reason, null, jobId);
+      const result = await finishFailure(deps, tx, subscription, partner, eligibility.failure, eligibility.reason, null, jobId);
       return { kind: 'done', ...result };
     }
     const invoice =
-      findAutoRenewInvoice(store, subscription.id, subscription.anniversaryOn) ??
-      createInvoice(store, {
+      (await findAutoRenewInvoice(tx, subscription.id, subscription.anniversaryOn)) ??
+      (await createInvoice(tx, {
         subscriptionId: subscription.id,
         anniversary: subscription.anniversaryOn,
         purpose: 'auto-renew',
@@ -49,9 +55,9 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
         renewsTo: eligibility.newAnniversary,
         issuedOn: deps.today(),
         at,
-      });
+      }));
     return { kind: 'charge', subscription, partner, invoice };
-  }).immediate();
+  });
 
   if (prepared.kind === 'done') {
     if (prepared.messageId) await deliverNotice(deps, prepared.messageId);
@@ -66,19 +72,21 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
     currency: invoice.currency,
     payment: subscription.payment!,
   });
-  const result = store.sqlite.transaction((): { outcome: string; messageId: string | null } => {
-    const recorded = findAction(store, data.subscription, action, data.anniversary);
-    if (recorded) return { outcome: recorded.outcome, messageId: findNoticeId(deps, data) };
+  const result = await store.transaction(async (tx): Promise<{ outcome: string; messageId: string | null }> => {
+    // Locked first (PostgreSQL): of two runs that both charged, the second finds the first's entry.
+    await lockSubscription(tx, data.subscription);
+    const recorded = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
+    if (recorded !== null) return { outcome: recorded, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
     const at = deps.now();
     const today = deps.today();
     if (charge.status === 'failed') {
-      settleInvoice(store, invoice.number, { status: 'failed', failureReason: charge.reason, at });
-      return finishFailure(deps, subscription, partner, charge.reason, charge.message, invoice.number, jobId);
+      await settleInvoice(tx, invoice.number, { status: 'failed', failureReason: charge.reason, at });
+      return finishFailure(deps, tx, subscription, partner, charge.reason, charge.message, invoice.number, jobId);
     }
     const isPaid = charge.status === 'paid';
-    settleInvoice(store, invoice.number, { status: isPaid ? 'paid' : 'pending', paidOn: isPaid ? today : null, gatewayRef: charge.reference, at });
+    await settleInvoice(tx, invoice.number, { status: isPaid ? 'paid' : 'pending', paidOn: isPaid ? today : null, gatewayRef: charge.reference, at });
     const outcome = isPaid ? 'renewed' : 'pending-payment';
-    recordAction(store, {
+    await claimLedgerKey(tx, {
       subscriptionId: subscription.id,
       action,
       anniversary: subscription.anniversaryOn,
@@ -90,24 +98,24 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
     });
     const settled = { ...invoice, status: isPaid ? ('paid' as const) : ('pending' as const), paid_on: isPaid ? today : null };
     // A receipt is for a paid renewal; a pending invoice asks for the payment instead (SPEC §3).
-    const { messageId } = putNoticeInOutbox(store, deps.config, isPaid ? 'auto-renew-receipt' : 'invoice-pending', subscription, partner, at, {
+    const { messageId } = await putNoticeInOutbox(tx, deps.config, isPaid ? 'auto-renew-receipt' : 'invoice-pending', subscription, partner, at, {
       newAnniversary: invoice.renews_to,
       invoice: settled,
       ...findNoticeClock(deps),
     });
     // Paid: the new cycle starts. Pending (bank transfer, manual gateway): R3–R5 run meanwhile.
     const next: Subscription = isPaid
-      ? { ...subscription, anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null }
-      : { ...subscription, doneMask: subscription.doneMask | actionBits[action], pendingInvoice: invoice.number };
-    saveLifecycleState(store, next, at);
-    const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: findInvoice(store, invoice.number) };
+      ? applyRenewal(subscription, invoice.renews_to)
+      : awaitPayment(markDone(subscription, action), invoice.number);
+    await saveLifecycleState(tx, next, at);
+    const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: await findInvoice(tx, invoice.number) };
     if (isPaid) {
-      recordEvent(store, { ...eventBase, type: 'subscription.renewed', detail: { action, newAnniversary: invoice.renews_to } });
-      recordEvent(store, { ...eventBase, type: 'invoice.paid', detail: { action } });
+      await recordEvent(tx, { ...eventBase, type: 'subscription.renewed', detail: { action, newAnniversary: invoice.renews_to } });
+      await recordEvent(tx, { ...eventBase, type: 'invoice.paid', detail: { action } });
     } else {
-      recordEvent(store, { ...eventBase, type: 'subscription.renewal_pending', detail: { action, newAnniversary: invoice.renews_to, payBy: findCycleDates(subscription.anniversaryOn).windowCloses } });
+      await recordEvent(tx, { ...eventBase, type: 'subscription.renewal_pending', detail: { action, newAnniversary: invoice.renews_to, payBy: findCycleDates(subscription.anniversaryOn).windowCloses } });
     }
-    recordAudit(store, {
+    await recordAudit(tx, {
       at,
       effectiveOn: today,
       subscriptionId: subscription.id,
@@ -118,35 +126,25 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
       detail: { invoice: invoice.number, from: subscription.anniversaryOn, to: isPaid ? invoice.renews_to : null },
     });
     return { outcome, messageId };
-  }).immediate();
+  });
   if (result.messageId) await deliverNotice(deps, result.messageId);
   return result.outcome;
 }
 
-/** The notice the recorded auto-renew wrote; the oldest first, as an operator may write an invoice-pending later. */
-function findNoticeId(deps: JobDeps, data: ActionJobData): string | null {
-  const row = deps.store.sqlite
-    .prepare(
-      "SELECT message_id FROM notices WHERE subscription_id = ? AND anniversary_on = ? AND kind IN ('auto-renew-receipt', 'auto-renew-failed', 'invoice-pending') ORDER BY id LIMIT 1",
-    )
-    .pluck()
-    .get(data.subscription, data.anniversary) as string | undefined;
-  return row ?? null;
-}
-
 /** Any failure → a failure notice, and R3–R5 apply (reminder after, lapse). */
-function finishFailure(
+async function finishFailure(
   deps: JobDeps,
+  tx: Executor,
   subscription: Subscription,
   partner: Partner,
   reason: RenewalFailureReason,
   message: string,
   invoiceNumber: string | null,
   jobId: string | undefined,
-): { outcome: string; messageId: string } {
+): Promise<{ outcome: string; messageId: string }> {
   const at = deps.now();
-  const outcome = `failed:${reason}`;
-  recordAction(deps.store, {
+  const outcome = failedOutcome(reason);
+  await claimLedgerKey(tx, {
     subscriptionId: subscription.id,
     action: 'auto-renew',
     anniversary: subscription.anniversaryOn,
@@ -156,14 +154,14 @@ function finishFailure(
     jobId: jobId ?? null,
     at,
   });
-  const invoice = invoiceNumber ? findAutoRenewInvoice(deps.store, subscription.id, subscription.anniversaryOn) : null;
-  const { messageId } = putNoticeInOutbox(deps.store, deps.config, 'auto-renew-failed', subscription, partner, at, {
+  const invoice = invoiceNumber ? await findAutoRenewInvoice(tx, subscription.id, subscription.anniversaryOn) : null;
+  const { messageId } = await putNoticeInOutbox(tx, deps.config, 'auto-renew-failed', subscription, partner, at, {
     failureReason: reason,
     invoice,
     ...findNoticeClock(deps),
   });
-  saveLifecycleState(deps.store, { ...subscription, doneMask: subscription.doneMask | actionBits['auto-renew'] }, at);
-  recordEvent(deps.store, {
+  await saveLifecycleState(tx, markDone(subscription, 'auto-renew'), at);
+  await recordEvent(tx, {
     type: 'subscription.renewal_failed',
     at,
     subscription: subscription.id,

@@ -2,8 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../config.js';
 import { postJson } from '../http/post-json.js';
 import { redact } from '../redact.js';
-import type Database from 'better-sqlite3';
-import { buildEventBody, type EventRow } from '../store/events.js';
+import { buildEventBody, countEventAttempt, findEvent, markEventDelivered, markEventUndelivered } from '../store/events.js';
 import type { JobDeps } from './deps.js';
 
 /** The backoff type of event deliveries: doubling from JOB_BACKOFF_MS, capped (eventBackoffCapMs). */
@@ -24,28 +23,6 @@ export function signEvent(secret: string, eventId: string, timestamp: number, bo
   return `v1,${createHmac('sha256', key).update(`${eventId}.${timestamp}.${body}`).digest('base64')}`;
 }
 
-interface DeliveryStatements {
-  find: Database.Statement<[string], EventRow>;
-  countAttempt: Database.Statement<[number]>;
-  markDelivered: Database.Statement<[string, number]>;
-}
-
-// Prepared once per connection, as for notices (deliver.ts): each delivery runs three of them.
-const statementsByConnection = new WeakMap<Database.Database, DeliveryStatements>();
-
-function prepareStatements(sqlite: Database.Database): DeliveryStatements {
-  let statements = statementsByConnection.get(sqlite);
-  if (!statements) {
-    statements = {
-      find: sqlite.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
-      countAttempt: sqlite.prepare<[number]>('UPDATE events SET attempts = attempts + 1 WHERE id = ?'),
-      markDelivered: sqlite.prepare<[string, number]>("UPDATE events SET status = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?"),
-    };
-    statementsByConnection.set(sqlite, statements);
-  }
-  return statements;
-}
-
 /** Why a delivery did not take: the receiver's status, or the connection's failure. */
 export class EventDeliveryError extends Error {
   override name = 'EventDeliveryError';
@@ -61,12 +38,11 @@ interface DeliveryOutcome {
  */
 export async function deliverEvent(deps: JobDeps, eventId: string, isLastAttempt: boolean): Promise<DeliveryOutcome> {
   const { store, config } = deps;
-  const statements = prepareStatements(store.sqlite);
-  const event = statements.find.get(eventId);
+  const event = await findEvent(store, eventId);
   if (!event) return { outcome: 'unknown' };
   if (event.status === 'delivered') return { outcome: 'already-delivered' };
   if (!config.eventsWebhookUrl || !config.eventsWebhookSecret) return { outcome: 'not-configured' };
-  statements.countAttempt.run(event.id);
+  await countEventAttempt(store, event.id);
   const body = buildEventBody(event);
   const timestamp = Math.floor(deps.now().getTime() / 1000);
   let error: string;
@@ -81,19 +57,13 @@ export async function deliverEvent(deps: JobDeps, eventId: string, isLastAttempt
       timeoutMs: config.httpTimeoutMs,
     });
     if (answer.status >= 200 && answer.status < 300) {
-      statements.markDelivered.run(deps.now().toISOString(), event.id);
+      await markEventDelivered(store, event.id, deps.now());
       return { outcome: 'delivered' };
     }
     error = `the receiver answered ${answer.status}`;
   } catch (failure) {
     error = (failure as Error).message;
   }
-  markUndelivered(deps, event, error, isLastAttempt);
+  await markEventUndelivered(store, event.id, redact(error).slice(0, 500), isLastAttempt);
   throw new EventDeliveryError(`event ${event.event_id} (${event.type}): ${error}`);
-}
-
-function markUndelivered(deps: JobDeps, event: EventRow, error: string, isLastAttempt: boolean): void {
-  deps.store.sqlite
-    .prepare("UPDATE events SET last_error = ?, status = CASE WHEN status = 'delivered' THEN status ELSE ? END WHERE id = ?")
-    .run(redact(error).slice(0, 500), isLastAttempt ? 'failed' : 'pending', event.id);
 }

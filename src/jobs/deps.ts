@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
 import type { PaymentGateway } from '../billing/gateway.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/db.js';
-import type { NoticeRow } from '../store/effects.js';
+import type { Store } from '../store/executor.js';
+import type { NoticeRow } from '../store/notices.js';
 import type { JobObserver } from './observer.js';
 import type { ActionQueue } from './queues.js';
 

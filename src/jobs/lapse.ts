@@ -1,9 +1,11 @@
 import { findCycleDates } from '../policy/cycle.js';
-import { actionBits } from '../policy/due.js';
 import { voidReasons } from '../policy/payment.js';
-import { findAction, recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { applyLapse } from '../policy/transitions.js';
+import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
 import { findInvoice, settleInvoice } from '../store/invoices.js';
+import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
+import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
 import { findMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
@@ -12,11 +14,12 @@ import { recheckAction } from './recheck.js';
 
 /** R5: not renewed by the end of A + 30 → lapsed on A + 31; benefits and the competency are lost. */
 export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: string | undefined): Promise<string> {
-  const { store } = deps;
-  const outcome = store.sqlite.transaction((): string => {
-    const done = findAction(store, data.subscription, 'lapse', data.anniversary);
-    if (done) return done.outcome;
-    const check = recheckAction(deps, 'lapse', data, jobId);
+  const outcome = await deps.store.transaction(async (tx): Promise<string> => {
+    // Locked first (PostgreSQL): an operator's renewal or a second run of this job waits here.
+    const locked = await lockSubscription(tx, data.subscription);
+    const done = await findLedgerOutcome(tx, data.subscription, 'lapse', data.anniversary);
+    if (done !== null) return done;
+    const check = await recheckAction(deps, tx, locked, 'lapse', data, jobId);
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
@@ -24,13 +27,13 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
     const lapsedOn = findCycleDates(subscription.anniversaryOn).lapsesOn;
     // A bank transfer still unpaid when the window closes no longer renews anything; a reactivation
     // issued before this job ran stays payable until its exception's deadline (R14).
-    const isReactivation = subscription.pendingInvoice !== null && findInvoice(store, subscription.pendingInvoice)?.purpose === 'reactivation';
+    const isReactivation = subscription.pendingInvoice !== null && (await findInvoice(tx, subscription.pendingInvoice))?.purpose === 'reactivation';
     const voidedInvoice = isReactivation ? null : subscription.pendingInvoice;
-    if (voidedInvoice) settleInvoice(store, voidedInvoice, { status: 'void', failureReason: voidReasons.lapsed, at });
-    const lapsed = { ...subscription, status: 'lapsed' as const, lapsedOn, pendingInvoice: isReactivation ? subscription.pendingInvoice : null, doneMask: subscription.doneMask | actionBits.lapse };
+    if (voidedInvoice) await settleInvoice(tx, voidedInvoice, { status: 'void', failureReason: voidReasons.lapsed, at });
+    const lapsed = applyLapse(subscription, lapsedOn, { keepsPendingInvoice: isReactivation });
     // Written as of today: after an exception's deadline it offers no reactivation (R14).
-    putNoticeInOutbox(store, deps.config, 'lapsed', lapsed, partner, at, findNoticeClock(deps));
-    recordAction(store, {
+    await putNoticeInOutbox(tx, deps.config, 'lapsed', lapsed, partner, at, findNoticeClock(deps));
+    await claimLedgerKey(tx, {
       subscriptionId: subscription.id,
       action: 'lapse',
       anniversary: subscription.anniversaryOn,
@@ -40,12 +43,12 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
       jobId: jobId ?? null,
       at,
     });
-    saveLifecycleState(store, lapsed, at);
+    await saveLifecycleState(tx, lapsed, at);
     // A lapse is what tells a benefits system to revoke (SPEC §8).
     const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn };
-    recordEvent(store, { ...eventBase, type: 'subscription.lapsed', detail: { action: 'lapse', lapsedOn } });
-    if (voidedInvoice) recordEvent(store, { ...eventBase, type: 'invoice.voided', detail: { reason: voidReasons.lapsed }, invoice: findInvoice(store, voidedInvoice) });
-    recordAudit(store, {
+    await recordEvent(tx, { ...eventBase, type: 'subscription.lapsed', detail: { action: 'lapse', lapsedOn } });
+    if (voidedInvoice) await recordEvent(tx, { ...eventBase, type: 'invoice.voided', detail: { reason: voidReasons.lapsed }, invoice: await findInvoice(tx, voidedInvoice) });
+    await recordAudit(tx, {
       at,
       effectiveOn: today,
       subscriptionId: subscription.id,
@@ -56,7 +59,7 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
       detail: { anniversary: subscription.anniversaryOn, lapsedOn, voidedInvoice },
     });
     return 'lapsed';
-  }).immediate();
+  });
   if (outcome === 'lapsed') await deliverNotice(deps, findMessageId('lapsed', data.subscription, data.anniversary, deps.config.mailDomain));
   return outcome;
 }

@@ -1,7 +1,8 @@
 import type { Job } from 'bullmq';
 import { findDueActions } from '../policy/due.js';
 import { lifecycleActions, type LifecycleAction } from '../policy/types.js';
-import { findAction, findNotice } from '../store/effects.js';
+import { findLedgerOutcome } from '../store/ledger.js';
+import { findNotice } from '../store/notices.js';
 import { findSubscription } from '../store/queries.js';
 import { processAutoRenew } from './auto-renew.js';
 import type { JobDeps } from './deps.js';
@@ -66,7 +67,7 @@ function createJobProcessor(deps: JobDeps) {
     }
     if (job.name === 'deliver') {
       const { messageId } = job.data as JobPayloads['deliver'];
-      const subscription = findNotice(deps.store, messageId)?.subscription_id ?? null;
+      const subscription = (await findNotice(deps.store, messageId))?.subscription_id ?? null;
       const log = deps.log.child({ queue: job.queueName, job: job.name, jobId: job.id, subscription });
       const outcome = await deliverNotice(deps, messageId);
       log.debug({ outcome, messageId }, 'delivery done');
@@ -77,20 +78,20 @@ function createJobProcessor(deps: JobDeps) {
     const data = job.data as ActionJobData;
     const log = deps.log.child({ queue: job.queueName, job: action, jobId: job.id, subscription: data.subscription });
     // A retry of an action already in the ledger is not a new effect: metrics count each entry once.
-    const wasRecorded = findAction(deps.store, data.subscription, action, data.anniversary) !== null;
+    const wasRecorded = (await findLedgerOutcome(deps.store, data.subscription, action, data.anniversary)) !== null;
     let outcome: string;
     try {
       outcome = await runAction(deps, action, data, job.id);
     } catch (error) {
       // The effect may be recorded with its notice still undelivered: that entry counts now.
-      const recorded = wasRecorded ? null : findAction(deps.store, data.subscription, action, data.anniversary);
-      if (recorded) deps.observer?.recordAction(action, recorded.outcome);
+      const recorded = wasRecorded ? null : await findLedgerOutcome(deps.store, data.subscription, action, data.anniversary);
+      if (recorded !== null) deps.observer?.recordAction(action, recorded);
       throw error;
     }
     if (!wasRecorded) deps.observer?.recordAction(action, outcome);
-    if (!wasRecorded && findAction(deps.store, data.subscription, action, data.anniversary) === null) releaseJobId(job);
+    if (!wasRecorded && (await findLedgerOutcome(deps.store, data.subscription, action, data.anniversary)) === null) releaseJobId(job);
     log.info({ outcome, anniversary: data.anniversary }, 'action done');
-    const subscription = findSubscription(deps.store, data.subscription);
+    const subscription = await findSubscription(deps.store, data.subscription);
     const next = subscription ? findDueActions(subscription, deps.today())[0] : undefined;
     if (subscription && next) {
       await enqueueActions(deps.queue, [

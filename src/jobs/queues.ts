@@ -1,9 +1,9 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { LifecycleAction } from '../policy/types.js';
-import type { NoticeRow } from '../store/effects.js';
-import type { Store } from '../store/db.js';
-import { takeWrittenEvents, type EventRow } from '../store/events.js';
+import { dropWrittenEvents, markEventsForRedelivery, takeCommittedEvents, type EventRow } from '../store/events.js';
+import type { Executor } from '../store/executor.js';
+import type { NoticeRow } from '../store/notices.js';
 import { eventAttempts, eventBackoffType } from './deliver-event.js';
 import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
 
@@ -187,10 +187,13 @@ export async function requeueUndeliveredEvents(queue: ActionQueue, config: Pick<
   return requeued + toAdd.length;
 }
 
-/** Queues the events this process wrote since the last call, once their transactions committed; none without EVENTS_WEBHOOK_URL. */
-export async function flushWrittenEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs' | 'eventsWebhookUrl'>, store: Store): Promise<void> {
-  const eventIds = takeWrittenEvents(store);
-  if (config.eventsWebhookUrl) await enqueueEvents(queue, config, eventIds);
+/** Queues the events this process wrote to `store` once their transactions committed; none without EVENTS_WEBHOOK_URL. */
+export async function flushWrittenEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs' | 'eventsWebhookUrl'>, store: Executor): Promise<void> {
+  if (!config.eventsWebhookUrl) {
+    dropWrittenEvents();
+    return;
+  }
+  await enqueueEvents(queue, config, await takeCommittedEvents(store));
 }
 
 /** The most events one redelivery may cover: a larger range is several calls. */
@@ -200,9 +203,8 @@ export const maxRedelivery = 10_000;
  * An operator's redelivery: the events `from`…`to` (feed ids) go again with their own
  * `webhook-id`, delivered or not. A job still waiting or retrying is left to run. Returns the ids.
  */
-export async function redeliverEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, store: Store, from: number, to: number): Promise<string[]> {
-  const eventIds = store.sqlite.prepare('SELECT event_id FROM events WHERE id BETWEEN ? AND ? ORDER BY id').pluck().all(from, to) as string[];
-  store.sqlite.prepare("UPDATE events SET status = 'pending' WHERE id BETWEEN ? AND ?").run(from, to);
+export async function redeliverEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, store: Executor, from: number, to: number): Promise<string[]> {
+  const eventIds = await markEventsForRedelivery(store, from, to);
   const toAdd: string[] = [];
   for (const eventId of eventIds) {
     const job = await queue.getJob(buildEventJobId(eventId));

@@ -1,20 +1,31 @@
-import { actionBits, findMissedActions, isDone, isDueOn } from '../policy/due.js';
+import { findMissedActions, isDone, isDueOn } from '../policy/due.js';
+import type { SkippedOutcome } from '../policy/outcomes.js';
+import { markDone } from '../policy/transitions.js';
 import type { LifecycleAction, Partner, Subscription } from '../policy/types.js';
-import { recordAction, saveLifecycleState } from '../store/effects.js';
-import { findPartner, findSubscription } from '../store/queries.js';
+import { saveLifecycleState } from '../store/effects.js';
+import type { Executor } from '../store/executor.js';
+import { claimLedgerKey } from '../store/ledger.js';
+import { findPartner } from '../store/queries.js';
 import type { ActionJobData } from './payloads.js';
 import type { JobDeps } from './deps.js';
 
 export type Recheck =
   | { ok: true; subscription: Subscription; partner: Partner }
-  | { ok: false; outcome: string };
+  | { ok: false; outcome: SkippedOutcome };
 
 /**
  * A job re-checks its subscription when it runs, not only when it was enqueued: renewed,
- * cancelled, lapsed or past its range since → no effect. Runs inside the effect transaction.
+ * cancelled, lapsed or past its range since → no effect. Runs inside the effect transaction, on
+ * the subscription as `lockSubscription` read it there.
  */
-export function recheckAction(deps: JobDeps, action: LifecycleAction, data: ActionJobData, jobId: string | undefined): Recheck {
-  const subscription = findSubscription(deps.store, data.subscription);
+export async function recheckAction(
+  deps: JobDeps,
+  tx: Executor,
+  subscription: Subscription | null,
+  action: LifecycleAction,
+  data: ActionJobData,
+  jobId: string | undefined,
+): Promise<Recheck> {
   if (!subscription) return { ok: false, outcome: 'skipped:unknown-subscription' };
   if (subscription.anniversaryOn !== data.anniversary) return { ok: false, outcome: 'skipped:renewed' };
   if (subscription.status !== 'active') return { ok: false, outcome: `skipped:${subscription.status}` };
@@ -23,7 +34,7 @@ export function recheckAction(deps: JobDeps, action: LifecycleAction, data: Acti
   if (!isDueOn(subscription, action, today)) {
     if (!findMissedActions(subscription, today).includes(action)) return { ok: false, outcome: 'skipped:not-yet-due' };
     // Its range is over: never send what is no longer true; record why, once.
-    recordAction(deps.store, {
+    await claimLedgerKey(tx, {
       subscriptionId: subscription.id,
       action,
       anniversary: subscription.anniversaryOn,
@@ -33,10 +44,10 @@ export function recheckAction(deps: JobDeps, action: LifecycleAction, data: Acti
       jobId: jobId ?? null,
       at: deps.now(),
     });
-    saveLifecycleState(deps.store, { ...subscription, doneMask: subscription.doneMask | actionBits[action] }, deps.now());
+    await saveLifecycleState(tx, markDone(subscription, action), deps.now());
     return { ok: false, outcome: 'skipped:window-passed' };
   }
-  const partner = findPartner(deps.store, subscription.partnerId);
+  const partner = await findPartner(tx, subscription.partnerId);
   if (!partner) return { ok: false, outcome: 'skipped:unknown-partner' };
   return { ok: true, subscription, partner };
 }

@@ -1,5 +1,7 @@
-import { actionBits } from '../policy/due.js';
-import { findAction, recordAction, saveLifecycleState } from '../store/effects.js';
+import { markDone } from '../policy/transitions.js';
+import { saveLifecycleState } from '../store/effects.js';
+import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
+import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
 import { findMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
@@ -13,20 +15,21 @@ export async function processReminder(
   data: ActionJobData,
   jobId: string | undefined,
 ): Promise<string> {
-  const { store } = deps;
-  const outcome = store.sqlite.transaction((): string => {
-    const done = findAction(store, data.subscription, action, data.anniversary);
-    if (done) return done.outcome;
-    const check = recheckAction(deps, action, data, jobId);
+  const outcome = await deps.store.transaction(async (tx): Promise<string> => {
+    // Locked first (PostgreSQL): a second run of this job waits here, then finds the ledger entry.
+    const locked = await lockSubscription(tx, data.subscription);
+    const done = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
+    if (done !== null) return done;
+    const check = await recheckAction(deps, tx, locked, action, data, jobId);
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
-    const { isDeliverable } = putNoticeInOutbox(store, deps.config, action, subscription, partner, at, {
+    const { isDeliverable } = await putNoticeInOutbox(tx, deps.config, action, subscription, partner, at, {
       ...findNoticeClock(deps),
       gatewayName: deps.gateway.name,
     });
     const result = isDeliverable ? 'sending' : 'undeliverable';
-    recordAction(store, {
+    await claimLedgerKey(tx, {
       subscriptionId: subscription.id,
       action,
       anniversary: subscription.anniversaryOn,
@@ -36,9 +39,9 @@ export async function processReminder(
       jobId: jobId ?? null,
       at,
     });
-    saveLifecycleState(store, { ...subscription, doneMask: subscription.doneMask | actionBits[action] }, at);
+    await saveLifecycleState(tx, markDone(subscription, action), at);
     return result;
-  }).immediate();
+  });
   if (outcome !== 'sending') return outcome;
   await deliverNotice(deps, findMessageId(action, data.subscription, data.anniversary, deps.config.mailDomain));
   return 'sent';

@@ -1,7 +1,12 @@
-import { actionBits } from '../policy/due.js';
+import { findMissedActions } from '../policy/due.js';
+import { markAllDone } from '../policy/transitions.js';
 import { findDue } from '../scan/find-due.js';
-import { listPendingNotices, recordAction, saveLifecycleState } from '../store/effects.js';
+import { saveLifecycleState } from '../store/effects.js';
 import { listUndeliveredEvents } from '../store/events.js';
+import { claimLedgerKey } from '../store/ledger.js';
+import { listPendingNotices } from '../store/notices.js';
+import { lockSubscription } from '../store/queries.js';
+import { failScanRun, finishScanRun, startScanRun } from '../store/scan-runs.js';
 import { PermanentError } from '../errors.js';
 import type { JobDeps } from './deps.js';
 import type { ScanJobData, ScanResult } from './payloads.js';
@@ -42,28 +47,12 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
   // The CLI and the API refuse it first; this guards any other producer.
   const refusal = explainFutureScan(asOf, deps.today());
   if (refusal) throw new PermanentError(refusal);
-  const startedAt = deps.now().toISOString();
-  const inserted = store.sqlite
-    .prepare(
-      `INSERT INTO scan_runs (as_of, "trigger", status, started_at) VALUES (?, ?, 'running', ?)
-       ON CONFLICT (as_of) WHERE "trigger" = 'daily' DO NOTHING`,
-    )
-    .run(asOf, job.trigger, startedAt);
-  let scanId = Number(inserted.lastInsertRowid);
-  if (inserted.changes === 0) {
-    // One daily scan a day. One that failed or was killed midway runs again: every step of a
-    // scan is idempotent (job ids, ledger keys), so finishing it twice adds nothing.
-    const earlier = store.sqlite
-      .prepare(`SELECT id, status FROM scan_runs WHERE as_of = ? AND "trigger" = 'daily'`)
-      .get(asOf) as { id: number; status: string };
-    if (earlier.status === 'done') {
-      return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
-    }
-    scanId = earlier.id;
-    store.sqlite.prepare(`UPDATE scan_runs SET status = 'running', started_at = ?, error = NULL WHERE id = ?`).run(startedAt, scanId);
+  const scanId = await startScanRun(store, asOf, job.trigger, deps.now());
+  if (scanId === null) {
+    return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
   }
   const result: ScanResult = { scanId, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0 };
-  // One batch in Redis while the next is read from SQLite: otherwise Node and Redis take turns,
+  // One batch in Redis while the next is read from the database: otherwise Node and Redis take turns,
   // each idle while the other works (bench/e2e.ts). Batches still go out in order.
   let sending: Promise<void> = Promise.resolve();
   const send = async (jobs: ActionToEnqueue[]): Promise<void> => {
@@ -78,62 +67,65 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
   };
   try {
     let batch: ActionToEnqueue[] = [];
-    let missed: { id: string; anniversary: string; actions: string[] }[] = [];
+    let missed: string[] = [];
     const seen = new Set<string>();
-    const recordMissed = () => {
+    // A subscription's mask commits with the skipped:missed entries that explain it, in one
+    // transaction per batch, on the row as it is then (a job may have changed it since the read).
+    const recordMissed = async () => {
       if (missed.length === 0) return;
+      const ids = missed;
+      missed = [];
       const at = deps.now();
-      store.sqlite.transaction(() => {
-        for (const { id, anniversary, actions } of missed) {
-          for (const action of actions) {
-            recordAction(store, {
+      result.missed += await store.transaction(async (tx) => {
+        let count = 0;
+        for (const id of ids) {
+          const subscription = await lockSubscription(tx, id);
+          const passed = subscription ? findMissedActions(subscription, asOf) : [];
+          if (!subscription || passed.length === 0) continue;
+          for (const action of passed) {
+            await claimLedgerKey(tx, {
               subscriptionId: id,
               action,
-              anniversary,
+              anniversary: subscription.anniversaryOn,
               outcome: 'skipped:missed',
               effectiveOn: asOf,
-              detail: `no scan ran while it was due (anniversary ${anniversary}); found by scan ${scanId}`,
+              detail: `no scan ran while it was due (anniversary ${subscription.anniversaryOn}); found by scan ${scanId}`,
               at,
             });
           }
+          await saveLifecycleState(tx, markAllDone(subscription, passed), at);
+          count += passed.length;
         }
-      })();
-      missed = [];
+        return count;
+      });
     };
-    for (const { subscription, due, missed: passed } of findDue(store, asOf)) {
+    for await (const { subscription, due, missed: passed } of findDue(store, asOf)) {
       if (seen.has(subscription.id)) continue;
       if (passed.length > 0) {
         seen.add(subscription.id);
-        missed.push({ id: subscription.id, anniversary: subscription.anniversaryOn, actions: passed });
-        const mask = passed.reduce((m, a) => m | actionBits[a], subscription.doneMask);
-        saveLifecycleState(store, { ...subscription, doneMask: mask }, deps.now());
-        result.missed += passed.length;
+        missed.push(subscription.id);
       }
       if (due.length > 0) {
         result.due += due.length;
         batch.push({ action: due[0]!, data: { subscription: subscription.id, anniversary: subscription.anniversaryOn, foundOn: asOf } });
       }
       if (batch.length >= batchSize) {
-        recordMissed();
+        await recordMissed();
         await send(batch);
         batch = [];
       }
     }
-    recordMissed();
+    await recordMissed();
     await send(batch);
     await sending;
     // The outbox's safety net: a notice whose delivery job was lost (Redis lost its data) goes again.
-    result.redelivered = await requeuePendingNotices(deps.queue, listPendingNotices(store));
-    if (deps.config.eventsWebhookUrl) await requeueUndeliveredEvents(deps.queue, deps.config, listUndeliveredEvents(store));
-    store.sqlite
-      .prepare(`UPDATE scan_runs SET status = 'done', finished_at = ?, due_count = ?, enqueued_count = ?, missed_count = ? WHERE id = ?`)
-      .run(deps.now().toISOString(), result.due, result.enqueued, result.missed, scanId);
+    result.redelivered = await requeuePendingNotices(deps.queue, await listPendingNotices(store));
+    if (deps.config.eventsWebhookUrl) await requeueUndeliveredEvents(deps.queue, deps.config, await listUndeliveredEvents(store));
+    await finishScanRun(store, scanId, result, deps.now());
     return result;
   } catch (error) {
     await sending.catch(() => undefined);
-    store.sqlite
-      .prepare(`UPDATE scan_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?`)
-      .run(deps.now().toISOString(), (error as Error).message, scanId);
+    await failScanRun(store, scanId, (error as Error).message, deps.now());
     throw error;
   }
 }

@@ -5,12 +5,14 @@ import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { putNoticeInOutbox } from '../jobs/notices.js';
 import { checkPaymentConfirmation, voidReasons, type InvoiceFacts } from '../policy/payment.js';
 import { checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../policy/renewal.js';
+import { applyCancellation, applyReactivation, applyRenewal, awaitPayment } from '../policy/transitions.js';
 import type { Partner, Subscription } from '../policy/types.js';
-import type { Store } from '../store/db.js';
-import { recordAction, recordAudit, saveLifecycleState } from '../store/effects.js';
+import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
-import { createInvoice, findInvoice, settleInvoice, type InvoiceRow } from '../store/invoices.js';
-import { findPartner, findSubscription } from '../store/queries.js';
+import type { Executor, Store } from '../store/executor.js';
+import { createInvoice, findInvoice, settleInvoice, settlePendingInvoice, type InvoiceRow } from '../store/invoices.js';
+import { claimLedgerKey } from '../store/ledger.js';
+import { findPartner, findSubscription, lockSubscription } from '../store/queries.js';
 
 export interface OperatorDeps {
   store: Store;
@@ -34,25 +36,27 @@ export interface OperatorResult {
   message: string;
 }
 
-function load(store: Store, id: string): { subscription: Subscription; partner: Partner } {
-  const subscription = findSubscription(store, id);
+/** The subscription and its partner; inside a transaction (`isLocked`) its row is held until the commit (PostgreSQL `FOR UPDATE`). */
+async function load(ex: Executor, id: string, isLocked: boolean): Promise<{ subscription: Subscription; partner: Partner }> {
+  const subscription = isLocked ? await lockSubscription(ex, id) : await findSubscription(ex, id);
   if (!subscription) throw new NotFoundError(`no subscription "${id}" (ids are those given at import)`);
-  const partner = findPartner(store, subscription.partnerId);
+  const partner = await findPartner(ex, subscription.partnerId);
   if (!partner) throw new InputError(`subscription ${id}: its partner "${subscription.partnerId}" is missing`);
   return { subscription, partner };
 }
 
-/** Applies a paid renewal or reactivation: the new cycle starts, the `renewed` notice goes to the outbox. */
-function applyRenewal(
+/** Records a paid renewal or reactivation: the new cycle starts, the `renewed` notice goes to the outbox. */
+async function recordPaidRenewal(
   deps: OperatorDeps,
+  tx: Executor,
   subscription: Subscription,
   partner: Partner,
   invoice: InvoiceRow,
   asOf: string,
-): string {
+): Promise<string> {
   const at = deps.now();
   const key = invoice.purpose === 'reactivation' ? 'reactivate' : 'renew';
-  const isNew = recordAction(deps.store, {
+  const isNew = await claimLedgerKey(tx, {
     subscriptionId: subscription.id,
     action: key,
     anniversary: subscription.anniversaryOn,
@@ -63,19 +67,16 @@ function applyRenewal(
     at,
   });
   if (!isNew) throw new RefusedError('R6', `cycle ${subscription.anniversaryOn} of ${subscription.id} was renewed already`);
-  const { messageId } = putNoticeInOutbox(deps.store, deps.config, 'renewed', subscription, partner, at, {
+  const { messageId } = await putNoticeInOutbox(tx, deps.config, 'renewed', subscription, partner, at, {
     newAnniversary: invoice.renews_to,
     invoice: { ...invoice, status: 'paid' },
   });
-  saveLifecycleState(
-    deps.store,
-    { ...subscription, status: 'active', anniversaryOn: invoice.renews_to, doneMask: 0, pendingInvoice: null, lapsedOn: null },
-    at,
-  );
-  const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: findInvoice(deps.store, invoice.number) };
-  recordEvent(deps.store, { ...eventBase, type: key === 'reactivate' ? 'subscription.reactivated' : 'subscription.renewed', detail: { action: key, newAnniversary: invoice.renews_to } });
-  recordEvent(deps.store, { ...eventBase, type: 'invoice.paid', detail: { action: key } });
-  recordAudit(deps.store, {
+  const renewed = key === 'reactivate' ? applyReactivation(subscription, invoice.renews_to) : applyRenewal(subscription, invoice.renews_to);
+  await saveLifecycleState(tx, renewed, at);
+  const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: await findInvoice(tx, invoice.number) };
+  await recordEvent(tx, { ...eventBase, type: key === 'reactivate' ? 'subscription.reactivated' : 'subscription.renewed', detail: { action: key, newAnniversary: invoice.renews_to } });
+  await recordEvent(tx, { ...eventBase, type: 'invoice.paid', detail: { action: key } });
+  await recordAudit(tx, {
     at,
     effectiveOn: asOf,
     subscriptionId: subscription.id,
@@ -102,8 +103,8 @@ async function chargeAndApply(
   if (!subscription.payment && deps.gateway.name !== 'manual') {
     throw new RefusedError('R7', `no payment method on file for ${subscription.id}: import one (payment) first`);
   }
-  const invoice = store.sqlite.transaction(() =>
-    createInvoice(store, {
+  const invoice = await store.transaction((tx) =>
+    createInvoice(tx, {
       subscriptionId: subscription.id,
       anniversary: subscription.anniversaryOn,
       purpose,
@@ -114,7 +115,7 @@ async function chargeAndApply(
       issuedOn: asOf,
       at: deps.now(),
     }),
-  ).immediate();
+  );
   const charge = subscription.payment
     ? await deps.gateway.charge({
         invoice: invoice.number,
@@ -125,38 +126,40 @@ async function chargeAndApply(
         payment: subscription.payment,
       })
     : ({ status: 'pending', reference: null } as const);
-  const result = store.sqlite.transaction((): OperatorResult | RefusedError => {
+  const result = await store.transaction(async (tx): Promise<OperatorResult | RefusedError> => {
+    // Held until the commit (PostgreSQL): a job or another operator action on it waits here.
+    await lockSubscription(tx, subscription.id);
     const at = deps.now();
     if (charge.status === 'failed') {
       // Returned, not thrown: the failed invoice, its audit entry and its event must be committed.
-      settleInvoice(store, invoice.number, { status: 'failed', failureReason: charge.reason, at });
-      recordAudit(store, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-failed`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number, reason: charge.reason } });
-      recordEvent(store, {
+      await settleInvoice(tx, invoice.number, { status: 'failed', failureReason: charge.reason, at });
+      await recordAudit(tx, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-failed`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number, reason: charge.reason } });
+      await recordEvent(tx, {
         type: 'subscription.renewal_failed',
         at,
         subscription: subscription.id,
         partner: partner.id,
         anniversary: subscription.anniversaryOn,
         detail: { action: purpose === 'reactivation' ? 'reactivate' : 'renew', reason: charge.reason },
-        invoice: findInvoice(store, invoice.number),
+        invoice: await findInvoice(tx, invoice.number),
       });
       return new RefusedError('R7', `the charge of invoice ${invoice.number} failed: ${charge.message} (${charge.reason})`);
     }
     if (charge.status === 'pending') {
-      settleInvoice(store, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
-      saveLifecycleState(store, { ...subscription, pendingInvoice: invoice.number }, at);
-      recordEvent(store, {
+      await settleInvoice(tx, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
+      await saveLifecycleState(tx, awaitPayment(subscription, invoice.number), at);
+      await recordEvent(tx, {
         type: 'subscription.renewal_pending',
         at,
         subscription: subscription.id,
         partner: partner.id,
         anniversary: subscription.anniversaryOn,
         detail: { action: purpose === 'reactivation' ? 'reactivate' : 'renew', newAnniversary },
-        invoice: findInvoice(store, invoice.number),
+        invoice: await findInvoice(tx, invoice.number),
       });
-      recordAudit(store, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-pending-payment`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number } });
+      await recordAudit(tx, { at, effectiveOn: asOf, subscriptionId: subscription.id, partnerId: partner.id, event: `${purpose}-pending-payment`, actor: 'operator', actorRef: deps.operator, detail: { invoice: invoice.number } });
       // SPEC §3: every pending invoice is announced with how to pay it and by when.
-      const { messageId } = putNoticeInOutbox(store, deps.config, 'invoice-pending', subscription, partner, at, {
+      const { messageId } = await putNoticeInOutbox(tx, deps.config, 'invoice-pending', subscription, partner, at, {
         newAnniversary,
         invoice: { ...invoice, status: 'pending' },
         writtenOn: asOf,
@@ -171,8 +174,8 @@ async function chargeAndApply(
         message: `invoice ${invoice.number} issued, pending: the ${purpose} takes effect when it is confirmed (lifecycle payments confirm ${invoice.number})`,
       };
     }
-    settleInvoice(store, invoice.number, { status: 'paid', paidOn: asOf, gatewayRef: charge.reference, at });
-    const messageId = applyRenewal(deps, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    await settleInvoice(tx, invoice.number, { status: 'paid', paidOn: asOf, gatewayRef: charge.reference, at });
+    const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
     return {
       subscription: subscription.id,
       outcome: purpose === 'reactivation' ? 'reactivated' : 'renewed',
@@ -182,14 +185,14 @@ async function chargeAndApply(
       messageId,
       message: `${purpose === 'reactivation' ? 'reactivated' : 'renewed'}: new anniversary ${newAnniversary}, invoice ${invoice.number} paid`,
     };
-  }).immediate();
+  });
   if (result instanceof RefusedError) throw result;
   return result;
 }
 
 /** R6 (and R9): an operator renews inside the window on the partner's behalf. */
 export async function renewSubscription(deps: OperatorDeps, id: string, asOf: string): Promise<OperatorResult> {
-  const { subscription, partner } = load(deps.store, id);
+  const { subscription, partner } = await load(deps.store, id, false);
   const grant = checkManualRenewal(subscription, partner, asOf);
   if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
   return chargeAndApply(deps, subscription, partner, 'renewal', grant.newAnniversary, asOf);
@@ -197,28 +200,27 @@ export async function renewSubscription(deps: OperatorDeps, id: string, asOf: st
 
 /** R14: a lapsed subscription comes back by paying the fee while an exception allows it. */
 export async function reactivateSubscription(deps: OperatorDeps, id: string, asOf: string): Promise<OperatorResult> {
-  const { subscription, partner } = load(deps.store, id);
+  const { subscription, partner } = await load(deps.store, id, false);
   const grant = checkReactivation(subscription, partner, asOf);
   if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
   return chargeAndApply(deps, subscription, partner, 'reactivation', grant.newAnniversary, asOf);
 }
 
 /** R11: cancelled from a support request; benefits end at A (or that day, inside the window), nothing more is sent or charged. */
-export function cancelSubscription(deps: OperatorDeps, id: string, ticket: string, asOf: string): OperatorResult {
-  const { store } = deps;
-  return store.sqlite.transaction((): OperatorResult => {
-    const { subscription, partner } = load(store, id);
+export async function cancelSubscription(deps: OperatorDeps, id: string, ticket: string, asOf: string): Promise<OperatorResult> {
+  return deps.store.transaction(async (tx): Promise<OperatorResult> => {
+    const { subscription, partner } = await load(tx, id, true);
     const grant = checkCancellation(subscription, ticket, asOf);
     if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
     const at = deps.now();
-    if (subscription.pendingInvoice) settleInvoice(store, subscription.pendingInvoice, { status: 'void', failureReason: voidReasons.cancelled, at });
-    saveLifecycleState(store, { ...subscription, status: 'cancelled', cancelledOn: asOf, pendingInvoice: null }, at, ticket);
+    if (subscription.pendingInvoice) await settleInvoice(tx, subscription.pendingInvoice, { status: 'void', failureReason: voidReasons.cancelled, at });
+    await saveLifecycleState(tx, applyCancellation(subscription, asOf), at, ticket);
     const eventBase = { at, subscription: id, partner: partner.id, anniversary: subscription.anniversaryOn };
-    recordEvent(store, { ...eventBase, type: 'subscription.cancelled', detail: { action: 'cancel', ticket, benefitsEndOn: grant.benefitsEndOn } });
+    await recordEvent(tx, { ...eventBase, type: 'subscription.cancelled', detail: { action: 'cancel', ticket, benefitsEndOn: grant.benefitsEndOn } });
     if (subscription.pendingInvoice) {
-      recordEvent(store, { ...eventBase, type: 'invoice.voided', detail: { reason: voidReasons.cancelled }, invoice: findInvoice(store, subscription.pendingInvoice) });
+      await recordEvent(tx, { ...eventBase, type: 'invoice.voided', detail: { reason: voidReasons.cancelled }, invoice: await findInvoice(tx, subscription.pendingInvoice) });
     }
-    recordAudit(store, {
+    await recordAudit(tx, {
       at,
       effectiveOn: asOf,
       subscriptionId: id,
@@ -235,7 +237,7 @@ export function cancelSubscription(deps: OperatorDeps, id: string, ticket: strin
       benefitsEndOn: grant.benefitsEndOn,
       message: `cancelled (ticket ${ticket}): auto-renew and reminders stop; benefits end on ${grant.benefitsEndOn}`,
     };
-  }).immediate();
+  });
 }
 
 /** The invoice as the rules see it. */
@@ -255,17 +257,21 @@ function toInvoiceFacts(invoice: InvoiceRow): InvoiceFacts {
  * R7: a pending invoice (bank transfer, manual gateway) is paid: the renewal it stands for takes
  * effect, if the day of the payment still allows it (R5, R14).
  */
-export function confirmPayment(deps: OperatorDeps, number: string, asOf: string): OperatorResult {
-  const { store } = deps;
-  return store.sqlite.transaction((): OperatorResult => {
-    const invoice = findInvoice(store, number);
-    if (!invoice) throw new NotFoundError(`no invoice "${number}"`);
-    const { subscription, partner } = load(store, invoice.subscription_id);
+export async function confirmPayment(deps: OperatorDeps, number: string, asOf: string): Promise<OperatorResult> {
+  return deps.store.transaction(async (tx): Promise<OperatorResult> => {
+    const found = await findInvoice(tx, number);
+    if (!found) throw new NotFoundError(`no invoice "${number}"`);
+    // The subscription's row first (held on PostgreSQL), then the invoice as it is now.
+    const { subscription, partner } = await load(tx, found.subscription_id, true);
+    const invoice = (await findInvoice(tx, number))!;
     const grant = checkPaymentConfirmation(subscription, partner, toInvoiceFacts(invoice), asOf);
     if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
     const at = deps.now();
-    settleInvoice(store, number, { status: 'paid', paidOn: asOf, at });
-    const messageId = applyRenewal(deps, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    // Paid once: of two confirmations racing, the second finds it settled (the UPDATE's condition decides).
+    if (!(await settlePendingInvoice(tx, number, { status: 'paid', paidOn: asOf, at }))) {
+      throw new RefusedError('R7', `invoice ${number} is no longer pending`);
+    }
+    const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
     return {
       subscription: subscription.id,
       outcome: grant.outcome,
@@ -275,5 +281,5 @@ export function confirmPayment(deps: OperatorDeps, number: string, asOf: string)
       messageId,
       message: `invoice ${number} paid on ${asOf}: ${subscription.id} ${grant.outcome} to ${grant.newAnniversary}`,
     };
-  }).immediate();
+  });
 }

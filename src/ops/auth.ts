@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
 import { findTokenByHash, hashToken, recordTokenUse, type TokenRole } from '../store/tokens.js';
 import { createFailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
 import type { Sessions } from './session.js';
@@ -42,7 +42,7 @@ export function findRequiredRole(request: FastifyRequest): TokenRole {
 
 export interface TokenCheckOptions {
   adminToken: string | null;
-  store: Store;
+  store: Executor;
   log: Logger;
   limiter?: FailureLimiterOptions;
   /** The limiter's and last use's clock: real time, not the runtime's (possibly simulated) day. */
@@ -57,16 +57,16 @@ type Outcome = { actor: ApiActor } | { reason: 'missing' | 'wrong' | 'revoked'; 
  * The ADMIN_TOKEN is compared in constant time (both sides hashed first). A named token is found by
  * the SHA-256 of what was presented: timing may tell a prefix of a hash, which leads nowhere.
  */
-function authenticate(options: TokenCheckOptions, adminHash: Buffer | null, presented: string | null, now: Date): Outcome {
+async function authenticate(options: TokenCheckOptions, adminHash: Buffer | null, presented: string | null, now: Date): Promise<Outcome> {
   const hint = options.adminToken
     ? 'send "Authorization: Bearer <token>" (ADMIN_TOKEN or one made by `lifecycle tokens create`)'
     : 'ADMIN_TOKEN is unset: set ADMIN_TOKEN or make a token with `lifecycle tokens create NAME --role operator`, and send "Authorization: Bearer <token>"';
   if (presented === null) return { reason: 'missing', message: `missing bearer token: ${hint}` };
   if (adminHash && timingSafeEqual(hashBytes(presented), adminHash)) return { actor: adminActor };
-  const record = findTokenByHash(options.store, hashToken(presented));
+  const record = await findTokenByHash(options.store, hashToken(presented));
   if (record?.revokedAt) return { reason: 'revoked', tokenName: record.name, message: `this bearer token ("${record.name}") was revoked at ${record.revokedAt}` };
   if (!record) return { reason: 'wrong', message: `wrong bearer token: ${hint}` };
-  recordTokenUse(options.store, record, now);
+  await recordTokenUse(options.store, record, now);
   return { actor: { name: record.name, role: record.role, ref: `token:${record.name}` } };
 }
 
@@ -97,7 +97,7 @@ export function createTokenCheck(options: TokenCheckOptions) {
       await reply.code(fromCookie.status).send({ error: fromCookie.message });
       return;
     }
-    const outcome = fromCookie ?? authenticate(options, adminHash, bearer, new Date(now));
+    const outcome = fromCookie ?? (await authenticate(options, adminHash, bearer, new Date(now)));
     if ('reason' in outcome) {
       // A revoked token's name says who still uses it; the name is no secret (`tokenName`: `token` keys are redacted).
       options.log.warn({ ...where, reason: outcome.reason, ...(outcome.tokenName ? { tokenName: outcome.tokenName } : {}) }, 'admin API authentication failed');

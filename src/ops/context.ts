@@ -4,7 +4,7 @@ import type { Queues } from '../jobs/queues.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { RedisConnection } from '../redis/connect.js';
-import type { Store } from '../store/db.js';
+import type { Store } from '../store/executor.js';
 import type { Metrics } from './metrics.js';
 
 /** Everything the admin routes use, handed in by the wiring (src/daemon.ts). */

@@ -4,29 +4,28 @@ import { findDueActions, findNextDueOn } from '../policy/due.js';
 import { findExceptions } from '../policy/exceptions.js';
 import type { InvoiceFacts } from '../policy/payment.js';
 import { findStanding } from '../policy/standing.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
 import { readHistory } from '../store/history.js';
 import { findPartner, findSubscription } from '../store/queries.js';
+import { findCancelTicket } from '../store/subscription-list.js';
 
-export type SubscriptionDescription = ReturnType<typeof describeSubscription>;
+export type SubscriptionDescription = Awaited<ReturnType<typeof describeSubscription>>;
 
 /**
  * One subscription as of a day: status, cycle dates, exceptions and its whole history (`show`,
  * the admin API). A cancelled subscription never reaches its reminders, window or lapse (R11):
  * those dates are null, and `benefitsEndOn` says when its benefits end.
  */
-export function describeSubscription(store: Store, id: string, asOf: string) {
-  const subscription = findSubscription(store, id);
+export async function describeSubscription(ex: Executor, id: string, asOf: string) {
+  const subscription = await findSubscription(ex, id);
   if (!subscription) throw new NotFoundError(`no subscription "${id}" (ids are those given at import)`);
-  const partner = findPartner(store, subscription.partnerId);
-  const history = readHistory(store, id);
+  const partner = await findPartner(ex, subscription.partnerId);
+  const history = await readHistory(ex, id);
   const pending = history.invoices.find((invoice) => invoice.number === subscription.pendingInvoice);
   const standing = findStanding(subscription, partner, asOf, (pending?.purpose as InvoiceFacts['purpose'] | undefined) ?? null);
   const isCancelled = subscription.status === 'cancelled';
   const dates = findCycleDates(subscription.anniversaryOn);
-  const cancelTicket = isCancelled
-    ? ((store.sqlite.prepare('SELECT cancel_ticket FROM subscriptions WHERE id = ?').pluck().get(id) as string | null) ?? null)
-    : null;
+  const cancelTicket = isCancelled ? await findCancelTicket(ex, id) : null;
   return {
     id: subscription.id,
     asOf,

@@ -3,7 +3,7 @@ import { findFee } from '../billing/prices.js';
 import { addDays, daysBetween } from '../policy/dates.js';
 import { planCycle } from '../policy/plan.js';
 import { lifecycleActions, type LifecycleAction } from '../policy/types.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
 import { readDuePage } from '../store/queries.js';
 import { toSubscription } from '../store/rows.js';
 
@@ -44,7 +44,7 @@ const emptyActions = () => Object.fromEntries(lifecycleActions.map((action) => [
  * expected auto-renew revenue. A lapse planned after an auto-renew of the same cycle is not
  * counted as a lapse: the forecast expects the charge to succeed.
  */
-export async function buildForecast(store: Store, from: string, days = forecastDays, now = new Date()): Promise<Forecast> {
+export async function buildForecast(store: Executor, from: string, days = forecastDays, now = new Date()): Promise<Forecast> {
   const to = addDays(from, days - 1);
   const byDay = new Map<string, ForecastDay>();
   for (let i = 0; i < days; i += 1) {

@@ -1,7 +1,8 @@
 import type { Queues } from '../jobs/queues.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
+import { pingDatabase } from '../store/health.js';
 
 export interface HealthCheck {
   ok: boolean;
@@ -41,9 +42,9 @@ async function checkRedis(queues: Queues): Promise<void> {
 }
 
 /** `GET /healthz`: the database answers, Redis answers, and mail can go out (SMTP login, or a writable outbox). */
-export async function checkHealth(store: Store, queues: Queues, mailer: Pick<Mailer, 'verify'>, isSmtp: boolean): Promise<Health> {
+export async function checkHealth(ex: Executor, queues: Queues, mailer: Pick<Mailer, 'verify'>, isSmtp: boolean): Promise<Health> {
   const [database, redis, smtp] = await Promise.all([
-    runCheck(() => store.sqlite.prepare('SELECT 1').get()),
+    runCheck(() => pingDatabase(ex)),
     runCheck(() => checkRedis(queues)),
     runCheck(() => mailer.verify(), { mode: isSmtp ? 'smtp' : 'outbox' }),
   ]);

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import { escapeControls } from '../policy/limits.js';
 import type { Partner } from '../policy/types.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
 import { findInvoice, type InvoiceRow } from '../store/invoices.js';
 import { findPartner, findSubscription } from '../store/queries.js';
 
@@ -27,11 +27,11 @@ export interface InvoiceDocument {
 }
 
 /** R12: an invoice as operators download it. */
-export function readInvoiceDocument(store: Store, number: string): InvoiceDocument {
-  const invoice = findInvoice(store, number);
+export async function readInvoiceDocument(ex: Executor, number: string): Promise<InvoiceDocument> {
+  const invoice = await findInvoice(ex, number);
   if (!invoice) throw new NotFoundError(`no invoice "${number}"`);
-  const subscription = findSubscription(store, invoice.subscription_id);
-  const partner = subscription ? findPartner(store, subscription.partnerId) : null;
+  const subscription = await findSubscription(ex, invoice.subscription_id);
+  const partner = subscription ? await findPartner(ex, subscription.partnerId) : null;
   return {
     number: invoice.number,
     status: invoice.status,

@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { InputError } from '../errors.js';
 import { planCycle } from '../policy/plan.js';
 import type { LifecycleAction } from '../policy/types.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
 import { readDuePage } from '../store/queries.js';
 import { toSubscription } from '../store/rows.js';
 
@@ -53,9 +53,9 @@ function decodeCursor(value: string): Cursor {
 /**
  * One page of what will happen on which day, from the current state: subscriptions in
  * (next_due_on, id) order through the partial index, so a page costs what it lists whatever the
- * table's size, read in small chunks with a yield between them (better-sqlite3 is synchronous).
+ * table's size, read in small chunks with a yield between them (SQLite answers synchronously).
  */
-export async function planActions(store: Store, from: string, to: string, options: { limit?: number; after?: string } = {}): Promise<Plan> {
+export async function planActions(ex: Executor, from: string, to: string, options: { limit?: number; after?: string } = {}): Promise<Plan> {
   const limit = options.limit ?? defaultPlanLimit;
   // Rows whose actions all fall outside the range list nothing: bound those too.
   const maxRows = limit * 4 + chunkRows;
@@ -65,7 +65,7 @@ export async function planActions(store: Store, from: string, to: string, option
   let rowsRead = 0;
   let next: string | null = null;
   for (;;) {
-    const rows = readDuePage(store, to, after, chunkRows);
+    const rows = await readDuePage(ex, to, after, chunkRows);
     for (const row of rows) {
       rowsRead += 1;
       after = { nextDueOn: row.next_due_on!, id: row.id };

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InputError } from '../errors.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
 import { findTokenByHash, hashToken } from '../store/tokens.js';
 import type { ApiActor } from './auth.js';
 
@@ -49,7 +49,7 @@ declare module 'fastify' {
 }
 
 export interface SessionOptions {
-  store: Store;
+  store: Executor;
   /** How long a session lasts from sign-in. @defaultValue 8 hours */
   ttlMs?: number;
   /** Sessions kept at most; the oldest is dropped first. @defaultValue 10000 */

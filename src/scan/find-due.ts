@@ -1,6 +1,6 @@
 import { findDueActions, findMissedActions } from '../policy/due.js';
 import type { LifecycleAction, Subscription } from '../policy/types.js';
-import type { Store } from '../store/db.js';
+import type { Executor } from '../store/executor.js';
 import { iterateDue } from '../store/queries.js';
 import { toSubscription } from '../store/rows.js';
 
@@ -13,8 +13,8 @@ export interface SubscriptionDue {
 }
 
 /** SPEC §1 "What is due on a day", read through the `next_due_on` index: costs what is due. */
-export function* findDue(store: Store, asOf: string): Generator<SubscriptionDue> {
-  for (const row of iterateDue(store, asOf)) {
+export async function* findDue(ex: Executor, asOf: string): AsyncGenerator<SubscriptionDue> {
+  for await (const row of iterateDue(ex, asOf)) {
     const subscription = toSubscription(row);
     const due = findDueActions(subscription, asOf);
     const missed = findMissedActions(subscription, asOf);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
-import type { Store } from './db.js';
+import { sql } from 'drizzle-orm';
+import type { Executor } from './executor.js';
 import type { InvoiceRow } from './invoices.js';
 
 /** SPEC §8's catalogue: every state change a benefits or billing system may act on. */
@@ -51,20 +51,21 @@ export interface EventRow {
   delivered_at: string | null;
 }
 
-// Events written in this process and not yet handed to the queue: flushed after the commit
-// (takeWrittenEvents). A rolled-back one finds no row when its job runs; a crash before the
-// flush leaves it pending, and every scan re-queues pending events.
-const writtenByStore = new WeakMap<Store, string[]>();
+// Events written in this process and not yet handed to the queue: taken after the commit
+// (takeCommittedEvents). A crash before that leaves them pending, and every scan re-queues
+// pending events. One list per process: a transaction's executor does not name its store, and
+// a daemon holds one store.
+let written: { eventId: string; writtenMs: number }[] = [];
 
-// Prepared once per connection: every notice delivery writes an event (bench/e2e.ts measures that path).
-const insertByConnection = new WeakMap<Database.Database, Database.Statement>();
+/** How long a written event without a committed row is kept: its transaction may still be open. */
+const openTransactionMs = 60_000;
 
 export function describeInvoice(invoice: InvoiceRow): EventInvoice {
   return { number: invoice.number, amount: (invoice.amount_minor / 100).toFixed(2), currency: invoice.currency, status: invoice.status };
 }
 
 /** Writes one event inside the caller's transaction, with the change it reports. */
-export function recordEvent(store: Store, event: NewEvent): string {
+export async function recordEvent(ex: Executor, event: NewEvent): Promise<void> {
   const eventId = `evt_${randomBytes(12).toString('base64url')}`;
   const data = {
     subscription: event.subscription,
@@ -73,42 +74,82 @@ export function recordEvent(store: Store, event: NewEvent): string {
     ...event.detail,
     ...(event.invoice ? { invoice: describeInvoice(event.invoice) } : {}),
   };
-  let insert = insertByConnection.get(store.sqlite);
-  if (!insert) {
-    insert = store.sqlite.prepare(
-      `INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0)`,
-    );
-    insertByConnection.set(store.sqlite, insert);
+  await ex.run(sql`
+    INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
+    VALUES (${eventId}, ${event.type}, ${event.at.toISOString()}, ${event.subscription}, ${event.partner}, ${JSON.stringify(data)}, 'pending', 0)`);
+  written.push({ eventId, writtenMs: performance.now() });
+}
+
+/** Forgets the events written so far, as a crash after their commit would. */
+export function dropWrittenEvents(): void {
+  written = [];
+}
+
+/**
+ * The events written since the last call whose transactions have committed, to enqueue. One
+ * not visible yet stays for a later call (on PostgreSQL another job's transaction may still be
+ * open), until it is a minute old: then it was rolled back.
+ */
+export async function takeCommittedEvents(ex: Executor): Promise<string[]> {
+  if (written.length === 0) return [];
+  const taken = written;
+  written = [];
+  const committed = await findPendingEventIds(ex, taken.map((entry) => entry.eventId));
+  const found = new Set(committed);
+  const oldestKeptMs = performance.now() - openTransactionMs;
+  written.push(...taken.filter((entry) => !found.has(entry.eventId) && entry.writtenMs > oldestKeptMs));
+  return committed;
+}
+
+export async function findEvent(ex: Executor, eventId: string): Promise<EventRow | null> {
+  return (await ex.get<EventRow>(sql`SELECT * FROM events WHERE event_id = ${eventId}`)) ?? null;
+}
+
+/** Of `eventIds`, those committed and still pending, in feed order within each chunk of 500 (a bound on bound parameters). */
+async function findPendingEventIds(ex: Executor, eventIds: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (let start = 0; start < eventIds.length; start += 500) {
+    const chunk = eventIds.slice(start, start + 500);
+    const rows = await ex.all<{ event_id: string }>(sql`
+      SELECT event_id FROM events WHERE status = 'pending' AND event_id IN (${sql.join(chunk.map((id) => sql`${id}`), sql`, `)}) ORDER BY id`);
+    found.push(...rows.map((row) => row.event_id));
   }
-  insert.run(eventId, event.type, event.at.toISOString(), event.subscription, event.partner, JSON.stringify(data));
-  let written = writtenByStore.get(store);
-  if (!written) writtenByStore.set(store, (written = []));
-  written.push(eventId);
-  return eventId;
+  return found;
 }
 
-/** The ids written since the last call, to enqueue once their transaction has committed. */
-export function takeWrittenEvents(store: Store): string[] {
-  const written = writtenByStore.get(store) ?? [];
-  writtenByStore.set(store, []);
-  return written;
+/** The oldest 10,000 events not delivered: a scan re-queues at most that many, the next scan the rest. */
+export async function listUndeliveredEvents(ex: Executor): Promise<EventRow[]> {
+  return ex.all<EventRow>(sql`SELECT * FROM events WHERE status IN ('pending', 'failed') ORDER BY id LIMIT 10000`);
 }
 
-export function findEvent(store: Store, eventId: string): EventRow | null {
-  return (store.sqlite.prepare('SELECT * FROM events WHERE event_id = ?').get(eventId) as EventRow | undefined) ?? null;
-}
-
-export function listUndeliveredEvents(store: Store, limit = 10_000): EventRow[] {
-  return store.sqlite.prepare("SELECT * FROM events WHERE status IN ('pending', 'failed') ORDER BY id LIMIT ?").all(limit) as EventRow[];
-}
-
-export function countEventsByStatus(store: Store): Record<EventRow['status'], number> {
+export async function countEventsByStatus(ex: Executor): Promise<Record<EventRow['status'], number>> {
   const counts = { pending: 0, delivered: 0, failed: 0 };
-  for (const row of store.sqlite.prepare('SELECT status, COUNT(*) AS n FROM events GROUP BY status').all() as { status: EventRow['status']; n: number }[]) {
+  for (const row of await ex.all<{ status: EventRow['status']; n: number }>(sql`SELECT status, COUNT(*) AS n FROM events GROUP BY status`)) {
     counts[row.status] = row.n;
   }
   return counts;
+}
+
+export async function countEventAttempt(ex: Executor, id: number): Promise<void> {
+  await ex.run(sql`UPDATE events SET attempts = attempts + 1 WHERE id = ${id}`);
+}
+
+export async function markEventDelivered(ex: Executor, id: number, at: Date): Promise<void> {
+  await ex.run(sql`UPDATE events SET status = 'delivered', delivered_at = ${at.toISOString()}, last_error = NULL WHERE id = ${id}`);
+}
+
+/** A failed attempt: pending for a retry, or failed after the last one; a delivery that won meanwhile stays. */
+export async function markEventUndelivered(ex: Executor, id: number, error: string, isLastAttempt: boolean): Promise<void> {
+  await ex.run(sql`
+    UPDATE events SET last_error = ${error}, status = CASE WHEN status = 'delivered' THEN status ELSE ${isLastAttempt ? 'failed' : 'pending'} END
+    WHERE id = ${id}`);
+}
+
+/** An operator's redelivery: the events with feed ids `from`…`to` go back to pending. Returns their ids in feed order. */
+export async function markEventsForRedelivery(ex: Executor, from: number, to: number): Promise<string[]> {
+  const rows = await ex.all<{ id: number; event_id: string }>(sql`
+    UPDATE events SET status = 'pending' WHERE id BETWEEN ${from} AND ${to} RETURNING id, event_id`);
+  return rows.sort((a, b) => a.id - b.id).map((row) => row.event_id);
 }
 
 /** The body POSTed and served by the feed: `{type, timestamp, data}`. */

@@ -1,4 +1,5 @@
-import type { Store } from './db.js';
+import { sql } from 'drizzle-orm';
+import type { Executor } from './executor.js';
 
 export interface ActionRecord {
   action: string;
@@ -42,37 +43,86 @@ export interface InvoiceRecord {
   failureReason: string | null;
 }
 
+export interface History {
+  actions: ActionRecord[];
+  notices: NoticeRecord[];
+  audit: AuditRecord[];
+  invoices: InvoiceRecord[];
+}
+
+/** A JSON column: text on SQLite; a PostgreSQL json column arrives parsed already. */
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+}
+
 /** Everything recorded about one subscription, oldest first: what `show` prints. */
-export function readHistory(store: Store, subscriptionId: string) {
-  const { sqlite } = store;
-  const actions = sqlite
-    .prepare(
-      `SELECT action, anniversary_on AS anniversary, outcome, effective_on AS effectiveOn, detail, recorded_at AS recordedAt
-       FROM actions WHERE subscription_id = ? ORDER BY id`,
-    )
-    .all(subscriptionId) as ActionRecord[];
-  const notices = (
-    sqlite
-      .prepare(
-        `SELECT kind, anniversary_on AS anniversary, message_id AS messageId, recipients, status, attempts, sent_at AS sentAt
-         FROM notices WHERE subscription_id = ? ORDER BY id`,
-      )
-      .all(subscriptionId) as (Omit<NoticeRecord, 'recipients'> & { recipients: string })[]
-  ).map((n) => ({ ...n, recipients: (JSON.parse(n.recipients) as { email: string }[]).map((r) => r.email) }));
-  const audit = (
-    sqlite
-      .prepare(
-        `SELECT at, effective_on AS effectiveOn, event, actor, actor_ref AS actorRef, detail
-         FROM audit_events WHERE subscription_id = ? ORDER BY id`,
-      )
-      .all(subscriptionId) as (Omit<AuditRecord, 'detail'> & { detail: string | null })[]
-  ).map((a) => ({ ...a, detail: a.detail ? (JSON.parse(a.detail) as unknown) : null }));
-  const invoices = sqlite
-    .prepare(
-      `SELECT number, anniversary_on AS anniversary, purpose, amount_minor AS amountMinor, currency, method, status,
-         renews_to AS renewsTo, issued_on AS issuedOn, paid_on AS paidOn, failure_reason AS failureReason
-       FROM invoices WHERE subscription_id = ? ORDER BY seq`,
-    )
-    .all(subscriptionId) as InvoiceRecord[];
-  return { actions, notices, audit, invoices };
+export async function readHistory(ex: Executor, subscriptionId: string): Promise<History> {
+  const actions = await ex.all<{ action: string; anniversary_on: string; outcome: string; effective_on: string; detail: string | null; recorded_at: string }>(
+    sql`SELECT action, anniversary_on, outcome, effective_on, detail, recorded_at
+        FROM actions WHERE subscription_id = ${subscriptionId} ORDER BY id`,
+  );
+  const notices = await ex.all<{ kind: string; anniversary_on: string; message_id: string; recipients: unknown; status: string; attempts: number; sent_at: string | null }>(
+    sql`SELECT kind, anniversary_on, message_id, recipients, status, attempts, sent_at
+        FROM notices WHERE subscription_id = ${subscriptionId} ORDER BY id`,
+  );
+  const audit = await ex.all<{ at: string; effective_on: string | null; event: string; actor: string; actor_ref: string | null; detail: unknown }>(
+    sql`SELECT at, effective_on, event, actor, actor_ref, detail
+        FROM audit_events WHERE subscription_id = ${subscriptionId} ORDER BY id`,
+  );
+  const invoices = await ex.all<{
+    number: string;
+    anniversary_on: string;
+    purpose: string;
+    amount_minor: number;
+    currency: string;
+    method: string;
+    status: string;
+    renews_to: string;
+    issued_on: string;
+    paid_on: string | null;
+    failure_reason: string | null;
+  }>(
+    sql`SELECT number, anniversary_on, purpose, amount_minor, currency, method, status, renews_to, issued_on, paid_on, failure_reason
+        FROM invoices WHERE subscription_id = ${subscriptionId} ORDER BY seq`,
+  );
+  return {
+    actions: actions.map((a) => ({
+      action: a.action,
+      anniversary: a.anniversary_on,
+      outcome: a.outcome,
+      effectiveOn: a.effective_on,
+      detail: a.detail,
+      recordedAt: a.recorded_at,
+    })),
+    notices: notices.map((n) => ({
+      kind: n.kind,
+      anniversary: n.anniversary_on,
+      messageId: n.message_id,
+      recipients: (parseJson(n.recipients) as { email: string }[]).map((r) => r.email),
+      status: n.status,
+      attempts: n.attempts,
+      sentAt: n.sent_at,
+    })),
+    audit: audit.map((a) => ({
+      at: a.at,
+      effectiveOn: a.effective_on,
+      event: a.event,
+      actor: a.actor,
+      actorRef: a.actor_ref,
+      detail: a.detail ? parseJson(a.detail) : null,
+    })),
+    invoices: invoices.map((i) => ({
+      number: i.number,
+      anniversary: i.anniversary_on,
+      purpose: i.purpose,
+      amountMinor: i.amount_minor,
+      currency: i.currency,
+      method: i.method,
+      status: i.status,
+      renewsTo: i.renews_to,
+      issuedOn: i.issued_on,
+      paidOn: i.paid_on,
+      failureReason: i.failure_reason,
+    })),
+  };
 }

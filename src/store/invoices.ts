@@ -1,4 +1,5 @@
-import type { Store } from './db.js';
+import { sql } from 'drizzle-orm';
+import type { Executor } from './executor.js';
 
 export interface InvoiceRow {
   seq: number;
@@ -31,43 +32,68 @@ export interface NewInvoice {
   at: Date;
 }
 
-/** R12: invoice numbers are `INV-<year issued>-<sequence>`, sequential across the database. */
-export function createInvoice(store: Store, invoice: NewInvoice): InvoiceRow {
-  const next = (store.sqlite.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM invoices').pluck().get() as number) ?? 1;
-  const number = `INV-${invoice.issuedOn.slice(0, 4)}-${String(next).padStart(6, '0')}`;
+/** More concurrent issuers than this taking the same number at once is a fault, not contention. */
+const maxNumberAttempts = 50;
+
+/**
+ * R12: invoice numbers are `INV-<year issued>-<sequence>`, sequential across the database, with
+ * no gap (a rolled-back invoice frees its number). On PostgreSQL two transactions may read the
+ * same next number: the primary key keeps one, the other reads the maximum again and retries.
+ */
+export async function createInvoice(ex: Executor, invoice: NewInvoice): Promise<InvoiceRow> {
   const at = invoice.at.toISOString();
-  store.sqlite
-    .prepare(
-      `INSERT INTO invoices (seq, number, subscription_id, anniversary_on, purpose, offer, amount_minor, currency, method,
-         status, renews_to, issued_on, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-    )
-    .run(next, number, invoice.subscriptionId, invoice.anniversary, invoice.purpose, invoice.offer, invoice.amountMinor,
-      invoice.currency, invoice.method, invoice.renewsTo, invoice.issuedOn, at, at);
-  return findInvoice(store, number)!;
+  for (let attempt = 0; attempt < maxNumberAttempts; attempt++) {
+    const next = (await ex.get<{ next: number }>(sql`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM invoices`))!.next;
+    const number = `INV-${invoice.issuedOn.slice(0, 4)}-${String(next).padStart(6, '0')}`;
+    const row = await ex.get<InvoiceRow>(sql`
+      INSERT INTO invoices (seq, number, subscription_id, anniversary_on, purpose, offer, amount_minor, currency, method,
+        status, renews_to, issued_on, created_at, updated_at)
+      VALUES (${next}, ${number}, ${invoice.subscriptionId}, ${invoice.anniversary}, ${invoice.purpose}, ${invoice.offer},
+        ${invoice.amountMinor}, ${invoice.currency}, ${invoice.method}, 'pending', ${invoice.renewsTo}, ${invoice.issuedOn}, ${at}, ${at})
+      ON CONFLICT (seq) DO NOTHING
+      RETURNING *`);
+    if (row) return row;
+  }
+  throw new Error(`createInvoice: no free invoice number after ${maxNumberAttempts} attempts`);
 }
 
-export function findInvoice(store: Store, number: string): InvoiceRow | null {
-  return (store.sqlite.prepare('SELECT * FROM invoices WHERE number = ?').get(number) as InvoiceRow | undefined) ?? null;
+export async function findInvoice(ex: Executor, number: string): Promise<InvoiceRow | null> {
+  return (await ex.get<InvoiceRow>(sql`SELECT * FROM invoices WHERE number = ${number}`)) ?? null;
 }
 
-export function findAutoRenewInvoice(store: Store, subscriptionId: string, anniversary: string): InvoiceRow | null {
+export async function findAutoRenewInvoice(ex: Executor, subscriptionId: string, anniversary: string): Promise<InvoiceRow | null> {
   return (
-    (store.sqlite
-      .prepare("SELECT * FROM invoices WHERE subscription_id = ? AND anniversary_on = ? AND purpose = 'auto-renew'")
-      .get(subscriptionId, anniversary) as InvoiceRow | undefined) ?? null
+    (await ex.get<InvoiceRow>(sql`
+      SELECT * FROM invoices WHERE subscription_id = ${subscriptionId} AND anniversary_on = ${anniversary} AND purpose = 'auto-renew'`)) ?? null
   );
 }
 
-export function settleInvoice(
-  store: Store,
-  number: string,
-  change: { status: InvoiceRow['status']; paidOn?: string | null; failureReason?: string | null; gatewayRef?: string | null; at: Date },
-): void {
-  store.sqlite
-    .prepare(
-      `UPDATE invoices SET status = ?, paid_on = COALESCE(?, paid_on), failure_reason = COALESCE(?, failure_reason),
-         gateway_ref = COALESCE(?, gateway_ref), updated_at = ? WHERE number = ?`,
-    )
-    .run(change.status, change.paidOn ?? null, change.failureReason ?? null, change.gatewayRef ?? null, change.at.toISOString(), number);
+export interface InvoiceSettlement {
+  status: InvoiceRow['status'];
+  paidOn?: string | null;
+  failureReason?: string | null;
+  gatewayRef?: string | null;
+  at: Date;
+}
+
+/** Records the gateway's answer on an invoice (paid, pending, failed) or voids it. */
+export async function settleInvoice(ex: Executor, number: string, change: InvoiceSettlement): Promise<void> {
+  await ex.run(sql`
+    UPDATE invoices SET status = ${change.status}, paid_on = COALESCE(${change.paidOn ?? null}, paid_on),
+      failure_reason = COALESCE(${change.failureReason ?? null}, failure_reason),
+      gateway_ref = COALESCE(${change.gatewayRef ?? null}, gateway_ref), updated_at = ${change.at.toISOString()}
+    WHERE number = ${number}`);
+}
+
+/**
+ * Settles an invoice only while it is pending: false when another transaction settled or voided
+ * it first. The condition in the UPDATE decides, on PostgreSQL as on SQLite.
+ */
+export async function settlePendingInvoice(ex: Executor, number: string, change: InvoiceSettlement): Promise<boolean> {
+  const updated = await ex.run(sql`
+    UPDATE invoices SET status = ${change.status}, paid_on = COALESCE(${change.paidOn ?? null}, paid_on),
+      failure_reason = COALESCE(${change.failureReason ?? null}, failure_reason),
+      gateway_ref = COALESCE(${change.gatewayRef ?? null}, gateway_ref), updated_at = ${change.at.toISOString()}
+    WHERE number = ${number} AND status = 'pending'`);
+  return updated === 1;
 }

@@ -1,18 +1,30 @@
+import { sql } from 'drizzle-orm';
 import type { Contact, Partner, Subscription } from '../policy/types.js';
-import type { Store } from './db.js';
+import type { Executor } from './executor.js';
 import { toPartner, toSubscription, type PartnerRow, type SubscriptionRow } from './rows.js';
 
-export function findSubscription(store: Store, id: string): Subscription | null {
-  const row = store.sqlite.prepare('SELECT * FROM subscriptions WHERE id = ?').get(id) as SubscriptionRow | undefined;
+export async function findSubscription(ex: Executor, id: string): Promise<Subscription | null> {
+  const row = await ex.get<SubscriptionRow>(sql`SELECT * FROM subscriptions WHERE id = ${id}`);
   return row ? toSubscription(row) : null;
 }
 
-export function findPartner(store: Store, id: string): Partner | null {
-  const row = store.sqlite.prepare('SELECT * FROM partners WHERE id = ?').get(id) as PartnerRow | undefined;
+/**
+ * Reads a subscription to change it, inside a transaction: on PostgreSQL `FOR UPDATE` holds its
+ * row until the commit, so a job and an operator acting on it take turns; SQLite's `BEGIN
+ * IMMEDIATE` already serializes every writing transaction.
+ */
+export async function lockSubscription(tx: Executor, id: string): Promise<Subscription | null> {
+  const row =
+    tx.dialect === 'postgres'
+      ? await tx.get<SubscriptionRow>(sql`SELECT * FROM subscriptions WHERE id = ${id} FOR UPDATE`)
+      : await tx.get<SubscriptionRow>(sql`SELECT * FROM subscriptions WHERE id = ${id}`);
+  return row ? toSubscription(row) : null;
+}
+
+export async function findPartner(ex: Executor, id: string): Promise<Partner | null> {
+  const row = await ex.get<PartnerRow>(sql`SELECT * FROM partners WHERE id = ${id}`);
   if (!row) return null;
-  const contacts = store.sqlite
-    .prepare('SELECT name, email, role FROM contacts WHERE partner_id = ? ORDER BY id')
-    .all(id) as Contact[];
+  const contacts = await ex.all<Contact>(sql`SELECT name, email, role FROM contacts WHERE partner_id = ${id} ORDER BY id`);
   return toPartner(row, contacts);
 }
 
@@ -20,24 +32,20 @@ export function findPartner(store: Store, id: string): Partner | null {
  * One keyset page of subscriptions with something pending on or before `asOf`, in
  * (next_due_on, id) order, read through the partial index: a scan costs what is due.
  */
-export function readDuePage(
-  store: Store,
+export async function readDuePage(
+  ex: Executor,
   asOf: string,
   after: { nextDueOn: string; id: string } | null,
   limit: number,
-): SubscriptionRow[] {
+): Promise<SubscriptionRow[]> {
   if (!after) {
-    return store.sqlite
-      .prepare('SELECT * FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ? ORDER BY next_due_on, id LIMIT ?')
-      .all(asOf, limit) as SubscriptionRow[];
+    return ex.all<SubscriptionRow>(sql`
+      SELECT * FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ${asOf} ORDER BY next_due_on, id LIMIT ${limit}`);
   }
-  return store.sqlite
-    .prepare(
-      `SELECT * FROM subscriptions
-       WHERE next_due_on IS NOT NULL AND next_due_on <= ? AND (next_due_on, id) > (?, ?)
-       ORDER BY next_due_on, id LIMIT ?`,
-    )
-    .all(asOf, after.nextDueOn, after.id, limit) as SubscriptionRow[];
+  return ex.all<SubscriptionRow>(sql`
+    SELECT * FROM subscriptions
+    WHERE next_due_on IS NOT NULL AND next_due_on <= ${asOf} AND (next_due_on, id) > (${after.nextDueOn}, ${after.id})
+    ORDER BY next_due_on, id LIMIT ${limit}`);
 }
 
 /**
@@ -45,10 +53,10 @@ export function readDuePage(
  * of 1,000 rows: pages of 5,000 outlive V8's young generation and pile up in the old one until a
  * full collection (a scan enqueuing 57,000 jobs peaked 40 MB higher, at no gain in speed).
  */
-export function* iterateDue(store: Store, asOf: string, pageSize = 1_000): Generator<SubscriptionRow> {
+export async function* iterateDue(ex: Executor, asOf: string, pageSize = 1_000): AsyncGenerator<SubscriptionRow> {
   let after: { nextDueOn: string; id: string } | null = null;
   for (;;) {
-    const page = readDuePage(store, asOf, after, pageSize);
+    const page = await readDuePage(ex, asOf, after, pageSize);
     yield* page;
     if (page.length < pageSize) return;
     const last = page[page.length - 1]!;

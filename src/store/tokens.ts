@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { InputError, NotFoundError } from '../errors.js';
-import type { Store } from './db.js';
+import type { Executor } from './executor.js';
 
 export const tokenRoles = ['viewer', 'operator'] as const;
 export type TokenRole = (typeof tokenRoles)[number];
@@ -50,46 +51,48 @@ export function checkTokenRole(role: string): TokenRole {
 }
 
 /** Makes a token and stores its hash; the token is returned once and never kept. */
-export function createToken(store: Store, name: string, role: TokenRole, now: Date): { token: string; record: TokenRecord } {
+export async function createToken(ex: Executor, name: string, role: TokenRole, now: Date): Promise<{ token: string; record: TokenRecord }> {
   checkTokenName(name);
   const token = `${tokenPrefix}${randomBytes(32).toString('base64url')}`;
   const createdAt = now.toISOString();
-  const inserted = store.sqlite
-    .prepare('INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING')
-    .run(name, role, hashToken(token), createdAt);
-  if (inserted.changes === 0) throw new InputError(`token "${name}" already exists (names are never reused, even once revoked)`);
+  const inserted = await ex.run(
+    sql`INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (${name}, ${role}, ${hashToken(token)}, ${createdAt})
+        ON CONFLICT (name) DO NOTHING`,
+  );
+  if (inserted === 0) throw new InputError(`token "${name}" already exists (names are never reused, even once revoked)`);
   return { token, record: { name, role, createdAt, lastUsedAt: null, revokedAt: null } };
 }
 
-export function listTokens(store: Store): TokenRecord[] {
-  const rows = store.sqlite.prepare('SELECT name, role, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY name').all() as TokenRow[];
+export async function listTokens(ex: Executor): Promise<TokenRecord[]> {
+  const rows = await ex.all<TokenRow>(sql`SELECT name, role, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY name`);
   return rows.map(toRecord);
 }
 
 /** Revokes at once: the admin API looks every request's token up, nothing is cached. */
-export function revokeToken(store: Store, name: string, now: Date): TokenRecord {
+export async function revokeToken(ex: Executor, name: string, now: Date): Promise<TokenRecord> {
   checkTokenName(name);
-  const row = store.sqlite.prepare('SELECT name, role, created_at, last_used_at, revoked_at FROM api_tokens WHERE name = ?').get(name) as TokenRow | undefined;
+  // One statement: of two revokes at once (two CLIs, or PostgreSQL's concurrent sessions) one wins, the other is told.
+  const revoked = await ex.get<TokenRow>(
+    sql`UPDATE api_tokens SET revoked_at = ${now.toISOString()} WHERE name = ${name} AND revoked_at IS NULL
+        RETURNING name, role, created_at, last_used_at, revoked_at`,
+  );
+  if (revoked) return toRecord(revoked);
+  const row = await ex.get<TokenRow>(sql`SELECT name, role, created_at, last_used_at, revoked_at FROM api_tokens WHERE name = ${name}`);
   if (!row) throw new NotFoundError(`no token "${name}" (lifecycle tokens list shows them)`);
-  if (row.revoked_at) throw new InputError(`token "${name}" was already revoked at ${row.revoked_at}`);
-  const revokedAt = now.toISOString();
-  store.sqlite.prepare('UPDATE api_tokens SET revoked_at = ? WHERE name = ?').run(revokedAt, name);
-  return toRecord({ ...row, revoked_at: revokedAt });
+  throw new InputError(`token "${name}" was already revoked at ${row.revoked_at}`);
 }
 
 /** The token a presented secret is, revoked ones included (the caller says why it refuses them). */
-export function findTokenByHash(store: Store, tokenHash: string): TokenRecord | undefined {
-  const row = store.sqlite
-    .prepare('SELECT name, role, created_at, last_used_at, revoked_at FROM api_tokens WHERE token_hash = ?')
-    .get(tokenHash) as TokenRow | undefined;
+export async function findTokenByHash(ex: Executor, tokenHash: string): Promise<TokenRecord | undefined> {
+  const row = await ex.get<TokenRow>(sql`SELECT name, role, created_at, last_used_at, revoked_at FROM api_tokens WHERE token_hash = ${tokenHash}`);
   return row ? toRecord(row) : undefined;
 }
 
 /** Last use is kept to the minute: one write a minute per token, not one per request of a polling console. */
-export function recordTokenUse(store: Store, record: TokenRecord, now: Date): void {
+export async function recordTokenUse(ex: Executor, record: TokenRecord, now: Date): Promise<void> {
   if (record.lastUsedAt && now.getTime() - Date.parse(record.lastUsedAt) < 60_000) return;
   try {
-    store.sqlite.prepare('UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(now.toISOString(), record.name);
+    await ex.run(sql`UPDATE api_tokens SET last_used_at = ${now.toISOString()} WHERE name = ${record.name}`);
   } catch {
     // A busy database (a long import) must not refuse a valid token: the next use records it.
   }

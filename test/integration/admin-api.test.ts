@@ -150,7 +150,7 @@ describe('admin API authentication', () => {
   it('a viewer token reads every GET route and gets 403 with the reason on every other route the server serves, which then does nothing', async () => {
     const { w, api } = await start();
     await w.import([{ id: 'S-1', anniversaryOn: addDays(D, -5), token: 'tok_visa' }]);
-    const viewer = createToken(w.store, 'ops-viewer', 'viewer', new Date()).token;
+    const viewer = (await createToken(w.store, 'ops-viewer', 'viewer', new Date())).token;
     const mutating = api.server.routes.filter((route) => !/^(GET|HEAD) /.test(route) && !isBoardRoute(route) && !sessionRoutes.includes(route));
     expect(mutating).toHaveLength(10);
     for (const route of mutating) {
@@ -171,7 +171,7 @@ describe('admin API authentication', () => {
     }
     expect((await api.call('GET', '/api/session', { token: viewer })).json).toEqual({ name: 'ops-viewer', role: 'viewer', ref: 'token:ops-viewer' });
     // An operator token passes the same routes' role check (a dry-run scan acts on nothing).
-    const operator = createToken(w.store, 'ops-operator', 'operator', new Date()).token;
+    const operator = (await createToken(w.store, 'ops-operator', 'operator', new Date())).token;
     expect((await api.call('POST', '/api/scans', { body: { dryRun: true }, token: operator })).status).toBe(200);
   });
 
@@ -183,7 +183,7 @@ describe('admin API authentication', () => {
       { id: 'A-named', anniversaryOn: addDays(D, -5), token: 'tok_visa' },
       { id: 'A-admin', anniversaryOn: addDays(D, -5), token: 'tok_visa' },
     ]);
-    const operator = createToken(world.store, 'ops-operator', 'operator', new Date()).token;
+    const operator = (await createToken(world.store, 'ops-operator', 'operator', new Date())).token;
     expect((await admin.call('POST', '/api/subscriptions/A-named/renew', { body: { asOf: D }, token: operator })).json).toMatchObject({ outcome: 'renewed' });
     expect((await admin.call('POST', '/api/subscriptions/A-admin/renew', { body: { asOf: D } })).json).toMatchObject({ outcome: 'renewed' });
     const audit = world.store.sqlite.prepare("SELECT subscription_id AS subscription, actor_ref AS ref FROM audit_events WHERE actor = 'operator' ORDER BY id").all();
@@ -196,8 +196,8 @@ describe('admin API authentication', () => {
       ['A-named', 'token:ops-operator'],
       ['A-admin', 'ADMIN_TOKEN'],
     ]);
-    expect(listTokens(world.store)).toEqual([expect.objectContaining({ name: 'ops-operator', lastUsedAt: expect.any(String), revokedAt: null })]);
-    revokeToken(world.store, 'ops-operator', new Date());
+    expect(await listTokens(world.store)).toEqual([expect.objectContaining({ name: 'ops-operator', lastUsedAt: expect.any(String), revokedAt: null })]);
+    await revokeToken(world.store, 'ops-operator', new Date());
     expect((await admin.call('GET', '/api/queues', { token: operator })).status).toBe(401);
     expect(capture.entries().filter((entry) => entry.msg === 'admin API authentication failed')).toEqual([
       expect.objectContaining({ client: '127.0.0.1', method: 'GET', route: '/api/queues', reason: 'revoked', tokenName: 'ops-operator' }),
@@ -401,7 +401,7 @@ describe('admin API routes', () => {
     await waitUntilIdle(api.runtime.queues.actions);
     const reply = await api.call('GET', `/api/subscriptions/T-1?asOf=${D}`);
     expect(reply.status).toBe(200);
-    expect(reply.json).toEqual(JSON.parse(JSON.stringify(describeSubscription(w.store, 'T-1', D))));
+    expect(reply.json).toEqual(JSON.parse(JSON.stringify(await describeSubscription(w.store, 'T-1', D))));
     expect(reply.json).toMatchObject({ id: 'T-1', status: 'active', anniversary: addDays(D, 3), actions: [{ action: 'remind-before', outcome: 'sent' }] });
     const show = await runLifecycle(['show', 'T-1', '--as-of', D, '--json'], { dataDir: w.dir, env: { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix } });
     expect(JSON.parse(show.stdout)).toEqual(reply.json);

@@ -222,7 +222,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the web console in chromium' : `the
   }
 
   it('a viewer sees no action button, and signing out ends the session', async () => {
-    const viewer = createToken(world.store, 'console-viewer', 'viewer', new Date()).token;
+    const viewer = (await createToken(world.store, 'console-viewer', 'viewer', new Date())).token;
     const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const viewerPage = await viewerContext.newPage();
     // The job board without a session sends the browser to sign in, and back once signed in.

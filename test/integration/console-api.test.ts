@@ -99,12 +99,12 @@ describe('console sessions', () => {
 
   it('revoking a named token ends its sessions at once; a viewer session may not act', async () => {
     const { w, api } = await start();
-    const viewer = createToken(w.store, 'desk', 'viewer', new Date()).token;
+    const viewer = (await createToken(w.store, 'desk', 'viewer', new Date())).token;
     const { cookie, csrf } = await signIn(api, viewer);
     expect((await send(api, 'GET', '/api/subscriptions', { cookie })).status).toBe(200);
     const refused = await send(api, 'POST', '/api/scans', { cookie, 'x-csrf-token': csrf }, { dryRun: true });
     expect(refused).toMatchObject({ status: 403, json: { error: 'token "desk" has the viewer role; POST /api/scans needs operator' } });
-    revokeToken(w.store, 'desk', new Date());
+    await revokeToken(w.store, 'desk', new Date());
     const revoked = await send(api, 'GET', '/api/subscriptions', { cookie });
     expect(revoked.status).toBe(401);
     expect(revoked.json.error).toBe('the token "desk" of this session was revoked: sign in again');
@@ -138,7 +138,7 @@ describe('the job board at /queues', () => {
     expect(obliterate.status).toBe(403);
     expect(obliterate.json.error).toContain('the daemon owns the rest');
 
-    const viewer = createToken(w.store, 'board-viewer', 'viewer', new Date()).token;
+    const viewer = (await createToken(w.store, 'board-viewer', 'viewer', new Date())).token;
     expect((await send(api, 'GET', '/queues/api/queues', { authorization: `Bearer ${viewer}` })).status).toBe(200);
     const retry = await send(api, 'PUT', '/queues/api/queues/actions/retry/failed', { authorization: `Bearer ${viewer}` });
     expect(retry).toMatchObject({ status: 403, json: { error: expect.stringContaining('has the viewer role') } });

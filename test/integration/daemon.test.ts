@@ -108,9 +108,9 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     expect(scan.enqueued).toBe(3);
 
     await renewSubscription(operatorDeps(w), 'A3-renewed', D);
-    cancelSubscription(operatorDeps(w), 'A3-cancelled', 'TICKET-1', D);
+    await cancelSubscription(operatorDeps(w), 'A3-cancelled', 'TICKET-1', D);
     // Paid on A + 30, its last day (R5), and confirmed on A + 31 before the lapse job ran.
-    confirmPayment(operatorDeps(w), 'INV-X', addDays(D, -1));
+    await confirmPayment(operatorDeps(w), 'INV-X', addDays(D, -1));
     await w.startRuntime();
     await waitUntilIdle(runtime.queues.actions);
 

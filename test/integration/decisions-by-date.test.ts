@@ -189,6 +189,6 @@ describe('one date for when a cancelled subscription\'s benefits end (R11)', () 
     });
     const byApi = await api.call('GET', '/api/subscriptions/K-1?asOf=2019-09-26');
     expect(byApi.json).toEqual(json);
-    expect(describeSubscription(w.store, 'K-1', '2019-09-26').benefitsEndOn).toBe('2019-09-25');
+    expect((await describeSubscription(w.store, 'K-1', '2019-09-26')).benefitsEndOn).toBe('2019-09-25');
   });
 });

@@ -9,7 +9,7 @@ import { runScan } from '../../src/jobs/scan.js';
 import { cancelSubscription, confirmPayment, reactivateSubscription, renewSubscription, type OperatorDeps } from '../../src/operator/actions.js';
 import { addDays } from '../../src/policy/dates.js';
 import type { Runtime } from '../../src/runtime.js';
-import { takeWrittenEvents } from '../../src/store/events.js';
+import { dropWrittenEvents } from '../../src/store/events.js';
 import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
 import { runLifecycle } from '../helpers/cli.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
@@ -129,8 +129,8 @@ async function runSeason(w: World, runtime: Runtime): Promise<void> {
   await scanOn(w, runtime, A);
   const deps = operatorDeps(w, runtime);
   const pending = (id: string) => w.store.sqlite.prepare("SELECT number FROM invoices WHERE subscription_id = ? AND status = 'pending'").pluck().get(id) as string;
-  confirmPayment(deps, pending('E-bank'), addDays(A, 3));
-  cancelSubscription(deps, 'E-bank-cancel', 'T-42', addDays(A, 3));
+  await confirmPayment(deps, pending('E-bank'), addDays(A, 3));
+  await cancelSubscription(deps, 'E-bank-cancel', 'T-42', addDays(A, 3));
   await flushWrittenEvents(runtime.queues.actions, w.config, w.store);
   await scanOn(w, runtime, addDays(A, 23));
   await scanOn(w, runtime, addDays(A, 31));
@@ -257,8 +257,8 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
   it('an event written by a process that dies before queuing it is delivered by the next scan', async () => {
     const { w, runtime } = await start(A);
     await w.import([{ id: 'E-crash', anniversaryOn: addDays(A, 10) }]);
-    cancelSubscription(operatorDeps(w, runtime), 'E-crash', 'T-7', A);
-    takeWrittenEvents(w.store); // what a SIGKILL after the commit and before the enqueue leaves: no job
+    await cancelSubscription(operatorDeps(w, runtime), 'E-crash', 'T-7', A);
+    dropWrittenEvents(); // what a SIGKILL after the commit and before the enqueue leaves: no job
     expect(countEvents(w, "status = 'pending' AND type = 'subscription.cancelled'")).toBe(1);
     // What operators see meanwhile: `status` counts it pending, and a failure with its reason.
     w.store.sqlite.prepare("INSERT INTO events (event_id, type, occurred_at, data, status, attempts, last_error) VALUES ('evt_old', 'notice.sent', ?, '{}', 'failed', 40, 'the receiver answered 503')").run(new Date().toISOString());
@@ -305,7 +305,7 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, A);
     harness = await startAdminHarness(world, token);
     await world.import([{ id: 'E-quiet', anniversaryOn: addDays(A, 10) }]);
-    cancelSubscription(operatorDeps(world, harness.runtime), 'E-quiet', 'T-8', A);
+    await cancelSubscription(operatorDeps(world, harness.runtime), 'E-quiet', 'T-8', A);
     const feed = await harness.call('GET', '/api/events', { token });
     expect(feed.json).toEqual({
       events: [expect.objectContaining({ id: '1', type: 'subscription.cancelled', delivery: expect.objectContaining({ status: 'pending', attempts: 0 }) })],

@@ -94,7 +94,7 @@ describe('data in over the admin API', () => {
     expect(dump(w)).toEqual(before);
 
     // A named operator token is named in the audit trail of a change.
-    const operator = createToken(w.store, 'billing', 'operator', new Date()).token;
+    const operator = (await createToken(w.store, 'billing', 'operator', new Date())).token;
     const updated = await api.call('PUT', '/api/subscriptions/S-9', { body: { ...subscription, autoRenew: true }, token: operator });
     expect(updated.json).toEqual({ id: 'S-9', outcome: 'updated' });
     expect(w.store.sqlite.prepare("SELECT actor_ref AS ref FROM audit_events WHERE actor = 'import' ORDER BY id DESC LIMIT 1").get()).toEqual({ ref: 'api:token:billing' });
@@ -134,7 +134,7 @@ describe('data in over the admin API', () => {
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.json.error).toContain('64 MiB');
     expect((await post(api, 'a,b\n', 'text/plain')).status).toBe(415);
-    const viewer = createToken(w.store, 'ops-viewer', 'viewer', new Date()).token;
+    const viewer = (await createToken(w.store, 'ops-viewer', 'viewer', new Date())).token;
     expect((await post(api, JSON.stringify({ partners: [partner] }), 'application/json', viewer)).status).toBe(403);
     expect((await api.call('PUT', '/api/partners/P-9', { body: partner, token: viewer })).status).toBe(403);
     expect(dump(w)).toEqual(before);

@@ -10,7 +10,9 @@ import { createLogger } from '../../log.js';
 import { confirmPayment, renewSubscription } from '../../operator/actions.js';
 import { readRedisInfo } from '../../redis/embedded.js';
 import { runTimeLapse, type SimulatedDay } from '../../simulate.js';
-import { databaseFile, openStore, type Store } from '../../store/db.js';
+import { databaseFile, openStore } from '../../store/db.js';
+import type { Store } from '../../store/executor.js';
+import { readHistory } from '../../store/history.js';
 import type { CliContext } from '../context.js';
 import { printDay } from './simulate.js';
 
@@ -34,7 +36,7 @@ export function registerDemo(program: Command, _context?: CliContext): void {
       try {
         await runDemo(config, store);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
@@ -81,13 +83,10 @@ async function runDemo(config: Readonly<Config>, store: Store): Promise<void> {
   say('\n2019-09-25  operator: lifecycle renew S-7 --as-of 2019-09-25');
   say(`  ${(await renewSubscription(operator, 'S-7', '2019-09-25')).message}`);
   operatorDay = '2019-09-26';
-  const pending = store.sqlite
-    .prepare("SELECT number FROM invoices WHERE subscription_id = 'S-6' AND status = 'pending'")
-    .pluck()
-    .get() as string | undefined;
+  const pending = (await readHistory(store, 'S-6')).invoices.find((invoice) => invoice.status === 'pending')?.number;
   if (pending) {
     say(`2019-09-26  operator: lifecycle payments confirm ${pending} --as-of 2019-09-26   (S-6's bank transfer arrived)`);
-    say(`  ${confirmPayment(operator, pending, '2019-09-26').message}`);
+    say(`  ${(await confirmPayment(operator, pending, '2019-09-26')).message}`);
   }
   say('');
   days.push(...(await runTimeLapse(config, store, log, { from: '2019-09-25', to: '2019-10-15' }, printDay)));

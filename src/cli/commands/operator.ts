@@ -48,7 +48,7 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .option('--as-of <date>', 'the day of the cancellation (YYYY-MM-DD), today by default')
     .option('--json', 'print one JSON document')
     .action(async (id: string, options: { ticket: string; asOf?: string; json?: boolean }) => {
-      await report(context, cancelSubscription(buildDeps(context), id, options.ticket, context.asOf(options.asOf)), options.json === true);
+      await report(context, await cancelSubscription(buildDeps(context), id, options.ticket, context.asOf(options.asOf)), options.json === true);
     });
   program
     .command('reactivate')
@@ -67,7 +67,7 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .option('--as-of <date>', 'the day the payment arrived (YYYY-MM-DD), today by default')
     .option('--json', 'print one JSON document')
     .action(async (invoice: string, options: { asOf?: string; json?: boolean }) => {
-      await report(context, confirmPayment(buildDeps(context), invoice, context.asOf(options.asOf)), options.json === true);
+      await report(context, await confirmPayment(buildDeps(context), invoice, context.asOf(options.asOf)), options.json === true);
     });
   payments.exitOverride();
 }

@@ -9,14 +9,14 @@ export interface ScanOptions {
 }
 
 /** Streams the dry-run listing: a day with 100,000 actions is printed, not held. */
-function printDryRun(context: CliContext, asOf: string, isJson: boolean): void {
+async function printDryRun(context: CliContext, asOf: string, isJson: boolean): Promise<void> {
   const store = context.existingStore; // before the first line: a missing database prints only its error
   const out = process.stdout;
   let count = 0;
   if (isJson) out.write(`{"asOf":${JSON.stringify(asOf)},"actions":[`);
   else out.write(`due on ${asOf}:\n`);
   let buffer = '';
-  for (const { subscription, due } of findDue(store, asOf)) {
+  for await (const { subscription, due } of findDue(store, asOf)) {
     for (const action of due) {
       if (isJson) {
         buffer += `${count === 0 ? '' : ','}\n  ${JSON.stringify({ subscription: subscription.id, action, anniversary: subscription.anniversaryOn })}`;
@@ -44,7 +44,7 @@ export function registerScan(program: Command, context: CliContext, runScan: (as
     .option('--json', 'print one JSON document')
     .action(async (options: ScanOptions) => {
       const asOf = context.asOf(options.asOf);
-      if (options.dryRun) return printDryRun(context, asOf, options.json === true);
+      if (options.dryRun) return await printDryRun(context, asOf, options.json === true);
       await runScan(asOf, options);
     });
 }

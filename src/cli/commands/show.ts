@@ -51,8 +51,8 @@ export function registerShow(program: Command, context: CliContext): void {
     .argument('<id>', 'subscription id')
     .option('--as-of <date>', 'status as of this day (YYYY-MM-DD) instead of today')
     .option('--json', 'print one JSON document')
-    .action((id: string, options: { asOf?: string; json?: boolean }) => {
-      const description = describeSubscription(context.existingStore, id, context.asOf(options.asOf));
+    .action(async (id: string, options: { asOf?: string; json?: boolean }) => {
+      const description = await describeSubscription(context.existingStore, id, context.asOf(options.asOf));
       if (options.json) printJson(description);
       else printHuman(description);
     });

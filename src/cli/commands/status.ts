@@ -5,7 +5,9 @@ import { openQueues } from '../queue-client.js';
 import { cliConnectTimeoutMs, describeRedisUrl } from '../../redis/connect.js';
 import { withDeadline } from '../../redis/deadline.js';
 import { redact, redactValue } from '../../redact.js';
+import { listFailedEvents } from '../../store/event-feed.js';
 import { countEventsByStatus } from '../../store/events.js';
+import { countNoticesByStatus, countSubscriptionsByStatus, listRecentScanRuns, listUndeliverableNotices } from '../../store/reports.js';
 
 const states = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
@@ -35,29 +37,16 @@ export function registerStatus(program: Command, context: CliContext): void {
     .description('queue counts, recent scans, failed jobs, undeliverable and pending notices, event deliveries')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
-      const { sqlite } = context.existingStore;
-      const scans = sqlite
-        .prepare(
-          `SELECT id, as_of AS asOf, "trigger", status, started_at AS startedAt, finished_at AS finishedAt, due_count AS due,
-             enqueued_count AS enqueued, missed_count AS missed, error FROM scan_runs ORDER BY id DESC LIMIT 10`,
-        )
-        .all()
-        .map(redactValue);
-      const undeliverable = sqlite
-        .prepare(
-          `SELECT subscription_id AS subscription, kind, anniversary_on AS anniversary, created_at AS at FROM notices
-           WHERE status = 'undeliverable' ORDER BY id DESC LIMIT 50`,
-        )
-        .all();
-      const counts = sqlite
-        .prepare(`SELECT status, COUNT(*) AS n FROM notices GROUP BY status`)
-        .all() as { status: string; n: number }[];
-      const subscriptions = sqlite.prepare(`SELECT status, COUNT(*) AS n FROM subscriptions GROUP BY status`).all() as { status: string; n: number }[];
+      const store = context.existingStore;
+      const scans = (await listRecentScanRuns(store, 10)).map(redactValue);
+      const undeliverable = (await listUndeliverableNotices(store, 50)).map(({ subscription, kind, anniversary, at }) => ({ subscription, kind, anniversary, at }));
+      const notices = await countNoticesByStatus(store);
+      const subscriptions = await countSubscriptionsByStatus(store);
       const queues = await readQueues(context);
-      const events = readEventDelivery(context);
+      const events = await readEventDelivery(context);
       const report = {
-        subscriptions: Object.fromEntries(subscriptions.map((r) => [r.status, r.n])),
-        notices: Object.fromEntries(counts.map((r) => [r.status, r.n])),
+        subscriptions,
+        notices,
         queues,
         recentScans: scans,
         undeliverable,
@@ -77,12 +66,12 @@ export function registerStatus(program: Command, context: CliContext): void {
         for (const job of queues.failedJobs) out.push(`  failed  ${job.id}  after ${job.attempts} attempts: ${job.reason}`);
       } else out.push(`queues         unreachable: ${queues.error}`);
       out.push('recent scans');
-      for (const s of scans as { id: number; asOf: string; trigger: string; status: string; due: number; enqueued: number; missed: number; startedAt: string; error: string | null }[]) {
+      for (const s of scans) {
         out.push(`  #${s.id} ${s.asOf} ${s.trigger.padEnd(8)} ${s.status.padEnd(7)} due ${s.due}, enqueued ${s.enqueued}, missed ${s.missed}  (${s.startedAt})${s.error ? `  ${s.error}` : ''}`);
       }
       if (scans.length === 0) out.push('  none yet');
       out.push('undeliverable notices (no contact with a purchasing role, R10)');
-      for (const n of undeliverable as { subscription: string; kind: string; anniversary: string }[]) out.push(`  ${n.subscription}  ${n.kind}  cycle ${n.anniversary}`);
+      for (const n of undeliverable) out.push(`  ${n.subscription}  ${n.kind}  cycle ${n.anniversary}`);
       if (undeliverable.length === 0) out.push('  none');
       process.stdout.write(`${out.join('\n')}\n`);
     });
@@ -91,16 +80,11 @@ export function registerStatus(program: Command, context: CliContext): void {
 const eventStates = ['pending', 'delivered', 'failed'] as const;
 
 /** Event delivery counts and the latest failures; a database from before events has none. */
-function readEventDelivery(context: CliContext) {
+async function readEventDelivery(context: CliContext) {
   const isDelivered = context.config.eventsWebhookUrl !== null;
   try {
-    const failed = context.existingStore.sqlite
-      .prepare(
-        `SELECT id, type, subscription_id AS subscription, attempts, last_error AS lastError FROM events
-         WHERE status = 'failed' ORDER BY id DESC LIMIT 10`,
-      )
-      .all() as { id: number; type: string; subscription: string | null; attempts: number; lastError: string | null }[];
-    return { isDelivered, counts: countEventsByStatus(context.existingStore), failed: failed.map(redactValue) };
+    const failed = await listFailedEvents(context.existingStore, 10);
+    return { isDelivered, counts: await countEventsByStatus(context.existingStore), failed: failed.map(redactValue) };
   } catch {
     return { isDelivered, counts: { pending: 0, delivered: 0, failed: 0 }, failed: [] };
   }

@@ -22,9 +22,9 @@ export function registerTokens(program: Command, context: CliContext): void {
     .argument('<name>', '1 to 64 letters, digits, ".", "_" or "-"; never reused, even once revoked')
     .requiredOption('--role <role>', 'viewer (GET routes only) or operator (every route)')
     .option('--json', 'print one JSON document')
-    .action((name: string, options: { role: string; json?: boolean }) => {
+    .action(async (name: string, options: { role: string; json?: boolean }) => {
       const role = checkTokenRole(options.role);
-      const { token, record } = createToken(context.store, name, role, new Date());
+      const { token, record } = await createToken(context.store, name, role, new Date());
       if (options.json) return printJson({ ...record, token });
       process.stderr.write(`token "${record.name}" (${record.role}) created; it is shown only now, keep it in a secret store:\n`);
       process.stdout.write(`${token}\n`);
@@ -34,8 +34,8 @@ export function registerTokens(program: Command, context: CliContext): void {
     .command('list')
     .description('every token: name, role, created, last used (to the minute), revoked; never the token')
     .option('--json', 'print one JSON document')
-    .action((options: { json?: boolean }) => {
-      const records = listTokens(context.existingStore);
+    .action(async (options: { json?: boolean }) => {
+      const records = await listTokens(context.existingStore);
       if (options.json) return printJson({ tokens: records });
       process.stdout.write(records.length ? `${formatTable(records)}\n` : 'no named tokens (lifecycle tokens create NAME --role viewer|operator)\n');
     });
@@ -45,8 +45,8 @@ export function registerTokens(program: Command, context: CliContext): void {
     .description('revoke a token: a running daemon refuses it from the next request')
     .argument('<name>', 'the token\'s name')
     .option('--json', 'print one JSON document')
-    .action((name: string, options: { json?: boolean }) => {
-      const record = revokeToken(context.existingStore, name, new Date());
+    .action(async (name: string, options: { json?: boolean }) => {
+      const record = await revokeToken(context.existingStore, name, new Date());
       if (options.json) return printJson(record);
       process.stdout.write(`token "${record.name}" revoked at ${record.revokedAt}; the admin API refuses it from the next request\n`);
     });

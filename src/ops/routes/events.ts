@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { InputError, RefusedError } from '../../errors.js';
 import { maxRedelivery, redeliverEvents } from '../../jobs/queues.js';
+import { readEventPage } from '../../store/event-feed.js';
 import type { EventRow } from '../../store/events.js';
 import type { AdminContext } from '../context.js';
 import { buildLimitSchema } from '../schemas.js';
@@ -18,7 +19,8 @@ function describeEvent(row: EventRow) {
     eventId: row.event_id,
     type: row.type,
     timestamp: row.occurred_at,
-    data: JSON.parse(row.data) as unknown,
+    // Text on SQLite; a PostgreSQL json column arrives parsed.
+    data: typeof row.data === 'string' ? (JSON.parse(row.data) as unknown) : (row.data as unknown),
     delivery: { status: row.status, attempts: row.attempts, lastError: row.last_error, deliveredAt: row.delivered_at },
   };
 }
@@ -43,10 +45,7 @@ export function registerEventRoutes(app: FastifyInstance, context: AdminContext)
     },
     async (request) => {
       const { after, limit, status } = request.query;
-      const rows = context.store.sqlite
-        .prepare(`SELECT * FROM events WHERE id > ? ${status ? 'AND status = ?' : ''} ORDER BY id LIMIT ?`)
-        .all(...[Number(after ?? 0), ...(status ? [status] : []), limit]) as EventRow[];
-      const events = rows.map(describeEvent);
+      const events = (await readEventPage(context.store, Number(after ?? 0), limit, status)).map(describeEvent);
       // `next` is the last id served, so a poll with it returns only newer events (or none).
       return { events, next: events.length > 0 ? events[events.length - 1]!.id : (after ?? '0') };
     },

@@ -23,7 +23,7 @@ export function registerInvoiceRoutes(app: FastifyInstance, context: AdminContex
       },
     },
     async (request, reply) => {
-      const invoice = readInvoiceDocument(context.store, request.params.number);
+      const invoice = await readInvoiceDocument(context.store, request.params.number);
       if (request.query.format === 'json') return invoice;
       // The number is ours (INV-YYYY-NNNNNN), but keep the header safe whatever it becomes.
       const fileName = `${invoice.number.replace(/[^A-Za-z0-9._-]/g, '_')}.txt`;
@@ -45,7 +45,7 @@ export function registerInvoiceRoutes(app: FastifyInstance, context: AdminContex
       },
     },
     async (request) => {
-      const result = confirmPayment(buildOperatorDeps(context, request), request.params.number, request.body?.asOf ?? context.deps.today());
+      const result = await confirmPayment(buildOperatorDeps(context, request), request.params.number, request.body?.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'payment-confirmed');
     },
   );

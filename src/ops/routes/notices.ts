@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { listUndeliverableNotices } from '../../store/reports.js';
 import type { AdminContext } from '../context.js';
 import { buildLimitSchema } from '../schemas.js';
 
@@ -13,15 +14,7 @@ export function registerNoticeRoutes(app: FastifyInstance, context: AdminContext
       },
     },
     async (request) => {
-      const notices = context.store.sqlite
-        .prepare(
-          `SELECT n.subscription_id AS subscription, s.partner_id AS partner, n.kind, n.anniversary_on AS anniversary,
-             n.message_id AS messageId, n.created_at AS at
-           FROM notices n LEFT JOIN subscriptions s ON s.id = n.subscription_id
-           WHERE n.status = 'undeliverable' ORDER BY n.id DESC LIMIT ?`,
-        )
-        .all(request.query.limit);
-      return { notices };
+      return { notices: await listUndeliverableNotices(context.store, request.query.limit) };
     },
   );
 }

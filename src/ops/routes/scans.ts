@@ -1,25 +1,31 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { ScanResult } from '../../jobs/payloads.js';
 import { scanQueueName } from '../../jobs/queues.js';
 import { explainFutureScan } from '../../jobs/scan.js';
 import { findDue } from '../../scan/find-due.js';
+import { listRecentScanRuns } from '../../store/reports.js';
 import type { AdminContext } from '../context.js';
 import { buildLimitSchema, daySchema } from '../schemas.js';
 import { redact, redactValue } from '../../redact.js';
 
 /** A dry run listing more actions than this lists that many and gives the full count. */
 const maxListed = 10_000;
+/** Subscriptions read between two yields to the event loop: jobs and health checks go on during a big day's count. */
+const chunkSubscriptions = 500;
 
 interface ScanBody {
   asOf?: string;
   dryRun?: boolean;
 }
 
-function listDue(context: AdminContext, asOf: string) {
+async function listDue(context: AdminContext, asOf: string) {
   const actions: { subscription: string; action: string; anniversary: string }[] = [];
   let count = 0;
-  for (const { subscription, due } of findDue(context.store, asOf)) {
+  let read = 0;
+  for await (const { subscription, due } of findDue(context.store, asOf)) {
+    if (++read % chunkSubscriptions === 0) await yieldToEventLoop();
     for (const action of due) {
       count += 1;
       if (actions.length < maxListed) actions.push({ subscription: subscription.id, action, anniversary: subscription.anniversaryOn });
@@ -91,13 +97,7 @@ export function registerScanRoutes(app: FastifyInstance, context: AdminContext):
       },
     },
     async (request) => {
-      const scans = context.store.sqlite
-        .prepare(
-          `SELECT id, as_of AS asOf, "trigger", status, started_at AS startedAt, finished_at AS finishedAt, due_count AS due,
-             enqueued_count AS enqueued, missed_count AS missed, error FROM scan_runs ORDER BY id DESC LIMIT ?`,
-        )
-        .all(request.query.limit);
-      return { scans: redactValue(scans) };
+      return { scans: redactValue(await listRecentScanRuns(context.store, request.query.limit)) };
     },
   );
 }

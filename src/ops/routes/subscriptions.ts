@@ -44,7 +44,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
         querystring: { type: 'object', additionalProperties: false, properties: { asOf: daySchema } },
       },
     },
-    async (request) => describeSubscription(context.store, request.params.id, request.query.asOf ?? context.deps.today()),
+    async (request) => await describeSubscription(context.store, request.params.id, request.query.asOf ?? context.deps.today()),
   );
 
   app.post<{ Params: { id: string }; Body: AsOfBody }>(
@@ -72,7 +72,7 @@ export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminC
       },
     },
     async (request) => {
-      const result = cancelSubscription(buildOperatorDeps(context, request), request.params.id, request.body.ticket, request.body.asOf ?? context.deps.today());
+      const result = await cancelSubscription(buildOperatorDeps(context, request), request.params.id, request.body.ticket, request.body.asOf ?? context.deps.today());
       return finishOperatorAction(context, request, result, 'operator');
     },
   );

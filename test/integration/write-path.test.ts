@@ -1,0 +1,186 @@
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createManualGateway, createTestGateway } from '../../src/billing/gateway.js';
+import type { Config } from '../../src/config.js';
+import type { JobDeps } from '../../src/jobs/deps.js';
+import { processAutoRenew } from '../../src/jobs/auto-renew.js';
+import { processLapse } from '../../src/jobs/lapse.js';
+import { flushWrittenEvents, redeliverEvents, type ActionQueue } from '../../src/jobs/queues.js';
+import { processReminder } from '../../src/jobs/remind.js';
+import { runScan } from '../../src/jobs/scan.js';
+import { cancelSubscription, confirmPayment, type OperatorDeps } from '../../src/operator/actions.js';
+import { addDays } from '../../src/policy/dates.js';
+import type { Executor, Store } from '../../src/store/executor.js';
+import { createInvoice } from '../../src/store/invoices.js';
+import { storeBackends, type StorePlace } from '../../support/backends.js';
+
+// The daemon's write path on each backend, without Redis (a queue that records what it is given):
+// what SQLite's single writer guaranteed must hold on PostgreSQL's concurrent transactions too.
+
+const today = '2019-09-20';
+const now = () => new Date(`${today}T12:00:00Z`);
+
+interface Added {
+  name: string;
+  data: { subscription?: string; eventId?: string };
+}
+
+function createRecordingQueue(added: Added[]): ActionQueue {
+  return {
+    addBulk: async (jobs: Added[]) => {
+      added.push(...jobs);
+      return [];
+    },
+    getJob: async () => undefined,
+  } as unknown as ActionQueue;
+}
+
+const config = {
+  renewUrl: 'https://renew.example',
+  supportUrl: 'https://support.example',
+  mailDomain: 'lifecycle.example',
+  timeZone: 'UTC',
+  eventsWebhookUrl: 'https://hooks.example/lifecycle',
+  jobBackoffMs: 10,
+} as unknown as Readonly<Config>;
+
+async function seed(ex: Executor, subscriptions: { id: string; anniversary: string; method: 'credit_card' | 'bank_transfer' | null }[]): Promise<void> {
+  const at = now().toISOString();
+  await ex.run(sql`
+    INSERT INTO partners (id, name, locale, is_migrated, bill_to_line1, bill_to_city, bill_to_postal_code, bill_to_country, has_bill_to, created_at, updated_at)
+    VALUES ('P-1', 'Partner', 'en', 1, '1 Main St', 'Springfield', '12345', 'US', 1, ${at}, ${at})`);
+  await ex.run(sql`INSERT INTO contacts (partner_id, name, email, role) VALUES ('P-1', 'Ann', 'ann@partner.example', 'global_admin')`);
+  for (const { id, anniversary, method } of subscriptions) {
+    await ex.run(sql`
+      INSERT INTO subscriptions (id, partner_id, offer, purchased_on, imported_anniversary_on, anniversary_on, is_auto_renew, is_requirements_met,
+        payment_method, payment_token, payment_contact_name, payment_phone, payment_email, status, done_mask, next_due_on, created_at, updated_at)
+      VALUES (${id}, 'P-1', 'action_pack', '2018-01-01', ${anniversary}, ${anniversary}, 1, 1, ${method}, ${method === 'credit_card' ? 'tok_visa' : null},
+        'Bob', '555-0100', 'bob@partner.example', 'active', 0, ${addDays(anniversary, -15)}, ${at}, ${at})`);
+  }
+}
+
+async function count(ex: Executor, query: ReturnType<typeof sql>): Promise<number> {
+  return (await ex.get<{ n: number }>(query))!.n;
+}
+
+describe.each(await storeBackends())('the write path on $name', (backend) => {
+  let place: StorePlace | undefined;
+  afterEach(async () => {
+    await place?.drop();
+    place = undefined;
+  });
+
+  async function start(): Promise<{ store: Store; deps: JobDeps; operator: OperatorDeps; added: Added[]; sent: string[] }> {
+    place = await backend.create();
+    const store = await place.connect();
+    const added: Added[] = [];
+    const sent: string[] = [];
+    const log = { child: () => log, info() {}, debug() {}, warn() {}, error() {} };
+    const deps = {
+      store,
+      config,
+      gateway: createTestGateway(),
+      queue: createRecordingQueue(added),
+      today: () => today,
+      now,
+      log,
+      sendNotice: async (notice: { message_id: string }) => {
+        sent.push(notice.message_id);
+      },
+    } as unknown as JobDeps;
+    const operator: OperatorDeps = { store, config, gateway: createManualGateway(), now, operator: 'test' };
+    return { store, deps, operator, added, sent };
+  }
+
+  it('a scan records missed actions with the mask they explain, once a day, and enqueues what is due', async () => {
+    const { store, deps, added } = await start();
+    await seed(store, [
+      { id: 'S-late', anniversary: addDays(today, -40), method: 'credit_card' },
+      { id: 'S-soon', anniversary: addDays(today, 10), method: 'credit_card' },
+    ]);
+    const scan = await runScan(deps, { trigger: 'daily' });
+    expect(scan).toMatchObject({ due: 2, enqueued: 2, missed: 3 });
+    expect(added.map((job) => `${job.name} ${job.data.subscription}`).sort()).toEqual(['lapse S-late', 'remind-before S-soon']);
+    const ledger = await store.all<{ action: string; outcome: string }>(sql`SELECT action, outcome FROM actions WHERE subscription_id = 'S-late' ORDER BY id`);
+    expect(ledger).toEqual([
+      { action: 'remind-before', outcome: 'skipped:missed' },
+      { action: 'auto-renew', outcome: 'skipped:missed' },
+      { action: 'remind-after', outcome: 'skipped:missed' },
+    ]);
+    expect(await store.get(sql`SELECT done_mask FROM subscriptions WHERE id = 'S-late'`)).toEqual({ done_mask: 7 });
+    expect(await runScan(deps, { trigger: 'daily' })).toMatchObject({ scanId: null, skipped: `the daily scan of ${today} ran already` });
+    expect(await store.all(sql`SELECT status, missed_count FROM scan_runs`)).toEqual([{ status: 'done', missed_count: 3 }]);
+  });
+
+  it('two runs of the same job at once take effect once: lapse, reminder, auto-renewal', async () => {
+    const { store, deps } = await start();
+    await seed(store, [
+      { id: 'S-lapse', anniversary: addDays(today, -31), method: null },
+      { id: 'S-remind', anniversary: addDays(today, 10), method: null },
+      { id: 'S-renew', anniversary: today, method: 'credit_card' },
+    ]);
+    const job = (id: string, anniversary: string) => ({ subscription: id, anniversary, foundOn: today });
+    const lapse = job('S-lapse', addDays(today, -31));
+    const remind = job('S-remind', addDays(today, 10));
+    const renew = job('S-renew', today);
+    const outcomes = await Promise.all([
+      processLapse(deps, lapse, 'l1'),
+      processLapse(deps, lapse, 'l2'),
+      processReminder(deps, 'remind-before', remind, 'r1'),
+      processReminder(deps, 'remind-before', remind, 'r2'),
+      processAutoRenew(deps, renew, 'a1'),
+      processAutoRenew(deps, renew, 'a2'),
+    ]);
+    expect(outcomes).toEqual(['lapsed', 'lapsed', 'sent', 'sent', 'renewed', 'renewed']);
+    expect(await store.all(sql`SELECT event FROM audit_events ORDER BY event`)).toEqual([{ event: 'auto-renewed' }, { event: 'lapsed' }]);
+    expect(await count(store, sql`SELECT COUNT(*) AS n FROM notices`)).toBe(3);
+    expect(await count(store, sql`SELECT COUNT(*) AS n FROM invoices`)).toBe(1);
+    const { renews_to: renewsTo } = (await store.get<{ renews_to: string }>(sql`SELECT renews_to FROM invoices`))!;
+    expect(await store.get(sql`SELECT anniversary_on, done_mask FROM subscriptions WHERE id = 'S-renew'`)).toEqual({ anniversary_on: renewsTo, done_mask: 0 });
+    expect(await store.all(sql`SELECT outcome FROM actions WHERE subscription_id = 'S-remind'`)).toEqual([{ outcome: 'sent' }]);
+  });
+
+  it('two confirmations of one pending invoice pay it once; a cancellation voids the other pending one', async () => {
+    const { store, deps, operator } = await start();
+    await seed(store, [
+      { id: 'S-bank', anniversary: today, method: 'bank_transfer' },
+      { id: 'S-cancel', anniversary: today, method: 'bank_transfer' },
+    ]);
+    for (const id of ['S-bank', 'S-cancel']) {
+      expect(await processAutoRenew(deps, { subscription: id, anniversary: today, foundOn: today }, `a-${id}`)).toBe('pending-payment');
+    }
+    const [paid, voided] = await store.all<{ number: string }>(sql`SELECT number FROM invoices ORDER BY seq`);
+    const results = await Promise.allSettled([confirmPayment(operator, paid!.number, today), confirmPayment(operator, paid!.number, today)]);
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(await store.all(sql`SELECT action, outcome FROM actions WHERE subscription_id = 'S-bank' AND action = 'renew'`)).toEqual([{ action: 'renew', outcome: 'renewed' }]);
+    expect(await count(store, sql`SELECT COUNT(*) AS n FROM events WHERE type = 'invoice.paid'`)).toBe(1);
+    await cancelSubscription(operator, 'S-cancel', 'T-1', today);
+    expect(await store.get(sql`SELECT status FROM invoices WHERE number = ${voided!.number}`)).toEqual({ status: 'void' });
+    await expect(confirmPayment(operator, voided!.number, today)).rejects.toMatchObject({ rule: expect.any(String) });
+  });
+
+  it('invoices issued at once get distinct numbers with no gap, a rolled-back one freeing its number', async () => {
+    const { store } = await start();
+    const issue = (tx: Executor, id: string) =>
+      createInvoice(tx, { subscriptionId: id, anniversary: today, purpose: 'renewal', offer: 'action_pack', amountMinor: 100, currency: 'USD', method: 'credit_card', renewsTo: addDays(today, 365), issuedOn: today, at: now() });
+    await expect(store.transaction(async (tx) => {
+      await issue(tx, 'X-0');
+      throw new Error('rolled back');
+    })).rejects.toThrow('rolled back');
+    const numbers = await Promise.all(['X-1', 'X-2', 'X-3', 'X-4'].map((id) => store.transaction((tx) => issue(tx, id))));
+    expect(numbers.map((invoice) => invoice.number).sort()).toEqual(['INV-2019-000001', 'INV-2019-000002', 'INV-2019-000003', 'INV-2019-000004']);
+  });
+
+  it('written events are queued once committed; a redelivery marks a range pending again', async () => {
+    const { store, operator, added } = await start();
+    await seed(store, [{ id: 'S-cancel', anniversary: addDays(today, 5), method: null }]);
+    await cancelSubscription(operator, 'S-cancel', 'T-2', today);
+    const queue = createRecordingQueue(added);
+    await flushWrittenEvents(queue, config, store);
+    const queued = added.filter((job) => job.name === 'deliver-event');
+    expect(queued).toHaveLength(1);
+    await store.run(sql`UPDATE events SET status = 'delivered'`);
+    expect(await redeliverEvents(queue, config, store, 1, 5)).toEqual([queued[0]!.data.eventId]);
+    expect(await store.get(sql`SELECT status FROM events`)).toEqual({ status: 'pending' });
+  });
+});

@@ -61,6 +61,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
   },
 });
+/** Notices each worker process delivers, untimed, before a delivery run's clock starts. */
+const warmUpNotices = 200;
 const N = readCount(args.subscriptions, 'subscriptions', 1_000_000, 1_000);
 const K = readCount(args.notices, 'notices', 10_000);
 const concurrency = readCount(args.concurrency, 'concurrency', 8);
@@ -87,8 +89,6 @@ const importedAt = new Date('2019-09-01T12:00:00Z');
 const log = pino({ level: 'silent' });
 const progress = (line: string) => process.stderr.write(`backends: ${line}\n`);
 const workerScript = fileURLToPath(new URL('./fault-worker.ts', import.meta.url));
-/** Notices each worker process delivers, untimed, before a delivery run's clock starts. */
-const warmUpNotices = 200;
 
 interface StageResult {
   stage: string;

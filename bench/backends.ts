@@ -21,7 +21,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,12 @@ interface StageResult {
   seconds: number;
   /** This process's user + system CPU seconds (worker processes and servers not included). */
   cpuSeconds: number;
+  /** Of the worker processes (delivery), redis-server, and the PostgreSQL backends serving this database. */
+  workersCpuSeconds: number;
+  redisCpuSeconds: number;
+  postgresCpuSeconds: number;
+  /** Of the SMTP sink's child process. */
+  sinkCpuSeconds: number;
   ratePerSecond: number;
   peakRssMb: number;
   detail: string;
@@ -105,7 +111,48 @@ interface StageResult {
 const stages: StageResult[] = [];
 const notes: string[] = [];
 
-function record<T>(stage: string, backend: Dialect, unit: string, timed: Timed<T>, count: number, detail = ''): StageResult {
+type Measured<T> = Timed<T> & { workersCpuSeconds: number; redisCpuSeconds: number; postgresCpuSeconds: number; sinkCpuSeconds: number };
+
+/** CPU seconds (user + system) of a process, from /proc (0 when it cannot be read). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // After the command name: the state is field 3, utime and stime fields 14 and 15, in clock ticks (100/s on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+let readRedisCpu: () => Promise<number> = async () => 0;
+let readSinkCpu: () => Promise<number> = async () => 0;
+/** The server processes serving connections to the benchmark's database (pg_stat_activity), by pid. */
+let postgresStore: Store | null = null;
+
+async function readPostgresCpu(): Promise<Map<number, number>> {
+  const cpu = new Map<number, number>();
+  if (!postgresStore) return cpu;
+  const rows = await postgresStore.all<{ pid: number }>(sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  for (const { pid } of rows) cpu.set(pid, processCpuSeconds(pid));
+  return cpu;
+}
+
+/**
+ * measureStage, plus the CPU of the other processes doing the work: the worker processes, Redis
+ * and the PostgreSQL backends (a backend that starts and ends within the stage is not seen: a
+ * lower bound). On a loaded machine CPU seconds compare better than wall time.
+ */
+async function measure<T>(run: (sample: () => void) => Promise<T> | T, workerPids: readonly number[] = []): Promise<Measured<T>> {
+  const sumWorkers = () => workerPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+  const [workersBefore, redisBefore, sinkBefore, pgBefore] = [sumWorkers(), await readRedisCpu(), await readSinkCpu(), await readPostgresCpu()];
+  const timed = await measureStage(run);
+  const [workersAfter, redisAfter, sinkAfter, pgAfter] = [sumWorkers(), await readRedisCpu(), await readSinkCpu(), await readPostgresCpu()];
+  let postgresCpuSeconds = 0;
+  for (const [pid, after] of pgAfter) postgresCpuSeconds += after - (pgBefore.get(pid) ?? 0);
+  return { ...timed, workersCpuSeconds: workersAfter - workersBefore, redisCpuSeconds: redisAfter - redisBefore, postgresCpuSeconds, sinkCpuSeconds: sinkAfter - sinkBefore };
+}
+
+function record<T>(stage: string, backend: Dialect, unit: string, timed: Measured<T>, count: number, detail = ''): StageResult {
   const result: StageResult = {
     stage,
     backend,
@@ -113,6 +160,10 @@ function record<T>(stage: string, backend: Dialect, unit: string, timed: Timed<T
     unit,
     seconds: Math.round(timed.seconds * 1000) / 1000,
     cpuSeconds: Math.round(timed.cpuSeconds * 1000) / 1000,
+    workersCpuSeconds: Math.round(timed.workersCpuSeconds * 1000) / 1000,
+    redisCpuSeconds: Math.round(timed.redisCpuSeconds * 1000) / 1000,
+    postgresCpuSeconds: Math.round(timed.postgresCpuSeconds * 1000) / 1000,
+    sinkCpuSeconds: Math.round(timed.sinkCpuSeconds * 1000) / 1000,
     ratePerSecond: Math.round(count / timed.seconds),
     peakRssMb: timed.memory.peakRssMb,
     detail,
@@ -221,8 +272,13 @@ async function main(): Promise<void> {
   }
   const redis = await startBenchRedis({ dir: path.join(dir, 'redis') });
   const sink = await startSmtpSinkProcess();
+  readSinkCpu = async () => (await sink.readCount()).cpuSeconds;
   const connection = { host: '127.0.0.1', port: redis.port };
   const admin = new Redis({ ...connection, maxRetriesPerRequest: 3 });
+  readRedisCpu = async () => {
+    const info = await admin.info('cpu');
+    return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
+  };
   const databases: TestDatabase[] = [];
   const places: Place[] = [];
   const rowCounts: Record<string, Record<string, number>> = {};
@@ -247,7 +303,7 @@ async function main(): Promise<void> {
     const needsSqlite = backends.includes('sqlite') || pgLoad === 'copy';
     if (needsSqlite) {
       const store = openStore(sqliteFile);
-      const timed = await measureStage(() => importFile(store, json, importedAt));
+      const timed = await measure(() => importFile(store, json, importedAt));
       const s = timed.value.subscriptions;
       if (backends.includes('sqlite')) record('import', 'sqlite', 'subscriptions', timed, N, `importFile of the JSON: ${formatCount(s.created)} created`);
       const version = (await store.get<{ v: string }>(sql`SELECT sqlite_version() AS v`))!.v;
@@ -264,12 +320,13 @@ async function main(): Promise<void> {
       const database = await createTestDatabase();
       databases.push(database);
       const store = await connectStore({ url: database.url });
+      postgresStore = store;
       if (pgLoad === 'import') {
-        const timed = await measureStage(() => importFile(store as Parameters<typeof importFile>[0], json, importedAt));
+        const timed = await measure(() => importFile(store as Parameters<typeof importFile>[0], json, importedAt));
         record('import', 'postgres', 'subscriptions', timed, N, `importFile of the JSON (COPY): ${formatCount(timed.value.subscriptions.created)} created`);
       } else {
         const source = places.find((p) => p.backend === 'sqlite')!.store;
-        const timed = await measureStage(() => copyStore(source, store));
+        const timed = await measure(() => copyStore(source, store));
         record('import', 'postgres', 'subscriptions', timed, N, 'copyStore from the SQLite file (lifecycle db copy), not importFile');
       }
       await store.run(sql`ANALYZE`);
@@ -300,7 +357,7 @@ async function main(): Promise<void> {
     for (const place of active) {
       // Untimed warm-up: the page cache (SQLite file, PostgreSQL buffers) and the JIT.
       await scanDryRun(place.store, scanDay, () => undefined);
-      const scan = await measureStage((sample) => scanDryRun(place.store, scanDay, sample));
+      const scan = await measure((sample) => scanDryRun(place.store, scanDay, sample));
       const v = scan.value;
       record('dry-run scan', place.backend, 'subscriptions due', scan, v.subscriptions, `findDue ${scanDay}: ${formatCount(v.actions)} actions (${Object.entries(v.byAction).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${formatCount(n)}`).join(', ')}), ${formatCount(v.missed)} missed`);
 
@@ -308,7 +365,7 @@ async function main(): Promise<void> {
       const queues = createQueues(connection, `bench-scan-${place.backend}`, config);
       await queues.actions.waitUntilReady();
       const deps = { store: place.store, config, gateway: createTestGateway(), sendNotice: () => Promise.reject(new Error('the scan benchmark sends nothing')), queue: queues.actions, today: () => scanDay, now: () => new Date(), log };
-      const enqueue = await measureStage(() => runScan(deps, { trigger: 'operator', asOf: scanDay }));
+      const enqueue = await measure(() => runScan(deps, { trigger: 'operator', asOf: scanDay }));
       const waiting = await queues.actions.getWaitingCount();
       record('scan + enqueue', place.backend, 'jobs', enqueue, enqueue.value.enqueued, `runScan ${scanDay}: ${formatCount(enqueue.value.due)} due, ${formatCount(enqueue.value.missed)} missed, ${formatCount(waiting)} jobs waiting in Redis`);
       await queues.close();
@@ -343,11 +400,11 @@ async function main(): Promise<void> {
       await waitUntilIdle(queues.actions, 25);
       const sentBefore = (await sink.readCount()).count;
       try {
-        const timed = await measureStage(async () => {
+        const timed = await measure(async () => {
           for (let i = 0; i < outbox.messageIds.length; i += 1_000) await enqueueDelivery(queues.actions, outbox.messageIds.slice(i, i + 1_000));
           await waitUntilIdle(queues.actions, 25);
           return outbox.messageIds.length;
-        });
+        }, processes.map((p) => p.child.pid!));
         const received = (await sink.readCount()).count - sentBefore;
         const { n: sent } = (await place.store.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM notices WHERE status = 'sent'`))!;
         const { n: pending } = (await place.store.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM notices WHERE status = 'pending'`))!;
@@ -392,6 +449,15 @@ async function main(): Promise<void> {
       const units = stages.find((s) => s.stage === stage)!;
       return [stage, formatCount(units.count), units.unit, ...active.map((p) => cell(stage, p.backend))];
     });
+    const cpuRows = stages.map((s) => [
+      `${s.backend} · ${s.stage}`,
+      s.cpuSeconds.toFixed(2),
+      s.workersCpuSeconds > 0.005 ? s.workersCpuSeconds.toFixed(2) : '',
+      s.postgresCpuSeconds > 0.005 ? s.postgresCpuSeconds.toFixed(2) : '',
+      s.redisCpuSeconds > 0.005 ? s.redisCpuSeconds.toFixed(2) : '',
+      s.sinkCpuSeconds > 0.005 ? s.sinkCpuSeconds.toFixed(2) : '',
+      (((s.cpuSeconds + s.workersCpuSeconds + s.postgresCpuSeconds + s.redisCpuSeconds + s.sinkCpuSeconds) / s.count) * 1e6).toFixed(0),
+    ]);
     const text = [
       '',
       'conditions',
@@ -399,8 +465,11 @@ async function main(): Promise<void> {
       '',
       formatTable(['stage', 'count', 'unit', ...active.map((p) => `${p.backend} (wall, rate)`)], rows),
       '',
+      formatTable(['cpu seconds', 'bench', 'workers', 'postgres', 'redis', 'smtp sink', 'µs per unit, all'], cpuRows),
+      '(bench: this process, all its threads; workers: the worker processes; postgres: the server processes of this database, a lower bound)',
+      '',
       'details',
-      ...stages.map((s) => `  ${s.backend} · ${s.stage}: cpu ${s.cpuSeconds.toFixed(2)} s in this process, peak RSS ${s.peakRssMb} MB; ${s.detail}`),
+      ...stages.map((s) => `  ${s.backend} · ${s.stage}: peak RSS ${s.peakRssMb} MB; ${s.detail}`),
       '',
       'notes',
       ...notes.map((n) => `  - ${n}`),

@@ -15,6 +15,8 @@ import { databaseFile, openStore } from '../../src/store/db.js';
 import { repoRoot } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
+import { sql } from 'drizzle-orm';
+import { storeBackends } from '../../support/backends.js';
 import { createWorld, writeDataset } from '../helpers/world.js';
 
 let redis: TestRedis;
@@ -91,27 +93,6 @@ describe('crashes and restarts', () => {
     }
   });
 
-  it('survives a Redis restart during processing and finishes the work', async () => {
-    const D = '2019-09-30';
-    const world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url }, D);
-    try {
-      const ids = Array.from({ length: 120 }, (_, i) => `R-${i}`);
-      await world.import(ids.map((id) => ({ id, anniversaryOn: addDays(D, 4) })));
-      const runtime = await world.startRuntime();
-      await runScan(runtime.deps, { trigger: 'operator', asOf: D });
-      await expect.poll(() => messagesFor('R-').length, { timeout: 30_000, interval: 5 }).toBeGreaterThanOrEqual(10);
-      await redis.restart();
-      await expect
-        .poll(() => world.store.sqlite.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get(), { timeout: 60_000, interval: 100 })
-        .toBe(120);
-      await waitUntilIdle(runtime.queues.actions);
-      expect(new Set(messagesFor('R-')).size).toBe(120);
-      expect(world.ledger().filter((r) => r.outcome === 'sent')).toHaveLength(120);
-    } finally {
-      await world.close();
-    }
-  });
-
   it('two daemons running together produce one daily scan', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'lifecycle-two-'));
     const config = loadConfig({
@@ -138,6 +119,29 @@ describe('crashes and restarts', () => {
       await Promise.all([a.stop(), b.stop()]);
       store.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(await storeBackends())('Redis restarts, the store on $name', (backend) => {
+  it('survives a Redis restart during processing and finishes the work', async () => {
+    const D = '2019-09-30';
+    const world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url }, D, backend);
+    try {
+      const ids = Array.from({ length: 120 }, (_, i) => `R-${backend.name}-${i}`);
+      await world.import(ids.map((id) => ({ id, anniversaryOn: addDays(D, 4) })));
+      const runtime = await world.startRuntime();
+      await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+      await expect.poll(() => messagesFor(`R-${backend.name}-`).length, { timeout: 30_000, interval: 5 }).toBeGreaterThanOrEqual(10);
+      await redis.restart();
+      await expect
+        .poll(() => world.value(sql`SELECT COUNT(*) FROM notices WHERE status = 'sent'`), { timeout: 60_000, interval: 100 })
+        .toBe(120);
+      await waitUntilIdle(runtime.queues.actions);
+      expect(new Set(messagesFor(`R-${backend.name}-`)).size).toBe(120);
+      expect((await world.ledger()).filter((r) => r.outcome === 'sent')).toHaveLength(120);
+    } finally {
+      await world.close();
     }
   });
 });

@@ -166,7 +166,7 @@ export async function createWorld(env: Record<string, string>, today: string, ba
  * SPEC §2 import into any store. Until the import runs on every backend, a store other than
  * SQLite gets the file imported into a scratch SQLite file and copied over (its first import).
  */
-async function importInto(store: AnyStore, dir: string, file: string): Promise<void> {
+export async function importInto(store: AnyStore, dir: string, file: string): Promise<void> {
   if ('sqlite' in store) {
     await importFile(store as Store, file, new Date());
     return;

@@ -25,7 +25,7 @@ import { importInto, writeDataset } from '../helpers/world.js';
 const isRunnable = (await isPostgresTested()) && (postgresBinDir !== null || process.env.CI === 'true');
 if (!isRunnable && (await isPostgresTested())) process.stderr.write('postgres-daemons: skipped, no PostgreSQL server binaries under /usr/lib/postgresql\n');
 
-const burst = 300;
+const burst = 200;
 const concurrency = 4;
 let server: PostgresServer;
 let redis: TestRedis;

@@ -241,7 +241,8 @@ export function storeTarget(config: Pick<Config, 'database'>): { file: string } 
 
 /** Every secret the environment holds: URL passwords, tokens, the webhook secret (see src/redact.ts). */
 function secretValuesOf(env: Env): string[] {
-  const urls = ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PAYMENT_WEBHOOK_URL', 'EVENTS_WEBHOOK_URL'].flatMap((name) => secretsOfUrl(env[name]?.trim()));
+  const urls = ['REDIS_URL', 'SMTP_URL', 'PAYMENT_WEBHOOK_URL', 'EVENTS_WEBHOOK_URL'].flatMap((name) => secretsOfUrl(env[name]?.trim()));
+  urls.push(...secretsOfUrl(env.DATABASE_URL?.trim(), { isUserSecret: false }));
   const values = ['ADMIN_TOKEN', 'PAYMENT_WEBHOOK_SECRET', 'EVENTS_WEBHOOK_SECRET'].map((name) => env[name]?.trim() ?? '');
   return [...urls, ...values];
 }

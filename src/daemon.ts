@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Config } from './config.js';
+import { storeTarget, type Config } from './config.js';
 import { InputError } from './errors.js';
 import { withDeadline } from './redis/deadline.js';
 import { dailyScanSchedulerId } from './jobs/queues.js';
@@ -10,7 +10,7 @@ import { todayIn } from './policy/dates.js';
 import { buildRedisOptions, reconnectQuickly, type RedisConnection } from './redis/connect.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js';
 import { startRuntime, type Runtime } from './runtime.js';
-import { databaseFile, openStore } from './store/db.js';
+import { connectStore } from './store/db.js';
 import type { Store } from './store/executor.js';
 
 export interface Daemon {
@@ -26,7 +26,7 @@ export interface Daemon {
 export async function startDaemon(config: Readonly<Config>, log: Logger): Promise<Daemon> {
   // Before anything runs: a daemon that cannot serve its port must not have scanned or sent.
   await checkPortFree(config.adminHost, config.adminPort);
-  const store: Store = openStore(databaseFile(config.dataDir));
+  const store: Store = await connectStore(storeTarget(config), { applicationName: 'lifecycle daemon' });
   let redis: EmbeddedRedis | null = null;
   let runtime: Runtime | undefined;
   let admin: AdminServer | undefined;
@@ -71,7 +71,7 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
       throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? portInUse(config.adminHost, config.adminPort) : error;
     });
     log.info(
-      { dataDir: config.dataDir, timeZone: config.timeZone, scanCron: config.scanCron, adminPort: admin.port, outbox: !config.smtpUrl },
+      { dataDir: config.dataDir, store: store.location, timeZone: config.timeZone, scanCron: config.scanCron, adminPort: admin.port, outbox: !config.smtpUrl },
       'daemon started',
     );
   } catch (error) {

@@ -28,12 +28,17 @@ export function forgetSecrets(): void {
   knownSecrets.clear();
 }
 
-/** The secrets a URL carries in its user-info: the password, and the user name when it is alone (`redis://:pw@`, `https://token@`). */
-export function secretsOfUrl(value: string | null | undefined): string[] {
+/**
+ * The secrets a URL carries in its user-info: the password, and the user name when it is alone
+ * (`redis://:pw@`, `https://token@`) unless `isUserSecret` is false: a database URL's user is a
+ * role name (`postgres://postgres@host/db`), and hiding it would hide that word everywhere.
+ */
+export function secretsOfUrl(value: string | null | undefined, options: { isUserSecret?: boolean } = {}): string[] {
   if (!value) return [];
   try {
     const url = new URL(value);
-    return [url.password, url.password ? '' : url.username].filter((part) => part.length > 0).flatMap((part) => [part, safeDecode(part)]);
+    const user = url.password || options.isUserSecret === false ? '' : url.username;
+    return [url.password, user].filter((part) => part.length > 0).flatMap((part) => [part, safeDecode(part)]);
   } catch {
     return [];
   }

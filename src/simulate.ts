@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Config } from './config.js';
+import { storeTarget, type Config } from './config.js';
 import { InputError } from './errors.js';
 import { waitUntilIdle } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
@@ -9,9 +9,11 @@ import type { Logger } from './log.js';
 import { addDays } from './policy/dates.js';
 import { startSandboxRedis } from './redis/sandbox.js';
 import { startRuntime } from './runtime.js';
-import { copyDatabase } from './store/copy.js';
+import { copyDatabase, copyStore, openCopySource, openCopyTarget, type CopyTarget } from './store/copy.js';
 import { findLastActionId, listActionsOn, type LoggedAction } from './store/action-log.js';
-import { databaseFile, openStore } from './store/db.js';
+import { connectStore, databaseFile, type StoreTarget } from './store/db.js';
+import { describePostgresUrl } from './store/postgres.js';
+import { redactUrl } from './redact.js';
 import type { Store } from './store/executor.js';
 
 export type SimulatedAction = LoggedAction;
@@ -24,33 +26,75 @@ export interface SimulatedDay {
 export interface SandboxOptions {
   /** The sandbox's data directory: new or empty. @defaultValue a new directory under the OS temp dir */
   into?: string;
-  /** Called once the sandbox directory is chosen, before the copy. */
-  onSandbox?: (dataDir: string) => void;
+  /**
+   * `postgres://…`: an existing, empty PostgreSQL database that holds the sandbox's data (the
+   * data directory then holds only its outbox). @defaultValue an SQLite file in the data directory
+   */
+  intoDatabase?: string;
+  /** Called once the sandbox is chosen, before the copy: its data directory and where its data goes. */
+  onSandbox?: (dataDir: string, location: string) => void;
   onDay?: (day: SimulatedDay) => void;
 }
 
 /**
- * SPEC §6 `simulate`: a time-lapse in a sandbox. The configured database is copied (read-only,
- * one snapshot) into a data directory of its own, and the days run there: the configured data
- * never changes and no email leaves the machine, whatever REDIS_URL and SMTP_URL say.
+ * SPEC §6 `simulate`: a time-lapse in a sandbox. The configured store (SQLite or PostgreSQL) is
+ * copied (read-only, one snapshot) into a store of the sandbox's own, and the days run there:
+ * an SQLite file in the sandbox's data directory, or the empty PostgreSQL database
+ * `intoDatabase` names. A simulation of a PostgreSQL installation needs no PostgreSQL of its own.
+ * The configured data never changes and no email leaves the machine, whatever REDIS_URL and
+ * SMTP_URL say.
  */
 export async function simulateInSandbox(
   config: Readonly<Config>,
   log: Logger,
   range: { from: string; to: string },
   options: SandboxOptions = {},
-): Promise<{ dataDir: string; days: SimulatedDay[] }> {
-  const source = databaseFile(config.dataDir);
-  if (!existsSync(source)) throw new InputError(`no database at ${source}: nothing to simulate (import data first, or set LIFECYCLE_DATA_DIR)`);
-  const dataDir = prepareSandboxDir(options.into);
-  options.onSandbox?.(dataDir);
-  await copyDatabase(source, databaseFile(dataDir));
-  const store = openStore(databaseFile(dataDir));
+): Promise<{ dataDir: string; location: string; days: SimulatedDay[] }> {
+  const source = storeTarget(config);
+  if ('file' in source && !existsSync(source.file)) throw new InputError(`no database at ${source.file}: nothing to simulate (import data first, or set LIFECYCLE_DATA_DIR)`);
+  const intoDatabase = options.intoDatabase;
+  if (intoDatabase !== undefined && !/^postgres(ql)?:\/\//i.test(intoDatabase)) {
+    throw new InputError(`--into-database ${redactUrl(intoDatabase)}: expected postgres://…/DB (an SQLite sandbox goes into its data directory: --into DIR)`);
+  }
+  // SQLite to SQLite is a page copy (`copyDatabase`); any other pair goes table by table, checked by counts.
+  const isPageCopy = 'file' in source && intoDatabase === undefined;
+  // Both stores are reached before the sandbox directory is made: a refusal leaves nothing behind.
+  // A SQLite source is read as it is, read-only (like the page copy's: not even a checkpoint writes its file).
+  let from = isPageCopy ? undefined : 'file' in source ? await connectStore(source, { mode: 'read-only' }) : await openCopySource(source, 'lifecycle simulate');
+  let target: CopyTarget | undefined;
+  let dataDir: string;
   try {
-    const days = await runTimeLapse({ ...config, dataDir }, store, log, range, options.onDay);
-    return { dataDir, days };
+    if (intoDatabase !== undefined) target = await openCopyTarget(intoDatabase);
+    dataDir = prepareSandboxDir(options.into);
+    const sandbox: StoreTarget = intoDatabase !== undefined ? { url: intoDatabase } : { file: databaseFile(dataDir) };
+    options.onSandbox?.(dataDir, target?.store.location ?? databaseFile(dataDir));
+    if (from === undefined) await copyDatabase((source as { file: string }).file, databaseFile(dataDir));
+    else {
+      target ??= await openCopyTarget(databaseFile(dataDir));
+      try {
+        await copyStore(from, target.store);
+      } catch (error) {
+        await target.store.close();
+        await target.discard();
+        target = undefined;
+        throw error;
+      }
+    }
+    await target?.store.close();
+    target = undefined;
+    await from?.close();
+    from = undefined;
+    const store = await connectStore(sandbox, { applicationName: 'lifecycle simulate' });
+    try {
+      const database: Config['database'] = 'url' in sandbox ? { kind: 'postgres', url: sandbox.url } : { kind: 'sqlite', file: sandbox.file };
+      const days = await runTimeLapse({ ...config, dataDir, database }, store, log, range, options.onDay);
+      return { dataDir, location: store.location, days };
+    } finally {
+      await store.close();
+    }
   } finally {
-    await store.close();
+    await target?.store.close().catch(() => {});
+    await from?.close().catch(() => {});
   }
 }
 

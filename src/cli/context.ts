@@ -1,5 +1,5 @@
-import { loadConfig, type Config } from '../config.js';
-import { databaseFile, openStore } from '../store/db.js';
+import { loadConfig, storeTarget, type Config } from '../config.js';
+import { connectStore } from '../store/db.js';
 import type { Store } from '../store/executor.js';
 import { todayIn } from '../policy/dates.js';
 import { isIsoDate } from '../policy/dates.js';
@@ -8,9 +8,15 @@ import { InputError } from '../errors.js';
 /** What a command needs, opened on first use so `--help` touches nothing. */
 export interface CliContext {
   readonly config: Readonly<Config>;
-  readonly store: Store;
-  /** The configured database for commands that need one to exist (reads, operator actions): never created, `no database at …` when missing. */
-  readonly existingStore: Store;
+  /** The configured store, created (and migrated) when missing: for the commands that write data in (import, tokens create). */
+  store(): Promise<Store>;
+  /**
+   * The configured store for commands that need one to exist (reads, operator actions): never
+   * created, one error line when missing. SQLite: the file must exist. PostgreSQL: the database
+   * must exist, be reachable and hold the schema (a database no daemon or import ever migrated is
+   * refused, nothing is created in it). Either is then migrated forward, like the daemon's.
+   */
+  existingStore(): Promise<Store>;
   /** Today in LIFECYCLE_TZ, or the --as-of date. */
   asOf(value: string | undefined): string;
   close(): Promise<void>;
@@ -19,19 +25,19 @@ export interface CliContext {
 
 export function createContext(): CliContext {
   let config: Readonly<Config> | undefined;
-  let store: Store | undefined;
+  let store: Promise<Store> | undefined;
   const closers: (() => Promise<void> | void)[] = [];
   const context: CliContext = {
     get config() {
       config ??= loadConfig();
       return config;
     },
-    get store() {
-      store ??= openStore(databaseFile(context.config.dataDir));
+    store() {
+      store ??= connectStore(storeTarget(context.config), { max: 2, applicationName: 'lifecycle cli' });
       return store;
     },
-    get existingStore() {
-      store ??= openStore(databaseFile(context.config.dataDir), { mode: 'existing' });
+    existingStore() {
+      store ??= connectStore(storeTarget(context.config), { mode: 'existing', max: 2, applicationName: 'lifecycle cli' });
       return store;
     },
     asOf(value) {
@@ -44,7 +50,8 @@ export function createContext(): CliContext {
     },
     async close() {
       for (const close of closers.reverse()) await close();
-      await store?.close();
+      // A store that failed to open has nothing to close (its error is the command's).
+      await (await store?.catch(() => undefined))?.close();
     },
   };
   return context;

@@ -57,7 +57,7 @@ export async function requestDelivery(context: CliContext, messageId: string): P
 export async function requestEventDelivery(context: CliContext): Promise<void> {
   if (!context.config.eventsWebhookUrl) return;
   try {
-    await flushWrittenEvents(openQueues(context).actions, context.config, context.store);
+    await flushWrittenEvents(openQueues(context).actions, context.config, (await context.store()));
   } catch {
     // Left pending in the events table: every scan queues what is undelivered.
   }

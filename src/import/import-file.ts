@@ -1,9 +1,9 @@
 import { open, stat } from 'node:fs/promises';
 import { fileReadError, InputError } from '../errors.js';
-import type { Store } from '../store/db.js';
-import { maxListedProblems, parseImportFile, type ImportFormat, type PlacedProblem } from './parse-file.js';
+import type { Store } from '../store/executor.js';
+import { findMissingPartners, runImport, type WriteResult } from '../store/imports.js';
+import { maxListedProblems, parseImportFile, type ImportFormat, type ParsedBatch, type PlacedProblem } from './parse-file.js';
 import { parseInWorker } from './parse-in-worker.js';
-import { createImportWriter, type WriteResult } from './write.js';
 
 export interface ImportSummary {
   file: string;
@@ -39,10 +39,6 @@ async function detectFormat(file: string): Promise<ImportFormat> {
   }
 }
 
-function isEmpty(store: Store, table: string): boolean {
-  return store.sqlite.prepare(`SELECT 1 FROM "${table}" LIMIT 1`).get() === undefined;
-}
-
 /**
  * The first `maxListedProblems` problems by position in the file (line or record order), each
  * record's own in the order found: a missing partner, found once the whole file is read, is
@@ -65,6 +61,12 @@ export interface ImportOptions {
   onProgress?: (read: { partners: number; subscriptions: number; problems: number }) => void;
   /** What the audit trail and the summary name as the source (e.g. `api:token:NAME`). Default: the file's path. */
   source?: string;
+  /**
+   * Read and validate the whole file before taking the transaction, then read it again to write:
+   * a file with problems never holds the database, and a good one holds it only while written.
+   * Default: off (the CLI streams into its transaction, a million records in seconds).
+   */
+  validateFirst?: boolean;
 }
 
 /**
@@ -90,46 +92,58 @@ export async function importFile(store: Store, file: string, now: Date, options:
   const isInWorker = options.parseInWorker ?? size >= workerThresholdBytes;
   const read = { partners: 0, subscriptions: 0, problems: 0 };
 
-  store.sqlite.exec('BEGIN IMMEDIATE');
-  try {
-    const isFreshPartners = isEmpty(store, 'partners');
-    const isFreshSubscriptions = isEmpty(store, 'subscriptions');
-    const writer = createImportWriter(store, now, options.source ?? file, { isFreshPartners, isFreshSubscriptions });
-    const batches = isInWorker ? parseInWorker(file, format) : parseImportFile(file, format);
-    for await (const batch of batches) {
-      // The batch's problems were counted in the parser; past the listing limit only the count comes.
+  const fail = (): never => {
+    const problems = listProblems(listed, missingPartners);
+    if (problemCount > maxListedProblems) problems.push(`… and ${problemCount - maxListedProblems} more problems`);
+    throw new InputError(`${file}: ${problemCount} problem${problemCount === 1 ? '' : 's'}; nothing was imported`, problems);
+  };
+  /** Partners the file names but does not hold are problems unless the database holds them. */
+  const countMissingPartners = async (unresolved: ParsedBatch['unresolved'], find: (ids: string[]) => Promise<Set<string>>) => {
+    if (unresolved.length === 0) return;
+    const missing = await find(unresolved.map(([, , partnerId]) => partnerId));
+    for (const [position, where, partnerId] of unresolved) {
+      if (!missing.has(partnerId)) continue;
+      problemCount++;
+      // Unresolved partners come in file order: past the limit, later ones cannot be among the first.
+      if (missingPartners.length < maxListedProblems) {
+        missingPartners.push([position, `${where}: partner "${partnerId}" is neither in the file nor in the database`]);
+      }
+    }
+  };
+  const readBatches = () => (isInWorker ? parseInWorker(file, format) : parseImportFile(file, format));
+
+  if (options.validateFirst) {
+    // The first pass keeps only the problems: memory stays a few batches, as when writing.
+    for await (const batch of readBatches()) {
       for (const problem of batch.problems) listed.push(problem);
       problemCount += batch.problemCount;
+      await countMissingPartners(batch.unresolved, (ids) => findMissingPartners(store, ids));
+    }
+    if (problemCount > 0) fail();
+  }
+
+  return runImport(store, { now, source: options.source ?? file }, async (writer) => {
+    for await (const batch of readBatches()) {
+      if (!options.validateFirst) {
+        // The batch's problems were counted in the parser; past the listing limit only the count comes.
+        for (const problem of batch.problems) listed.push(problem);
+        problemCount += batch.problemCount;
+      }
       // After the first problem nothing is written (it would be rolled back): only problems are collected.
-      if (problemCount === 0) {
-        for (const partner of batch.partners) summary.partners[writer.writePartner(partner)]++;
-        for (const subscription of batch.subscriptions) summary.subscriptions[writer.writeSubscription(subscription)]++;
-      }
-      for (const [position, where, partnerId] of batch.unresolved) {
-        if (writer.hasPartner(partnerId)) continue;
-        problemCount++;
-        // Unresolved partners come in file order: past the limit, later ones cannot be among the first.
-        if (missingPartners.length < maxListedProblems) {
-          missingPartners.push([position, `${where}: partner "${partnerId}" is neither in the file nor in the database`]);
-        }
-      }
+      if (problemCount === 0) await writer.write(batch.partners, batch.subscriptions);
+      await countMissingPartners(batch.unresolved, (ids) => writer.findMissingPartners(ids));
       read.partners += batch.partners.length;
       read.subscriptions += batch.subscriptions.length;
       read.problems = problemCount;
       options.onProgress?.(read);
     }
-    if (problemCount > 0) {
-      const problems = listProblems(listed, missingPartners);
-      if (problemCount > maxListedProblems) problems.push(`… and ${problemCount - maxListedProblems} more problems`);
-      throw new InputError(`${file}: ${problemCount} problem${problemCount === 1 ? '' : 's'}; nothing was imported`, problems);
-    }
+    if (problemCount > 0) fail();
+    const counts = await writer.finish();
+    summary.partners = counts.partners;
+    summary.subscriptions = counts.subscriptions;
     // SPEC §2: re-importing the same file changes nothing, not even the audit trail.
     const isChanged = [summary.partners, summary.subscriptions].some((c) => c.created + c.updated > 0);
-    if (isChanged) writer.recordImport(summary);
-    store.sqlite.exec('COMMIT');
+    if (isChanged) await writer.recordImport(summary);
     return summary;
-  } catch (error) {
-    if (store.sqlite.inTransaction) store.sqlite.exec('ROLLBACK');
-    throw error;
-  }
+  });
 }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isPermanentError } from '../errors.js';
 import type { JobObserver } from '../jobs/observer.js';
 import type { Queues } from '../jobs/queues.js';
 
@@ -100,7 +101,7 @@ export function createMetrics(options: { withProcessMetrics?: boolean } = {}): M
     },
     recordDelivery(kind, error) {
       if (!error) sent.inc({ kind });
-      else failed.inc({ kind, reason: error.name === 'PermanentError' ? 'permanent' : 'transient' });
+      else failed.inc({ kind, reason: isPermanentError(error) ? 'permanent' : 'transient' });
     },
     recordRenewal(source, outcome) {
       renewals.inc({ source, outcome });

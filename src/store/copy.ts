@@ -6,7 +6,7 @@ import { privateFileMode } from '../files.js';
 import { redactUrl } from '../redact.js';
 import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { is, sql } from 'drizzle-orm';
-import { connectStore, openStore } from './db.js';
+import { connectStore, openStore, type StoreTarget } from './db.js';
 import type { Executor, Row, Store } from './executor.js';
 import { describePostgresUrl } from './postgres.js';
 import * as schema from './schema.js';
@@ -208,6 +208,20 @@ async function setSequencePast(ex: Executor, table: CopiedTable): Promise<void> 
   await ex.get(
     sql`SELECT setval(pg_get_serial_sequence(${table.name}, ${table.primaryKey}), COALESCE(MAX(${key}), 0) + 1, false) FROM ${sql.identifier(table.name)}`,
   );
+}
+
+/**
+ * The source of a copy (`db copy`, `simulate`): the configured store, which must exist (never
+ * created here) and is migrated forward like every operator command's. A SQLite file is then
+ * read through a read-only connection, whose transaction is a snapshot that a running daemon's
+ * writes do not wait for (a read-write one would hold the lock); PostgreSQL's repeatable-read
+ * transaction is a snapshot of its own.
+ */
+export async function openCopySource(where: StoreTarget, applicationName: string): Promise<Store> {
+  const store = await connectStore(where, { mode: 'existing', max: 2, applicationName });
+  if (!('file' in where)) return store;
+  await store.close();
+  return connectStore(where, { mode: 'read-only' });
 }
 
 export interface CopyTarget {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { sqliteFileName } from '../config.js';
 import { InputError } from '../errors.js';
 import { tightenDataDir, touchPrivateFile } from '../files.js';
-import { redact, redactError } from '../redact.js';
+import { redact, redactError, rememberSecrets, secretsOfUrl } from '../redact.js';
 import type { Store as StoreContract } from './executor.js';
 import { describePostgresUrl, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 import * as schema from './schema.js';
@@ -82,6 +82,8 @@ export interface ConnectStoreOptions extends OpenStoreOptions, PostgresStoreOpti
  */
 export async function connectStore(target: StoreTarget, options: ConnectStoreOptions = {}): Promise<StoreContract> {
   if ('file' in target) return openStore(target.file, options);
+  // Whoever called (a tool, a test) without loadConfig: the password is hidden all the same.
+  rememberSecrets(secretsOfUrl(target.url, { isUserSecret: false }));
   const mode = options.mode ?? 'create';
   const location = describePostgresUrl(target.url);
   try {
@@ -106,7 +108,8 @@ export async function connectStore(target: StoreTarget, options: ConnectStoreOpt
 const migrationLockKey = 0x6c6966656379636cn; // "lifecycl"
 
 async function migratePostgres(url: string, mode: 'create' | 'existing'): Promise<void> {
-  const client = new pg.Client({ connectionString: url, application_name: 'membership-lifecycle migrate' });
+  // A host that never answers fails the start within the timeout instead of the OS's minutes.
+  const client = new pg.Client({ connectionString: url, application_name: 'membership-lifecycle migrate', connectionTimeoutMillis: 15_000 });
   client.on('error', () => {}); // a server gone mid-way fails the query in progress, reported below
   await client.connect();
   try {

@@ -36,6 +36,11 @@ describe('DATABASE_URL', () => {
     expect(readProblems({ DATABASE_URL: 'lifecycle.db' })).toEqual(['DATABASE_URL=lifecycle.db: expected a URL starting with postgres:// or postgresql://']);
   });
 
+  it('its user name is not a secret: `postgres` stays readable in what is shown', () => {
+    loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/lifecycle' });
+    expect(redact('postgres://127.0.0.1:5432/lifecycle: role "postgres" does not exist')).toBe('postgres://127.0.0.1:5432/lifecycle: role "postgres" does not exist');
+  });
+
   it('its password is hidden wherever it shows later (a driver error quoting it)', () => {
     loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://app:S3cret%2Fpass-word@db.internal/lifecycle' });
     expect(redact('password authentication failed: S3cret/pass-word and S3cret%2Fpass-word')).toBe('password authentication failed: *** and ***');

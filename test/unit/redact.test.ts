@@ -27,6 +27,8 @@ describe('redact (SPEC §9)', () => {
     expect(secretsOfUrl('https://tok-123@h/')).toEqual(['tok-123', 'tok-123']);
     expect(secretsOfUrl('https://user:pw-123@h/')).toEqual(['pw-123', 'pw-123']);
     expect(secretsOfUrl('not a url')).toEqual([]);
+    expect(secretsOfUrl('postgres://postgres@h/db', { isUserSecret: false })).toEqual([]);
+    expect(secretsOfUrl('postgres://app:pw-123@h/db', { isUserSecret: false })).toEqual(['pw-123', 'pw-123']);
   });
 
   it.each([

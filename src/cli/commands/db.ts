@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { storeTarget } from '../../config.js';
-import { connectStore } from '../../store/db.js';
-import { copyStore, openCopyTarget, type CopyProgress } from '../../store/copy.js';
-import type { Store } from '../../store/executor.js';
+import { copyStore, openCopySource, openCopyTarget, type CopyProgress } from '../../store/copy.js';
 import type { CliContext } from '../context.js';
 
 /** `lifecycle db copy --to URL`: the configured store, every table, into an empty database (SQLite → PostgreSQL). */
@@ -12,7 +10,7 @@ export function registerDb(program: Command, context: CliContext): void {
     .description('copy the configured store, every table, into an empty target, checked by counts')
     .requiredOption('--to <url>', 'postgres://USER@HOST:5432/DB (migrated here), or an SQLite file path or file: URL that does not exist yet')
     .action(async (options: { to: string }) => {
-      const source = await openSource(context);
+      const source = await openCopySource(storeTarget(context.config), 'lifecycle db copy');
       context.onClose(() => source.close());
       const target = await openCopyTarget(options.to);
       const started = performance.now();
@@ -31,19 +29,6 @@ export function registerDb(program: Command, context: CliContext): void {
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       process.stdout.write(`copied ${formatCount(rows)} rows in ${counts.length} tables from ${source.location} to ${target.store.location} in ${seconds} s; every count matches\n`);
     });
-}
-
-/**
- * The configured store, like every operator command's: it must exist (never created here), and is
- * migrated forward. A SQLite file is then read through a read-only connection, whose transaction
- * is a snapshot that a running daemon's writes do not wait for (a read-write one would hold the lock).
- */
-async function openSource(context: CliContext): Promise<Store> {
-  const where = storeTarget(context.config);
-  const store = await connectStore(where, { mode: 'existing', max: 2, applicationName: 'lifecycle db copy' });
-  if (!('file' in where)) return store;
-  await store.close();
-  return connectStore(where, { mode: 'read-only' });
 }
 
 /** A terminal sees each large table advance; a pipe or a log gets only the final lines. */

@@ -3,14 +3,14 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGateway } from '../../billing/gateway.js';
-import { loadConfig, type Config } from '../../config.js';
+import { loadConfig, storeTarget, type Config } from '../../config.js';
 import { InputError } from '../../errors.js';
 import { importFile } from '../../import/import-file.js';
 import { createLogger } from '../../log.js';
 import { confirmPayment, renewSubscription } from '../../operator/actions.js';
 import { readRedisInfo } from '../../redis/embedded.js';
 import { runTimeLapse, type SimulatedDay } from '../../simulate.js';
-import { databaseFile, openStore } from '../../store/db.js';
+import { connectStore } from '../../store/db.js';
 import type { Store } from '../../store/executor.js';
 import { readHistory } from '../../store/history.js';
 import type { CliContext } from '../context.js';
@@ -30,9 +30,9 @@ export function registerDemo(program: Command, _context?: CliContext): void {
     .option('--data-dir <dir>', 'where the demo keeps its data: a new directory, or one an earlier demo made (emptied first)', 'data/demo')
     .action(async (options: { dataDir: string }) => {
       const dataDir = prepareDemoDir(path.resolve(options.dataDir));
-      // The demo runs on the embedded defaults and the test payment gateway, whatever the shell says.
-      const config = loadConfig({ ...process.env, LIFECYCLE_DATA_DIR: dataDir, PAYMENT_GATEWAY: 'test', SMTP_URL: '', REDIS_URL: '' });
-      const store = openStore(databaseFile(dataDir));
+      // The demo runs on the embedded defaults (its SQLite file, a private Redis, the outbox) and the test payment gateway, whatever the shell says.
+      const config = loadConfig({ ...process.env, LIFECYCLE_DATA_DIR: dataDir, PAYMENT_GATEWAY: 'test', SMTP_URL: '', REDIS_URL: '', DATABASE_URL: '' });
+      const store = await connectStore(storeTarget(config));
       try {
         await runDemo(config, store);
       } finally {

@@ -28,7 +28,7 @@ export function registerEvents(program: Command, context: CliContext): void {
       if (!context.config.eventsWebhookUrl) problems.push('EVENTS_WEBHOOK_URL: unset, so events are not delivered (the feed GET /api/events serves them)');
       if (problems.length > 0) throw new InputError('nothing redelivered', problems);
       const { actions } = openQueues(context);
-      const eventIds = await redeliverEvents(actions, context.config, context.existingStore, from, to);
+      const eventIds = await redeliverEvents(actions, context.config, (await context.existingStore()), from, to);
       if (options.json) return printJson({ from, to, queued: eventIds.length });
       process.stdout.write(`${eventIds.length} event(s) queued for redelivery (${from}…${to}); the daemon sends them\n`);
     });

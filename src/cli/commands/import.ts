@@ -14,7 +14,7 @@ export function registerImport(program: Command, context: CliContext): void {
       const progress = process.stderr.isTTY ? createProgressLine() : undefined;
       let summary;
       try {
-        summary = await importFile(context.store, file, new Date(), { onProgress: progress?.update });
+        summary = await importFile((await context.store()), file, new Date(), { onProgress: progress?.update });
       } finally {
         progress?.clear();
       }

@@ -13,9 +13,9 @@ import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
 import { requestDelivery, requestEventDelivery } from '../queue-client.js';
 
-function buildDeps(context: CliContext): OperatorDeps {
+async function buildDeps(context: CliContext): Promise<OperatorDeps> {
   return {
-    store: context.existingStore,
+    store: await context.existingStore(),
     config: context.config,
     gateway: createGateway(context.config),
     now: () => new Date(),
@@ -38,7 +38,7 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .option('--as-of <date>', 'the day of the renewal (YYYY-MM-DD), today by default')
     .option('--json', 'print one JSON document')
     .action(async (id: string, options: { asOf?: string; json?: boolean }) => {
-      await report(context, await renewSubscription(buildDeps(context), id, context.asOf(options.asOf)), options.json === true);
+      await report(context, await renewSubscription(await buildDeps(context), id, context.asOf(options.asOf)), options.json === true);
     });
   program
     .command('cancel')
@@ -48,7 +48,7 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .option('--as-of <date>', 'the day of the cancellation (YYYY-MM-DD), today by default')
     .option('--json', 'print one JSON document')
     .action(async (id: string, options: { ticket: string; asOf?: string; json?: boolean }) => {
-      await report(context, await cancelSubscription(buildDeps(context), id, options.ticket, context.asOf(options.asOf)), options.json === true);
+      await report(context, await cancelSubscription(await buildDeps(context), id, options.ticket, context.asOf(options.asOf)), options.json === true);
     });
   program
     .command('reactivate')
@@ -57,7 +57,7 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .option('--as-of <date>', 'the day of the reactivation (YYYY-MM-DD), today by default')
     .option('--json', 'print one JSON document')
     .action(async (id: string, options: { asOf?: string; json?: boolean }) => {
-      await report(context, await reactivateSubscription(buildDeps(context), id, context.asOf(options.asOf)), options.json === true);
+      await report(context, await reactivateSubscription(await buildDeps(context), id, context.asOf(options.asOf)), options.json === true);
     });
   const payments = program.command('payments').description('invoices and payments');
   payments
@@ -67,7 +67,7 @@ export function registerOperatorCommands(program: Command, context: CliContext):
     .option('--as-of <date>', 'the day the payment arrived (YYYY-MM-DD), today by default')
     .option('--json', 'print one JSON document')
     .action(async (invoice: string, options: { asOf?: string; json?: boolean }) => {
-      await report(context, await confirmPayment(buildDeps(context), invoice, context.asOf(options.asOf)), options.json === true);
+      await report(context, await confirmPayment(await buildDeps(context), invoice, context.asOf(options.asOf)), options.json === true);
     });
   payments.exitOverride();
 }

@@ -10,7 +10,7 @@ export interface ScanOptions {
 
 /** Streams the dry-run listing: a day with 100,000 actions is printed, not held. */
 async function printDryRun(context: CliContext, asOf: string, isJson: boolean): Promise<void> {
-  const store = context.existingStore; // before the first line: a missing database prints only its error
+  const store = await context.existingStore(); // before the first line: a missing database prints only its error
   const out = process.stdout;
   let count = 0;
   if (isJson) out.write(`{"asOf":${JSON.stringify(asOf)},"actions":[`);

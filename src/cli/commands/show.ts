@@ -52,7 +52,7 @@ export function registerShow(program: Command, context: CliContext): void {
     .option('--as-of <date>', 'status as of this day (YYYY-MM-DD) instead of today')
     .option('--json', 'print one JSON document')
     .action(async (id: string, options: { asOf?: string; json?: boolean }) => {
-      const description = await describeSubscription(context.existingStore, id, context.asOf(options.asOf));
+      const description = await describeSubscription((await context.existingStore()), id, context.asOf(options.asOf));
       if (options.json) printJson(description);
       else printHuman(description);
     });

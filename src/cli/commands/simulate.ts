@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { createLogger } from '../../log.js';
+import { describePostgresUrl } from '../../store/postgres.js';
 import { simulateInSandbox, type SimulatedDay } from '../../simulate.js';
 import type { CliContext } from '../context.js';
 import { parseDate, printJson } from '../context.js';
@@ -39,27 +40,28 @@ export function registerSimulate(program: Command, context: CliContext): void {
     .requiredOption('--from <date>', 'first day (YYYY-MM-DD)')
     .requiredOption('--to <date>', 'last day (YYYY-MM-DD)')
     .option('--into <dir>', "the sandbox's data directory, new or empty (default: a new temporary directory)")
-    .option('--into-database <url>', "hold the sandbox's data in this database (not supported yet)")
+    .option('--into-database <url>', "hold the sandbox's data in this PostgreSQL database (postgres://…/DB: existing and empty) instead of an SQLite file")
     .option('--json', 'print one JSON document')
     .action(async (options: SimulateOptions) => {
       const range = parseRange(options.from, options.to);
-      if (options.intoDatabase !== undefined) {
-        throw new InputError(
-          `--into-database ${options.intoDatabase}: is not supported yet (the sandbox is a SQLite file in its data directory: use --into DIR)`,
-        );
-      }
       const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
       const say = (line: string) => process.stderr.write(`${line}\n`);
-      const { dataDir, days } = await simulateInSandbox(context.config, log, range, {
+      const { database: source } = context.config;
+      const configured = source.kind === 'sqlite' ? source.file : describePostgresUrl(source.url);
+      const { dataDir, location, days } = await simulateInSandbox(context.config, log, range, {
         ...(options.into !== undefined ? { into: options.into } : {}),
-        onSandbox: (dir) => say(`simulate: sandbox in ${dir} (copy of ${context.config.dataDir}; the configured data is not changed)`),
+        ...(options.intoDatabase !== undefined ? { intoDatabase: options.intoDatabase } : {}),
+        onSandbox: (dir, into) =>
+          say(`simulate: sandbox in ${dir}${into.startsWith(dir) ? '' : `, its data in ${into}`} (copy of ${configured}; the configured data is not changed)`),
         ...(options.json ? {} : { onDay: printDay }),
       });
       if (options.json) printJson({ days });
       const relative = path.relative(process.cwd(), dataDir);
       const shown = quote(relative.startsWith('..') || path.isAbsolute(relative) ? dataDir : relative || '.');
       say(`simulate: done; emails in ${path.join(dataDir, 'outbox')}/. Read the sandbox with:`);
-      say(`  LIFECYCLE_DATA_DIR=${shown} lifecycle show ID`);
-      say(`  LIFECYCLE_DATA_DIR=${shown} lifecycle status`);
+      // The sandbox's own store, whatever DATABASE_URL the shell has (the password, if any, is the user's to add).
+      const database = options.intoDatabase !== undefined ? `DATABASE_URL=${quote(location)} ` : context.config.database.kind === 'postgres' ? 'DATABASE_URL= ' : '';
+      say(`  ${database}LIFECYCLE_DATA_DIR=${shown} lifecycle show ID`);
+      say(`  ${database}LIFECYCLE_DATA_DIR=${shown} lifecycle status`);
     });
 }

@@ -37,7 +37,7 @@ export function registerStatus(program: Command, context: CliContext): void {
     .description('queue counts, recent scans, failed jobs, undeliverable and pending notices, event deliveries')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
-      const store = context.existingStore;
+      const store = await context.existingStore();
       const scans = (await listRecentScanRuns(store, 10)).map(redactValue);
       const undeliverable = (await listUndeliverableNotices(store, 50)).map(({ subscription, kind, anniversary, at }) => ({ subscription, kind, anniversary, at }));
       const notices = await countNoticesByStatus(store);
@@ -45,6 +45,7 @@ export function registerStatus(program: Command, context: CliContext): void {
       const queues = await readQueues(context);
       const events = await readEventDelivery(context);
       const report = {
+        store: store.location,
         subscriptions,
         notices,
         queues,
@@ -54,6 +55,7 @@ export function registerStatus(program: Command, context: CliContext): void {
       };
       if (options.json) return printJson(report);
       const out: string[] = [];
+      out.push(`store          ${report.store}`);
       out.push(`subscriptions  ${Object.entries(report.subscriptions).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
       out.push(`notices        ${Object.entries(report.notices).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
       const delivery = eventStates.map((state) => `${state} ${events.counts[state]}`).join(', ');
@@ -83,8 +85,8 @@ const eventStates = ['pending', 'delivered', 'failed'] as const;
 async function readEventDelivery(context: CliContext) {
   const isDelivered = context.config.eventsWebhookUrl !== null;
   try {
-    const failed = await listFailedEvents(context.existingStore, 10);
-    return { isDelivered, counts: await countEventsByStatus(context.existingStore), failed: failed.map(redactValue) };
+    const failed = await listFailedEvents((await context.existingStore()), 10);
+    return { isDelivered, counts: await countEventsByStatus((await context.existingStore())), failed: failed.map(redactValue) };
   } catch {
     return { isDelivered, counts: { pending: 0, delivered: 0, failed: 0 }, failed: [] };
   }

@@ -24,7 +24,7 @@ export function registerTokens(program: Command, context: CliContext): void {
     .option('--json', 'print one JSON document')
     .action(async (name: string, options: { role: string; json?: boolean }) => {
       const role = checkTokenRole(options.role);
-      const { token, record } = await createToken(context.store, name, role, new Date());
+      const { token, record } = await createToken((await context.store()), name, role, new Date());
       if (options.json) return printJson({ ...record, token });
       process.stderr.write(`token "${record.name}" (${record.role}) created; it is shown only now, keep it in a secret store:\n`);
       process.stdout.write(`${token}\n`);
@@ -35,7 +35,7 @@ export function registerTokens(program: Command, context: CliContext): void {
     .description('every token: name, role, created, last used (to the minute), revoked; never the token')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
-      const records = await listTokens(context.existingStore);
+      const records = await listTokens((await context.existingStore()));
       if (options.json) return printJson({ tokens: records });
       process.stdout.write(records.length ? `${formatTable(records)}\n` : 'no named tokens (lifecycle tokens create NAME --role viewer|operator)\n');
     });
@@ -46,7 +46,7 @@ export function registerTokens(program: Command, context: CliContext): void {
     .argument('<name>', 'the token\'s name')
     .option('--json', 'print one JSON document')
     .action(async (name: string, options: { json?: boolean }) => {
-      const record = await revokeToken(context.existingStore, name, new Date());
+      const record = await revokeToken((await context.existingStore()), name, new Date());
       if (options.json) return printJson(record);
       process.stdout.write(`token "${record.name}" revoked at ${record.revokedAt}; the admin API refuses it from the next request\n`);
     });

@@ -8,7 +8,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InputError } from '../../errors.js';
 import { importFile, type ImportSummary } from '../../import/import-file.js';
 import { flushWrittenEvents } from '../../jobs/queues.js';
-import { openStore } from '../../store/db.js';
 import type { AdminContext } from '../context.js';
 
 /** The largest document `POST /api/imports` accepts (413 beyond): 64 MiB, about 200,000 subscriptions. */
@@ -23,15 +22,6 @@ class TooLargeError extends Error {
   }
 }
 
-/** Imports run one at a time: each holds the database's write lock on a connection of its own. */
-let importQueue: Promise<unknown> = Promise.resolve();
-
-function serialize<T>(work: () => Promise<T>): Promise<T> {
-  const result = importQueue.then(work, work);
-  importQueue = result.catch(() => undefined);
-  return result;
-}
-
 /** The temp path replaced by a label a client understands, in the message and every problem. */
 function relabel(error: unknown, file: string): unknown {
   if (!(error instanceof InputError)) return error;
@@ -41,27 +31,24 @@ function relabel(error: unknown, file: string): unknown {
 
 /**
  * Writes the document to a private temp file and imports it exactly as `lifecycle import` would:
- * same parser, validation, problem wording, all or nothing, idempotent. Its own connection keeps
- * the import's transaction free of statements other requests run meanwhile.
+ * same parser, validation, problem wording, all or nothing, idempotent. The document is validated
+ * before the import takes the daemon's store: its transaction (an in-process lock on SQLite, a
+ * pooled connection on PostgreSQL) is held only while the records are written, and the daemon's
+ * other jobs wait for its commit instead of polling a busy database.
  */
 async function importDocument(context: AdminContext, request: FastifyRequest, format: 'json' | 'csv', write: (file: string) => Promise<void>): Promise<ImportSummary> {
   const dir = await mkdtemp(path.join(tmpdir(), 'lifecycle-import-'));
   const file = path.join(dir, `body.${format}`);
   try {
     await write(file);
-    const summary = await serialize(async () => {
-      const store = openStore(context.store.sqlite.name, { mode: 'existing' });
-      try {
-        const imported = await importFile(store, file, context.deps.now(), { source: `api:${request.actor?.ref ?? 'admin-api'}` });
-        // Events the import wrote (e.g. a reactivation) go out now; should Redis fail, the next scan queues them.
-        await flushWrittenEvents(context.queues.actions, context.config, store).catch(() => undefined);
-        return imported;
-      } finally {
-        store.close();
-      }
-    }).catch((error: unknown) => {
+    let summary: ImportSummary;
+    try {
+      summary = await importFile(context.store, file, context.deps.now(), { source: `api:${request.actor?.ref ?? 'admin-api'}`, validateFirst: true });
+      // Events the import wrote (e.g. a reactivation) go out now; should Redis fail, the next scan queues them.
+      await flushWrittenEvents(context.queues.actions, context.config, context.store).catch(() => undefined);
+    } catch (error) {
       throw relabel(error, file);
-    });
+    }
     request.log.info({ actor: request.actor?.ref, partners: summary.partners, subscriptions: summary.subscriptions }, 'import through the admin API');
     return summary;
   } finally {

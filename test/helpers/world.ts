@@ -8,7 +8,6 @@ import { importFile } from '../../src/import/import-file.js';
 import { addDays } from '../../src/policy/dates.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { sql, type SQL } from 'drizzle-orm';
-import { copyStore } from '../../src/store/copy.js';
 import { databaseFile, openStore, type Store } from '../../src/store/db.js';
 import type { Store as AnyStore } from '../../src/store/executor.js';
 import type { Logger } from '../../src/log.js';
@@ -124,7 +123,7 @@ export async function createWorld(env: Record<string, string>, today: string, ba
     today,
     prefix,
     async import(subscriptions, partners) {
-      await importInto(store, dir, writeDataset(dir, subscriptions, partners));
+      await importFile(store, writeDataset(dir, subscriptions, partners), new Date());
     },
     async startRuntime(options = {}) {
       const url = new URL(config.redisUrl!);
@@ -160,22 +159,4 @@ export async function createWorld(env: Record<string, string>, today: string, ba
     },
   };
   return world;
-}
-
-/**
- * SPEC §2 import into any store. Until the import runs on every backend, a store other than
- * SQLite gets the file imported into a scratch SQLite file and copied over (its first import).
- */
-export async function importInto(store: AnyStore, dir: string, file: string): Promise<void> {
-  if ('sqlite' in store) {
-    await importFile(store as Store, file, new Date());
-    return;
-  }
-  const scratch = openStore(path.join(mkdtempSync(path.join(dir, 'import-')), 'scratch.db'));
-  try {
-    await importFile(scratch, file, new Date());
-    await copyStore(scratch, store);
-  } finally {
-    await scratch.close();
-  }
 }

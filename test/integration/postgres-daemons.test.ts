@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { importFile } from '../../src/import/import-file.js';
 import { actionQueueName } from '../../src/jobs/queues.js';
 import { addDays, todayIn } from '../../src/policy/dates.js';
 import { connectStore } from '../../src/store/db.js';
@@ -14,7 +15,7 @@ import { reapDaemons, spawnDaemon, type DaemonProcess } from '../helpers/daemon.
 import { postgresBinDir, startPostgresServer, type PostgresServer } from '../helpers/postgres-server.js';
 import { findFreePort, startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { importInto, writeDataset } from '../helpers/world.js';
+import { writeDataset } from '../helpers/world.js';
 
 /**
  * Two `lifecycle start` processes, each with its own data dir, on one PostgreSQL database and one
@@ -60,7 +61,7 @@ describe.skipIf(!isRunnable)('two daemon processes on one PostgreSQL database', 
     // The daemons' clock is the real one: the data is due today.
     const today = todayIn('UTC', new Date());
     const ids = Array.from({ length: burst }, (_, i) => `${idPrefix}${String(i).padStart(3, '0')}`);
-    await importInto(store, dir, writeDataset(dir, ids.map((id) => ({ id, anniversaryOn: addDays(today, 7) }))));
+    await importFile(store, writeDataset(dir, ids.map((id) => ({ id, anniversaryOn: addDays(today, 7) }))), new Date());
     const prefix = `pgd${process.pid}${name}`;
     const env = {
       DATABASE_URL: url,

@@ -65,7 +65,8 @@ describe.each(await storeBackends())('scan and jobs on a real Redis and SMTP ser
     const third = await runScan(producer.deps, { trigger: 'operator', asOf: D });
     await waitUntilIdle(producer.queues.actions);
     expect(third.due).toBe(0);
-    expect((await w.ledger()).map((r) => [r.subscription, r.action, r.outcome])).toEqual(ids.map((id) => [id, 'remind-before', 'sent']));
+    // Jobs run four at a time: the ledger's order is theirs.
+    expect((await w.ledger()).map((r) => [r.subscription, r.action, r.outcome]).sort()).toEqual(ids.map((id) => [id, 'remind-before', 'sent']));
     expect(received('A1-')).toHaveLength(3);
   });
 

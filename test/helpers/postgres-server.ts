@@ -55,7 +55,10 @@ export async function startPostgresServer(port: number): Promise<PostgresServer>
     cwd: dir,
     ...user,
   });
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  }
 
   let child: ChildProcess | null = null;
   const start = async () => {

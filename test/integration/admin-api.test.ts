@@ -512,7 +512,7 @@ describe('admin API routes', () => {
     ]);
     expect(plan.json).toMatchObject({ from: D, to: addDays(D, 60), total: 7, note: expect.stringContaining('renewals are not predicted') });
     // The plan has no effects.
-    expect(w.ledger()).toEqual([]);
+    expect(await w.ledger()).toEqual([]);
     expect((await api.call('GET', '/api/plan')).json).toMatchObject({ from: D, to: addDays(D, 30) });
     expect((await api.call('GET', `/api/plan?from=${D}&to=${addDays(D, 399)}`)).status).toBe(200);
     const tooLong = await api.call('GET', `/api/plan?from=${D}&to=${addDays(D, 400)}`);
@@ -552,7 +552,7 @@ describe('admin API routes', () => {
     const retried = await api.call('POST', `/api/jobs/${encodeURIComponent(jobId)}/retry`);
     expect(retried.json).toEqual({ retried: jobId, queue: 'actions' });
     await waitUntilIdle(api.runtime.queues.actions);
-    expect(w.ledger().find((r) => r.subscription === 'F-1')?.outcome).toBe('sent');
+    expect((await w.ledger()).find((r) => r.subscription === 'F-1')?.outcome).toBe('sent');
     expect((await api.call('GET', '/api/jobs/failed')).json.jobs).toEqual([]);
     const notFailed = await api.call('POST', `/api/jobs/${encodeURIComponent(jobId)}/retry`);
     expect(notFailed.status).toBe(409);

@@ -1,12 +1,13 @@
 /**
  * Events benchmark: events delivered per second to a local receiver through the daemon's path
- * (outbox row → deliver-event job → signed POST → delivered mark), beside a bare HTTP client
+ * (outbox row → deliver-events job of up to 50 → signed POSTs, at most C at once → delivered mark), beside a bare HTTP client
  * POSTing the same bodies into the same receiver at the same concurrency.
  *
  *   node --import tsx bench/events.ts [--events N] [--concurrency C]
  *
  * Defaults N = 5,000, C = WORKER_CONCURRENCY's default (8). Prints a table and writes
- * bench/out/events.json. The aim (≥ 75 % of the bare rate) is reported, never asserted.
+ * bench/out/events.json. The aim (≥ 75 % of the bare rate) is reported, never asserted. The bare
+ * client runs (after a warm-up) before and after the daemon's path; the mean of its two rates is the reference.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -78,19 +79,26 @@ try {
     buildEventBody(row as Parameters<typeof buildEventBody>[0]),
   );
 
-  // The bare client: the same bodies, the same concurrency, the same hardened POST, no queue, no database.
-  let next = 0;
-  const bareStart = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        await postJson(receiver.url, body, { connectTimeoutMs: 5_000, timeoutMs: 15_000 });
-      }
-    }),
-  );
-  const bareSeconds = (performance.now() - bareStart) / 1000;
-  receiver.reset();
+  // The bare client: the same bodies, the same concurrency, the same hardened POST, no queue, no
+  // database. A first unmeasured run warms the HTTP client up for both paths; then it runs before
+  // and after the daemon's path, and the reference is the mean of the two rates: on a shared
+  // machine the load drifts between runs, and the mean favours neither side.
+  const runBare = async (count = bodies.length): Promise<number> => {
+    let next = 0;
+    const bareStart = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) {
+          const body = bodies[next++]!;
+          await postJson(receiver.url, body, { connectTimeoutMs: 5_000, timeoutMs: 15_000 });
+        }
+      }),
+    );
+    receiver.reset();
+    return (performance.now() - bareStart) / 1000;
+  };
+  await runBare(Math.min(bodies.length, 1_000));
+  const bareBefore = await runBare();
 
   const runtime = await startRuntime({ config, store, log: pino({ level: 'silent' }), connection: redis.connection, today: () => '2019-10-02', now: () => new Date() });
   const start = performance.now();
@@ -101,22 +109,24 @@ try {
   }
   const eventSeconds = (performance.now() - start) / 1000;
   await runtime.close();
+  const bareAfter = await runBare();
 
   const eventRate = total / eventSeconds;
-  const bareRate = total / bareSeconds;
+  const bareRate = (total / bareBefore + total / bareAfter) / 2;
+  const bareSeconds = total / bareRate;
   const ratio = eventRate / bareRate;
   process.stdout.write(
     `${formatTable(
       ['stage', 'events', 'seconds', 'per second'],
       [
-        ['events: outbox → deliver-event jobs → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
-        ['bare HTTP client (postJson, same concurrency)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
+        ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
+        ['bare HTTP client (postJson, same concurrency; mean of a run before and after)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
       ],
     )}\nevents / bare: ${(ratio * 100).toFixed(0)} % (aim ≥ 75 %)\n`,
   );
   const outDir = fileURLToPath(new URL('./out/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'events.json'), JSON.stringify({ machine: describeMachine(), total, concurrency, eventRate, bareRate, ratio }, null, 2));
+  writeFileSync(path.join(outDir, 'events.json'), JSON.stringify({ machine: describeMachine(), total, concurrency, eventRate, bareRate, bareRates: [total / bareBefore, total / bareAfter], ratio }, null, 2));
 } finally {
   store.close();
   await redis.stop();

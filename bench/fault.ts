@@ -6,10 +6,12 @@
  *
  *   node --import tsx bench/fault.ts [--subscriptions 10000] [--days 120] [--daemon-kills 50]
  *                                    [--redis-kills 20] [--smtp-down-days 5] [--workers 2]
- *                                    [--seed 1] [--json] [--keep]
+ *                                    [--seed 1] [--database sqlite|postgres] [--json] [--keep]
  *
- * The harness (this process) owns the SQLite file, the redis-server child (AOF on, appendfsync
- * always: a SIGKILL loses nothing acknowledged), the SMTP sink (in process, recording each
+ * The harness (this process) owns the store (a SQLite file, or with `--database postgres` a
+ * database of its own on the server TEST_DATABASE_URL names, created and dropped here; the
+ * workers then reach it through DATABASE_URL, as daemons on several hosts do), the redis-server
+ * child (AOF on, appendfsync always: a SIGKILL loses nothing acknowledged), the SMTP sink (in process, recording each
  * message's Message-ID and arrival time) and the day file. Each day it writes the day file, runs
  * the scan for that day (runScan through a producer runtime on the workers' queue prefix), and
  * waits until the actions queue is idle while killing and restarting workers and Redis at random
@@ -23,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { importFile } from '../src/import/import-file.js';
@@ -31,10 +34,11 @@ import { runScan } from '../src/jobs/scan.js';
 import { addDays } from '../src/policy/dates.js';
 import type { Partner, Subscription } from '../src/policy/types.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
-import { databaseFile, openStore } from '../src/store/db.js';
-import type { SqliteStore as Store } from '../src/store/sqlite.js';
+import { connectStore, databaseFile } from '../src/store/db.js';
+import type { Dialect, Store } from '../src/store/executor.js';
 import { findPartner } from '../src/store/queries.js';
 import { toSubscription, type SubscriptionRow } from '../src/store/rows.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { createRandom, writeDatasetFile } from './lib/dataset.js';
 import { formatCount, readCount } from './lib/measure.js';
 import { startBenchRedis, type BenchRedis } from './lib/redis-server.js';
@@ -66,6 +70,8 @@ export interface FaultInjectionOptions {
   startDay?: string;
   /** Seeds the data set and the fault schedule. @defaultValue 1 */
   seed?: number;
+  /** The store: a SQLite file in the temp dir, or a PostgreSQL database of its own. @defaultValue sqlite */
+  database?: Dialect;
   /** A day that has not gone idle by then is given up (and reported). @defaultValue 180,000 */
   dayTimeoutMs?: number;
   /** Progress lines. @defaultValue none */
@@ -140,6 +146,7 @@ const defaults: FaultReport['options'] = {
   jobBackoffMs: 25,
   startDay: '2025-03-01',
   seed: 1,
+  database: 'sqlite',
   dayTimeoutMs: 180_000,
 };
 
@@ -257,6 +264,7 @@ export async function runFaultInjection(input: FaultInjectionOptions = {}): Prom
   let pool: WorkerPool | null = null;
   let producer: Runtime | null = null;
   let store: Store | null = null;
+  let database: TestDatabase | null = null;
   try {
     // ------------------------------------------------ data: anniversaries over the season
     const first = options.startDay;
@@ -273,12 +281,13 @@ export async function runFaultInjection(input: FaultInjectionOptions = {}): Prom
       seed: options.seed,
     });
     const dataDir = path.join(dir, 'data');
-    store = openStore(databaseFile(dataDir));
-    const summary = await importFile(store, json, new Date(`${addDays(first, -20)}T12:00:00Z`));
-    const initial = (store.connection.prepare('SELECT * FROM subscriptions').all() as SubscriptionRow[]).map(toSubscription);
+    if (options.database === 'postgres') database = await createTestDatabase();
+    store = await connectStore(database ? { url: database.url } : { file: databaseFile(dataDir) });
+    const summary = await importFile(store as Parameters<typeof importFile>[0], json, new Date(`${addDays(first, -20)}T12:00:00Z`));
+    const initial = (await store.all<SubscriptionRow>(sql`SELECT * FROM subscriptions ORDER BY id`)).map(toSubscription);
     const partners = new Map<string, Partner>();
     for (const s of initial) if (!partners.has(s.partnerId)) partners.set(s.partnerId, (await findPartner(store, s.partnerId))!);
-    progress(`imported ${formatCount(summary.subscriptions.created)} subscriptions of ${formatCount(summary.partners.created)} partners into ${dataDir}`);
+    progress(`imported ${formatCount(summary.subscriptions.created)} subscriptions of ${formatCount(summary.partners.created)} partners into ${store.location}`);
 
     // ------------------------------------------------ Redis, SMTP sink, workers, producer
     redis = await startBenchRedis({ dir: path.join(dir, 'redis'), appendfsync: 'always' });
@@ -287,6 +296,7 @@ export async function runFaultInjection(input: FaultInjectionOptions = {}): Prom
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH ?? '',
       LIFECYCLE_DATA_DIR: dataDir,
+      ...(database ? { DATABASE_URL: database.url } : {}),
       REDIS_URL: redis.url,
       SMTP_URL: sink.url,
       QUEUE_PREFIX: prefix,
@@ -389,7 +399,7 @@ export async function runFaultInjection(input: FaultInjectionOptions = {}): Prom
     await producer.close(5_000);
     producer = null;
 
-    const report = reconcile({
+    const report = await reconcile({
       store,
       arrivals: currentSink.arrivals,
       replay: replaySeason(initial, partners, first, totalDays, config.mailDomain),
@@ -425,7 +435,8 @@ export async function runFaultInjection(input: FaultInjectionOptions = {}): Prom
   } finally {
     await pool?.stop().catch(() => undefined);
     await producer?.close(2_000).catch(() => undefined);
-    store?.close();
+    await store?.close().catch(() => undefined);
+    await database?.drop().catch((error: unknown) => progress(`dropping ${database!.name} failed: ${(error as Error).message}`));
     await sink?.stop();
     await redis?.stop().catch(() => undefined);
     if (!input.keep) rmSync(dir, { recursive: true, force: true });
@@ -439,12 +450,12 @@ interface NoticeLedgerRow {
   attempts: number;
 }
 
-function reconcile(input: {
+async function reconcile(input: {
   store: Store;
   arrivals: readonly { messageId: string | null; atMs: number }[];
   replay: ReturnType<typeof replaySeason>;
   lastDay: string;
-}): Pick<FaultReport, 'notices' | 'ledger'> {
+}): Promise<Pick<FaultReport, 'notices' | 'ledger'>> {
   const { store, replay } = input;
   const sample = (list: string[]) => list.slice(0, 10);
   const arrivalsById = new Map<string, number[]>();
@@ -454,7 +465,7 @@ function reconcile(input: {
     list.push(arrival.atMs);
     arrivalsById.set(id, list);
   }
-  const notices = store.connection.prepare('SELECT message_id, status, sent_at, attempts FROM notices').all() as NoticeLedgerRow[];
+  const notices = await store.all<NoticeLedgerRow>(sql`SELECT message_id, status, sent_at, attempts FROM notices`);
   const byId = new Map(notices.map((n) => [n.message_id, n]));
   const lost: string[] = [];
   const outside: string[] = [];
@@ -486,16 +497,12 @@ function reconcile(input: {
   const unexpected = [...arrivalsById.keys()].filter((id) => byId.get(id)?.status !== 'sent' && byId.get(id)?.status !== 'pending');
 
   // The ledger against the replay.
-  const ledgerRows = store.connection.prepare('SELECT subscription_id, action, anniversary_on, outcome FROM actions').all() as {
-    subscription_id: string;
-    action: string;
-    anniversary_on: string;
-    outcome: string;
-  }[];
-  const duplicateKeys = store.connection
-    .prepare('SELECT COUNT(*) FROM (SELECT 1 FROM actions GROUP BY subscription_id, action, anniversary_on HAVING COUNT(*) > 1)')
-    .pluck()
-    .get() as number;
+  const ledgerRows = await store.all<{ subscription_id: string; action: string; anniversary_on: string; outcome: string }>(
+    sql`SELECT subscription_id, action, anniversary_on, outcome FROM actions`,
+  );
+  const { n: duplicateKeys } = (await store.get<{ n: number }>(
+    sql`SELECT COUNT(*) AS n FROM (SELECT 1 FROM actions GROUP BY subscription_id, action, anniversary_on HAVING COUNT(*) > 1) AS twice`,
+  ))!;
   const ledger = new Map(ledgerRows.map((r) => [actionKey(r.subscription_id, r.action, r.anniversary_on), r.outcome]));
   const missing: string[] = [];
   const mismatches: string[] = [];
@@ -511,9 +518,9 @@ function reconcile(input: {
     if (!row || (row.status === 'undeliverable') === notice.isDeliverable) noticeMismatches++;
   }
   for (const id of byId.keys()) if (!replay.notices.has(id)) noticeMismatches++;
-  const overdue = store.connection
-    .prepare('SELECT id, next_due_on FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ? ORDER BY next_due_on LIMIT 1000')
-    .all(input.lastDay) as { id: string; next_due_on: string }[];
+  const overdue = await store.all<{ id: string; next_due_on: string }>(
+    sql`SELECT id, next_due_on FROM subscriptions WHERE next_due_on IS NOT NULL AND next_due_on <= ${input.lastDay} ORDER BY next_due_on, id LIMIT 1000`,
+  );
   const outcomes: Record<string, number> = {};
   for (const row of ledgerRows) {
     const key = `${row.action}:${row.outcome}`;
@@ -562,7 +569,7 @@ export function formatFaultReport(report: FaultReport): string {
   const examples = (label: string, list: string[]) => (list.length > 0 ? [`  ${label}:`, ...list.map((x) => `    ${x}`)] : []);
   return [
     '',
-    `fault injection: ${formatCount(o.subscriptions)} subscriptions, ${o.days} days from ${o.startDay} (+${o.drainDays} quiet), ${o.workers} worker processes × concurrency ${o.concurrency}, JOB_LOCK_MS ${o.jobLockMs}, seed ${o.seed}`,
+    `fault injection: ${formatCount(o.subscriptions)} subscriptions on ${o.database === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${o.days} days from ${o.startDay} (+${o.drainDays} quiet), ${o.workers} worker processes × concurrency ${o.concurrency}, JOB_LOCK_MS ${o.jobLockMs}, seed ${o.seed}`,
     `  ${report.seconds} s; Node ${process.version}, ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}`,
     '',
     'faults',
@@ -621,11 +628,18 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       'smtp-down-days': { type: 'string' },
       workers: { type: 'string' },
       seed: { type: 'string' },
+      database: { type: 'string' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
   });
+  const databaseArg = values.database ?? 'sqlite';
+  if (databaseArg !== 'sqlite' && databaseArg !== 'postgres') {
+    process.stderr.write(`error: --database ${databaseArg}: expected sqlite or postgres\n`);
+    process.exit(2);
+  }
   const report = await runFaultInjection({
+    database: databaseArg,
     subscriptions: readCount(values.subscriptions, 'subscriptions', defaults.subscriptions),
     days: readCount(values.days, 'days', defaults.days),
     daemonKills: readCount(values['daemon-kills'], 'daemon-kills', defaults.daemonKills, 0),

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { InputError } from './errors.js';
 import { withDeadline } from './redis/deadline.js';
 import { dailyScanSchedulerId } from './jobs/queues.js';
+import { requeueUndelivered } from './jobs/scan.js';
 import type { Logger } from './log.js';
 import { startAdminServer, type AdminServer } from './ops/http.js';
 import type { Runtime } from './runtime.js';
@@ -29,6 +30,8 @@ export async function startDaemon(config: Readonly<Config>, log: Logger): Promis
     await registerDailySchedule(runtime, config, log);
     // Catch up at start: today's daily scan, unless it ran already (the scan_runs key refuses a second).
     await runtime.queues.scans.add('scan', { trigger: 'daily' }, { jobId: `startup-${today()}` });
+    // Notices and events a killed daemon committed but never queued go now, not at tomorrow's scan.
+    await requeueUndelivered(runtime.deps);
     admin = await startAdminServer({
       host: config.adminHost,
       port: config.adminPort,

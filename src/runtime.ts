@@ -133,7 +133,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       lockDuration,
       stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
       maxStalledCount: 5,
-      settings: { backoffStrategy: (attemptsMade: number) => findEventBackoffMs(config, attemptsMade) },
+      // An event's retry job counts the batch's attempt before it, so the delays double on from there.
+      settings: { backoffStrategy: (attemptsMade: number, _type?: string, _error?: Error, job?: { data?: unknown }) =>
+        findEventBackoffMs(config, attemptsMade + ((job?.data as { attemptsBefore?: number } | undefined)?.attemptsBefore ?? 0)) },
     });
     const scans = new Worker<JobPayloads['scan'], unknown, 'scan'>(scanQueueName, withRedactedErrors(async (job: Job<JobPayloads['scan'], unknown, 'scan'>) => {
       const result = await runScan(deps, job.data);

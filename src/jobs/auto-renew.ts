@@ -15,7 +15,7 @@ import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
 import { findNoticeClock, putNoticeInOutbox } from './notices.js';
 import type { ActionJobData } from './payloads.js';
-import { recheckAction } from './recheck.js';
+import { recheckOrRecordPassed } from './recheck.js';
 
 type Prepared =
   | { kind: 'done'; outcome: string; messageId: string | null }
@@ -34,7 +34,7 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
     const locked = await lockSubscription(tx, data.subscription);
     const done = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
     if (done !== null) return { kind: 'done', outcome: done, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
-    const check = await recheckAction(deps, tx, locked, action, data, jobId);
+    const check = await recheckOrRecordPassed(deps, tx, locked, action, data, jobId);
     if (!check.ok) return { kind: 'done', outcome: check.outcome, messageId: null };
     const { subscription, partner } = check;
     const at = deps.now();

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../config.js';
 import { postJson } from '../http/post-json.js';
 import { redact } from '../redact.js';
-import { buildEventBody, countEventAttempt, findEvent, markEventDelivered, markEventUndelivered } from '../store/events.js';
+import { buildEventBody, countEventAttempt, type EventRow, findEvent, markEventDelivered, markEventUndelivered } from '../store/events.js';
 import type { JobDeps } from './deps.js';
 
 /** The backoff type of event deliveries: doubling from JOB_BACKOFF_MS, capped (eventBackoffCapMs). */
@@ -21,6 +21,59 @@ export function findEventBackoffMs(config: Pick<Config, 'jobBackoffMs'>, attempt
 export function signEvent(secret: string, eventId: string, timestamp: number, body: string): string {
   const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
   return `v1,${createHmac('sha256', key).update(`${eventId}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+/**
+ * POSTs one event, signed (Standard Webhooks). Resolves to null when the receiver acknowledged it
+ * (2xx), else to why not: its status, or the connection's failure.
+ */
+export async function postEvent(deps: Pick<JobDeps, 'config' | 'now'>, event: EventRow): Promise<string | null> {
+  const { config } = deps;
+  const body = buildEventBody(event);
+  const timestamp = Math.floor(deps.now().getTime() / 1000);
+  try {
+    const answer = await postJson(config.eventsWebhookUrl!, body, {
+      headers: {
+        'webhook-id': event.event_id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signEvent(config.eventsWebhookSecret!, event.event_id, timestamp, body),
+      },
+      connectTimeoutMs: config.httpConnectTimeoutMs,
+      timeoutMs: config.httpTimeoutMs,
+    });
+    return answer.status >= 200 && answer.status < 300 ? null : `the receiver answered ${answer.status}`;
+  } catch (failure) {
+    return (failure as Error).message;
+  }
+}
+
+type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** At most `limit` tasks at once; the others wait their turn in order. */
+export function createLimiter(limit: number): Limiter {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
+// One bound per process (per JobDeps): however many jobs deliver events at once (batches and
+// single retries), at most WORKER_CONCURRENCY events are in flight to the receiver.
+const limiterByDeps = new WeakMap<object, Limiter>();
+
+export function findLimiter(deps: JobDeps): Limiter {
+  let limiter = limiterByDeps.get(deps);
+  if (!limiter) limiterByDeps.set(deps, (limiter = createLimiter(Math.max(1, deps.config.workerConcurrency))));
+  return limiter;
 }
 
 /** Why a delivery did not take: the receiver's status, or the connection's failure. */
@@ -43,26 +96,10 @@ export async function deliverEvent(deps: JobDeps, eventId: string, isLastAttempt
   if (event.status === 'delivered') return { outcome: 'already-delivered' };
   if (!config.eventsWebhookUrl || !config.eventsWebhookSecret) return { outcome: 'not-configured' };
   await countEventAttempt(store, event.id);
-  const body = buildEventBody(event);
-  const timestamp = Math.floor(deps.now().getTime() / 1000);
-  let error: string;
-  try {
-    const answer = await postJson(config.eventsWebhookUrl, body, {
-      headers: {
-        'webhook-id': event.event_id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signEvent(config.eventsWebhookSecret, event.event_id, timestamp, body),
-      },
-      connectTimeoutMs: config.httpConnectTimeoutMs,
-      timeoutMs: config.httpTimeoutMs,
-    });
-    if (answer.status >= 200 && answer.status < 300) {
-      await markEventDelivered(store, event.id, deps.now());
-      return { outcome: 'delivered' };
-    }
-    error = `the receiver answered ${answer.status}`;
-  } catch (failure) {
-    error = (failure as Error).message;
+  const error = await findLimiter(deps)(() => postEvent(deps, event));
+  if (error === null) {
+    await markEventDelivered(store, event.id, deps.now());
+    return { outcome: 'delivered' };
   }
   await markEventUndelivered(store, event.id, redact(error).slice(0, 500), isLastAttempt);
   throw new EventDeliveryError(`event ${event.event_id} (${event.type}): ${error}`);

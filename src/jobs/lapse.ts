@@ -8,9 +8,9 @@ import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
 import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
-import { findMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
+import { buildNoticeMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
 import type { ActionJobData } from './payloads.js';
-import { recheckAction } from './recheck.js';
+import { recheckOrRecordPassed } from './recheck.js';
 
 /** R5: not renewed by the end of A + 30 → lapsed on A + 31; benefits and the competency are lost. */
 export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: string | undefined): Promise<string> {
@@ -19,7 +19,7 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
     const locked = await lockSubscription(tx, data.subscription);
     const done = await findLedgerOutcome(tx, data.subscription, 'lapse', data.anniversary);
     if (done !== null) return done;
-    const check = await recheckAction(deps, tx, locked, 'lapse', data, jobId);
+    const check = await recheckOrRecordPassed(deps, tx, locked, 'lapse', data, jobId);
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
@@ -60,6 +60,6 @@ export async function processLapse(deps: JobDeps, data: ActionJobData, jobId: st
     });
     return 'lapsed';
   });
-  if (outcome === 'lapsed') await deliverNotice(deps, findMessageId('lapsed', data.subscription, data.anniversary, deps.config.mailDomain));
+  if (outcome === 'lapsed') await deliverNotice(deps, buildNoticeMessageId('lapsed', data.subscription, data.anniversary, deps.config.mailDomain));
   return outcome;
 }

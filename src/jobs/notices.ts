@@ -12,7 +12,7 @@ import { addNoticeToOutbox } from '../store/notices.js';
 import type { JobDeps } from './deps.js';
 
 /** SPEC §3's Message-ID of the notice `kind` for one cycle. */
-export function findMessageId(kind: NoticeKind, subscriptionId: string, anniversary: string, domain: string): string {
+export function buildNoticeMessageId(kind: NoticeKind, subscriptionId: string, anniversary: string, domain: string): string {
   return buildMessageId({ kind, subscriptionId, anniversary }, domain);
 }
 

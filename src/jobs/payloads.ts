@@ -20,6 +20,13 @@ export interface DeliverJobData {
 
 export interface DeliverEventJobData {
   eventId: string;
+  /** Attempts made before this job (the batch's): its backoff goes on from there. */
+  attemptsBefore?: number;
+}
+
+/** A batch of events to POST (at most eventBatchSize); each one refused goes on to a `deliver-event` job. */
+export interface DeliverEventsJobData {
+  eventIds: string[];
 }
 
 /** Every job name and its payload, shared by producers and processors. */
@@ -27,6 +34,7 @@ export interface JobPayloads extends Record<LifecycleAction, ActionJobData> {
   scan: ScanJobData;
   deliver: DeliverJobData;
   'deliver-event': DeliverEventJobData;
+  'deliver-events': DeliverEventsJobData;
 }
 
 export type JobName = keyof JobPayloads;

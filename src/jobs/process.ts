@@ -8,6 +8,7 @@ import { processAutoRenew } from './auto-renew.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
 import { deliverEvent } from './deliver-event.js';
+import { deliverEventBatch } from './deliver-events.js';
 import { processLapse } from './lapse.js';
 import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
 import { enqueueActions, flushWrittenEvents } from './queues.js';
@@ -64,6 +65,11 @@ function createJobProcessor(deps: JobDeps) {
       const { eventId } = job.data as JobPayloads['deliver-event'];
       const { outcome } = await deliverEvent(deps, eventId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
       return outcome;
+    }
+    if (job.name === 'deliver-events') {
+      const { eventIds } = job.data as JobPayloads['deliver-events'];
+      const outcome = await deliverEventBatch(deps, eventIds);
+      return `${outcome.delivered} delivered, ${outcome.retrying} retrying, ${outcome.skipped} skipped`;
     }
     if (job.name === 'deliver') {
       const { messageId } = job.data as JobPayloads['deliver'];

@@ -5,6 +5,7 @@ import { dropWrittenEvents, markEventsForRedelivery, takeCommittedEvents, type E
 import type { Executor } from '../store/executor.js';
 import type { NoticeRow } from '../store/notices.js';
 import { eventAttempts, eventBackoffType } from './deliver-event.js';
+import { eventBatchSize } from './deliver-events.js';
 import type { ActionJobData, JobName, JobPayloads } from './payloads.js';
 
 export const actionQueueName = 'actions';
@@ -150,16 +151,22 @@ export function buildEventJobId(eventId: string): string {
   return `event.${encodeIdPart(eventId)}`;
 }
 
-/** Adds one delivery job per event; its id is the event's, so an event is queued once at a time. */
+/**
+ * Adds `deliver-events` jobs of up to eventBatchSize events each, in feed order: one job per
+ * batch, not per event, since the job's Redis round trips cost more than the POST. An event that
+ * a batch cannot deliver gets a `deliver-event` job of its own (id `event.<id>`), which retries it.
+ */
 export async function enqueueEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, eventIds: readonly string[]): Promise<void> {
   if (eventIds.length === 0) return;
+  const batches: string[][] = [];
+  for (let start = 0; start < eventIds.length; start += eventBatchSize) batches.push(eventIds.slice(start, start + eventBatchSize));
   await queue.addBulk(
-    eventIds.map((eventId) => ({
-      name: 'deliver-event' as const,
-      data: { eventId },
-      // A delivered event's job is removed at once: the events table is its record, and a
-      // redelivery or the scan's safety net adds a new job under the same id.
-      opts: { jobId: buildEventJobId(eventId), attempts: eventAttempts, backoff: { type: eventBackoffType, delay: config.jobBackoffMs }, removeOnComplete: true },
+    batches.map((batch) => ({
+      name: 'deliver-events' as const,
+      data: { eventIds: batch },
+      // No job id: a batch is not an event. The job itself fails only when the database or Redis
+      // does; it retries as an event would, and past that its events stay pending for the next scan.
+      opts: { attempts: eventAttempts, backoff: { type: eventBackoffType, delay: config.jobBackoffMs }, removeOnComplete: true },
     })),
   );
 }

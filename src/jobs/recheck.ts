@@ -16,9 +16,10 @@ export type Recheck =
 /**
  * A job re-checks its subscription when it runs, not only when it was enqueued: renewed,
  * cancelled, lapsed or past its range since → no effect. Runs inside the effect transaction, on
- * the subscription as `lockSubscription` read it there.
+ * the subscription as `lockSubscription` read it there. An action whose range has passed is
+ * recorded as `skipped:window-passed` in the ledger (and marked done) here, once.
  */
-export async function recheckAction(
+export async function recheckOrRecordPassed(
   deps: JobDeps,
   tx: Executor,
   subscription: Subscription | null,

@@ -4,9 +4,9 @@ import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
 import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
 import { deliverNotice } from './deliver.js';
-import { findMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
+import { buildNoticeMessageId, findNoticeClock, putNoticeInOutbox } from './notices.js';
 import type { ActionJobData } from './payloads.js';
-import { recheckAction } from './recheck.js';
+import { recheckOrRecordPassed } from './recheck.js';
 
 /** R2 and R4: the reminder is written to the outbox with its ledger entry, then delivered. */
 export async function processReminder(
@@ -20,7 +20,7 @@ export async function processReminder(
     const locked = await lockSubscription(tx, data.subscription);
     const done = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
     if (done !== null) return done;
-    const check = await recheckAction(deps, tx, locked, action, data, jobId);
+    const check = await recheckOrRecordPassed(deps, tx, locked, action, data, jobId);
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
@@ -43,6 +43,6 @@ export async function processReminder(
     return result;
   });
   if (outcome !== 'sending') return outcome;
-  await deliverNotice(deps, findMessageId(action, data.subscription, data.anniversary, deps.config.mailDomain));
+  await deliverNotice(deps, buildNoticeMessageId(action, data.subscription, data.anniversary, deps.config.mailDomain));
   return 'sent';
 }

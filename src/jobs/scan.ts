@@ -19,6 +19,17 @@ const batchSize = 1_000;
  * enqueues the first due action of each subscription; the rest follow in cycle order as each
  * job completes. Actions whose range passed unrun are recorded as skipped, never sent late.
  */
+/**
+ * The outboxes' safety net, run by every scan and at every daemon start: a notice or event whose
+ * job was lost (Redis lost its data, or a kill came between the commit and the enqueue) goes
+ * again now rather than at the next daily scan. Returns the notices requeued.
+ */
+export async function requeueUndelivered(deps: Pick<JobDeps, 'store' | 'queue' | 'config'>): Promise<number> {
+  const redelivered = await requeuePendingNotices(deps.queue, await listPendingNotices(deps.store));
+  if (deps.config.eventsWebhookUrl) await requeueUndeliveredEvents(deps.queue, deps.config, await listUndeliveredEvents(deps.store));
+  return redelivered;
+}
+
 export async function runScan(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
   const startedMs = performance.now();
   const seconds = () => (performance.now() - startedMs) / 1_000;
@@ -118,9 +129,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
     await recordMissed();
     await send(batch);
     await sending;
-    // The outbox's safety net: a notice whose delivery job was lost (Redis lost its data) goes again.
-    result.redelivered = await requeuePendingNotices(deps.queue, await listPendingNotices(store));
-    if (deps.config.eventsWebhookUrl) await requeueUndeliveredEvents(deps.queue, deps.config, await listUndeliveredEvents(store));
+    result.redelivered = await requeueUndelivered(deps);
     await finishScanRun(store, scanId, result, deps.now());
     return result;
   } catch (error) {

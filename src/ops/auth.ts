@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Executor } from '../store/executor.js';
 import { findTokenByHash, hashToken, recordTokenUse, type TokenRole } from '../store/tokens.js';
 import { createFailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
+import type { Sessions } from './session.js';
 
 /** Who a request authenticated as; `ref` names it in logs and the audit trail. */
 export interface ApiActor {
@@ -46,6 +47,8 @@ export interface TokenCheckOptions {
   limiter?: FailureLimiterOptions;
   /** The limiter's and last use's clock: real time, not the runtime's (possibly simulated) day. */
   nowMs?: () => number;
+  /** Console sessions: a request without a bearer token may present the session cookie. */
+  sessions?: Sessions;
 }
 
 type Outcome = { actor: ApiActor } | { reason: 'missing' | 'wrong' | 'revoked'; message: string; tokenName?: string };
@@ -86,7 +89,15 @@ export function createTokenCheck(options: TokenCheckOptions) {
       await reply.code(429).header('retry-after', String(seconds)).send({ error: `too many failed authentications from ${client}: try again in ${seconds} s` });
       return;
     }
-    const outcome = await authenticate(options, adminHash, readBearer(request.headers.authorization), new Date(now));
+    const bearer = readBearer(request.headers.authorization);
+    const fromCookie = bearer === null && options.sessions ? await options.sessions.authenticate(request) : null;
+    if (fromCookie && 'reason' in fromCookie) {
+      // An expired session or a missing CSRF header is no guess at a token: not counted by the limiter.
+      options.log.warn({ ...where, reason: `session ${fromCookie.reason}` }, 'admin API authentication failed');
+      await reply.code(fromCookie.status).send({ error: fromCookie.message });
+      return;
+    }
+    const outcome = fromCookie ?? (await authenticate(options, adminHash, bearer, new Date(now)));
     if ('reason' in outcome) {
       // A revoked token's name says who still uses it; the name is no secret (`tokenName`: `token` keys are redacted).
       options.log.warn({ ...where, reason: outcome.reason, ...(outcome.tokenName ? { tokenName: outcome.tokenName } : {}) }, 'admin API authentication failed');

@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifySchemaValidationError } from 'fastify';
 import { InputError, NotFoundError, RefusedError } from '../errors.js';
@@ -12,9 +13,13 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerNoticeRoutes } from './routes/notices.js';
 import { registerPlanRoutes } from './routes/plan.js';
+import { registerQueueBoard } from './routes/queues.js';
 import { registerScanRoutes } from './routes/scans.js';
 import { registerSessionRoute } from './routes/session.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
+import { registerConsoleApi } from './console-api.js';
+import { addErrorResponses } from './openapi.js';
+import { createSessions, registerSignInRoutes } from './session.js';
 import { redact } from '../redact.js';
 
 export interface AdminServer {
@@ -87,14 +92,21 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }));
   registerHealthRoute(app, context);
   registerConsoleRoutes(app);
+  await app.register(cookie);
+  const sessions = createSessions({ store: context.store });
+  const tokenCheck = createTokenCheck({ adminToken: context.config.adminToken, store: context.store, log: context.log.child({ component: 'admin-api' }), sessions });
+  await registerQueueBoard(app, context, tokenCheck);
   await app.register(async (api) => {
-    api.addHook('onRequest', createTokenCheck({ adminToken: context.config.adminToken, store: context.store, log: context.log.child({ component: 'admin-api' }) }));
+    api.addHook('onRequest', tokenCheck);
+    api.addHook('onRoute', addErrorResponses);
     // A POST without a body is an empty one: `curl -X POST …/renew` means "with the defaults".
     api.addHook('preValidation', async (request) => {
       if (request.method === 'POST' && request.body === undefined) request.body = {};
     });
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     registerSessionRoute(api);
+    registerSignInRoutes(api, sessions);
+    registerConsoleApi(api, context);
     registerMetricsRoute(api, context);
     registerScanRoutes(api, context);
     registerSubscriptionRoutes(api, context);

@@ -133,16 +133,14 @@ export async function restartCycle(tx: Executor, context: ImportContext, current
   const at = context.now.toISOString();
   await tx.run(sql`UPDATE subscriptions SET status = 'active', lapsed_on = NULL, pending_invoice = NULL WHERE id = ${current.id}`);
   const event = { at: context.now, subscription: current.id, partner: merged.partnerId, anniversary: current.anniversaryOn };
-  // recordEvent/findInvoice take an Executor once the core store operations land; until then the SQLite store itself.
-  const events = tx as unknown as Parameters<typeof recordEvent>[0];
   if (current.pendingInvoice) {
     await tx.run(sql`UPDATE invoices SET status = 'void', failure_reason = ${voidReasons.cycleRestarted}, updated_at = ${at}
                      WHERE number = ${current.pendingInvoice} AND status = 'pending'`);
-    const invoice = await findInvoice(events, current.pendingInvoice);
-    await recordEvent(events, { ...event, type: 'invoice.voided', detail: { reason: voidReasons.cycleRestarted }, invoice });
+    const invoice = await findInvoice(tx, current.pendingInvoice);
+    await recordEvent(tx, { ...event, type: 'invoice.voided', detail: { reason: voidReasons.cycleRestarted }, invoice });
   }
   if (current.status !== 'lapsed') return;
-  await recordEvent(events, { ...event, type: 'subscription.reactivated', detail: { action: 'import', newAnniversary: merged.anniversaryOn } });
+  await recordEvent(tx, { ...event, type: 'subscription.reactivated', detail: { action: 'import', newAnniversary: merged.anniversaryOn } });
   await insertImportAudit(tx, context, {
     subscriptionId: current.id,
     partnerId: merged.partnerId,

@@ -27,6 +27,11 @@ export interface PostgresStoreOptions {
   applicationName?: string;
   /** Every transaction read-only (`default_transaction_read_only`): a reader that cannot write by mistake. */
   readOnly?: boolean;
+  /**
+   * How long a connection lost to the server (a restart, a failover) is tried again before the
+   * error reaches the caller (default 20,000 ms); see `transaction` for what is retried.
+   */
+  reconnectMs?: number;
 }
 
 /**
@@ -41,9 +46,11 @@ export class PostgresStore implements Store {
   readonly pool: pg.Pool;
   private readonly compiler = new PgDialect();
   private readonly inside = new AsyncLocalStorage<Executor>();
+  private readonly reconnectMs: number;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.location = describePostgresUrl(url);
+    this.reconnectMs = options.reconnectMs ?? 20_000;
     this.pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 10,
@@ -58,7 +65,7 @@ export class PostgresStore implements Store {
   all<T = Row>(query: SQL): Promise<T[]> {
     const tx = this.inside.getStore();
     if (tx) return tx.all<T>(query);
-    return this.query(this.pool, query).then((result) => result.rows as T[]);
+    return this.statement(query).then((result) => result.rows as T[]);
   }
 
   get<T = Row>(query: SQL): Promise<T | undefined> {
@@ -68,12 +75,30 @@ export class PostgresStore implements Store {
   run(query: SQL): Promise<number> {
     const tx = this.inside.getStore();
     if (tx) return tx.run(query);
-    return this.query(this.pool, query).then((result) => result.rowCount ?? 0);
+    return this.statement(query).then((result) => result.rowCount ?? 0);
   }
 
+  /**
+   * Runs `fn` in one transaction on one pooled connection. When the connection is lost before
+   * COMMIT is sent (the server restarted, a connection it terminated, or none to be had while it
+   * starts), nothing was committed: the whole transaction runs again on a new connection, until
+   * `reconnectMs` has passed. A connection lost during COMMIT is not retried (the commit may have
+   * happened): the caller's own retry meets the ledger keys that make a second run take no effect.
+   */
   async transaction<T>(fn: (tx: Executor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.inside.getStore()) throw new Error('store.transaction: already inside a transaction; pass its tx on');
-    const client = await this.pool.connect();
+    return this.retrying(() => this.transactionOnce(fn, options));
+  }
+
+  private async transactionOnce<T>(fn: (tx: Executor) => Promise<T>, options: TransactionOptions): Promise<T> {
+    const client = await this.connect();
+    // A server that ends the connection while it is checked out but between queries makes the
+    // client emit 'error': unhandled, that would end the process.
+    let lost: unknown = null;
+    const onError = (error: unknown) => {
+      lost ??= error;
+    };
+    client.on('error', onError);
     const tx: Executor = {
       dialect: 'postgres',
       all: async <R>(query: SQL) => (await this.query(client, query)).rows as R[],
@@ -81,10 +106,12 @@ export class PostgresStore implements Store {
       run: async (query: SQL) => (await this.query(client, query)).rowCount ?? 0,
     };
     let broken = false;
+    let isCommitting = false;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${(options.isolation ?? 'read committed').toUpperCase()}`);
       try {
         const result = await this.inside.run(tx, () => fn(tx));
+        isCommitting = true;
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -94,14 +121,66 @@ export class PostgresStore implements Store {
         throw error;
       }
     } catch (error) {
-      broken ||= isConnectionError(error);
+      broken ||= lost !== null || isConnectionError(error);
+      // Lost before COMMIT: rolled back by the server, safe to run again (see `transaction`).
+      if (!isCommitting && (isTransient(error) || (lost !== null && isTransient(lost)))) throw new LostConnection(error);
       throw error;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
 
+  /**
+   * A statement outside any transaction. Only getting a connection is retried (nothing was sent
+   * yet); a statement that fails on its connection may have taken effect, and throws.
+   */
+  private async statement(query: SQL): Promise<pg.QueryResult> {
+    const client = await this.retrying(() => this.connect());
+    let lost: unknown = null;
+    const onError = (error: unknown) => {
+      lost ??= error;
+    };
+    client.on('error', onError);
+    let broken = false;
+    try {
+      return await this.query(client, query);
+    } catch (error) {
+      broken = isConnectionError(error);
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken || lost !== null);
+    }
+  }
+
+  /** A pooled connection; none to be had from a server that is away is a LostConnection. */
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw isTransient(error) ? new LostConnection(error) : error;
+    }
+  }
+
+  /** Runs `attempt` again while it throws LostConnection, until `reconnectMs` has passed; then its cause. */
+  private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.reconnectMs;
+    for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof LostConnection)) throw error;
+        if (this.isClosed || Date.now() + pause > deadline) throw error.cause;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  private isClosed = false;
+
   async close(): Promise<void> {
+    this.isClosed = true;
     await this.pool.end();
   }
 
@@ -109,6 +188,26 @@ export class PostgresStore implements Store {
     const compiled = this.compiler.sqlToQuery(query);
     return client.query(compiled.sql, compiled.params.map(bindValue));
   }
+}
+
+/** A connection lost to the server before anything was committed: see `PostgresStore.transaction`. */
+class LostConnection extends Error {
+  constructor(override readonly cause: unknown) {
+    super('connection to PostgreSQL lost', { cause });
+  }
+}
+
+/**
+ * The server went away or is not there yet, rather than refusing the work: its connection failure
+ * classes (08…), an administrator's shutdown or crash (57P01–57P03: a restart), the socket refused
+ * or reset, and node-postgres's own "Connection terminated" (no code).
+ */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    return code.startsWith('08') || ['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code);
+  }
+  return error instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
 }
 
 /** Errors after which a pooled connection must not be reused. */

@@ -74,6 +74,8 @@ export const subscriptions = pgTable(
     index('subscriptions_next_due_idx').on(t.nextDueOn, t.id).where(sql`next_due_on IS NOT NULL`),
     index('subscriptions_partner_idx').on(t.partnerId),
     index('subscriptions_anniversary_idx').on(t.anniversaryOn),
+    // The console's list filtered by status reads a page of the index, not the table (status is a few values).
+    index('subscriptions_status_idx').on(t.status, t.id),
   ],
 );
 

@@ -79,3 +79,75 @@ export async function findCancelTicket(ex: Executor, id: string): Promise<string
   const row = await ex.get<{ cancel_ticket: string | null }>(sql`SELECT cancel_ticket FROM subscriptions WHERE id = ${id}`);
   return row?.cancel_ticket ?? null;
 }
+
+// The console's list (GET /api/subscriptions): the filters above, and an id prefix and a due day.
+
+export interface SubscriptionListFilter {
+  /** The start of a subscription id (a case-sensitive prefix). */
+  idPrefix?: string;
+  partner?: string;
+  status?: 'active' | 'lapsed' | 'cancelled';
+  offer?: 'action_pack' | 'competency';
+  anniversaryFrom?: string;
+  anniversaryTo?: string;
+  /** Only subscriptions with something pending on or before this day; the page is then in due-day order. */
+  dueBy?: string;
+}
+
+/** Where the previous page ended: its last row's id, and its next due day when ordered by it. */
+export interface SubscriptionListCursor {
+  id: string;
+  nextDueOn?: string;
+}
+
+/** The highest character an id may hold is ASCII (README "Input limits"): `prefix + '~'` bounds every id starting with it. */
+const idCeiling = '\u007f';
+
+/**
+ * One keyset page of the console's list, `limit + 1` rows at most (the extra one says a next page
+ * exists). Without `dueBy` or `idPrefix` it is `listSubscriptionPage` (id order; on SQLite a
+ * filter walks the primary key in chunks, so no page holds the thread for a walk of the table;
+ * a status filter reads `subscriptions_status_idx`). With `dueBy`: (next_due_on, id) order
+ * through the partial due index; with `idPrefix`: the primary key's range of that prefix.
+ */
+export async function readSubscriptionPage(
+  ex: Executor,
+  filter: SubscriptionListFilter,
+  after: SubscriptionListCursor | null,
+  limit: number,
+): Promise<SubscriptionRow[]> {
+  if (filter.dueBy === undefined && filter.idPrefix === undefined) {
+    const { partner, status, offer, anniversaryFrom, anniversaryTo } = filter;
+    const plain: SubscriptionFilter = {
+      ...(partner !== undefined ? { partner } : {}),
+      ...(status !== undefined ? { status } : {}),
+      ...(offer !== undefined ? { offer } : {}),
+      ...(anniversaryFrom !== undefined ? { anniversaryFrom } : {}),
+      ...(anniversaryTo !== undefined ? { anniversaryTo } : {}),
+      ...(after ? { after: after.id } : {}),
+    };
+    return listSubscriptionPage(ex, plain, limit + 1);
+  }
+  const where: SQL[] = [];
+  if (filter.idPrefix !== undefined) {
+    // SQLite compares text bytewise: a range on the primary key. PostgreSQL's collation may not
+    // order ASCII bytewise, so there the prefix is tested as such (rows still come in id order).
+    where.push(ex.dialect === 'sqlite' ? sql`id >= ${filter.idPrefix} AND id < ${filter.idPrefix + idCeiling}` : sql`starts_with(id, ${filter.idPrefix})`);
+  }
+  if (filter.partner !== undefined) where.push(sql`partner_id = ${filter.partner}`);
+  if (filter.status !== undefined) where.push(sql`status = ${filter.status}`);
+  if (filter.offer !== undefined) where.push(sql`offer = ${filter.offer}`);
+  if (filter.anniversaryFrom !== undefined) where.push(sql`anniversary_on >= ${filter.anniversaryFrom}`);
+  if (filter.anniversaryTo !== undefined) where.push(sql`anniversary_on <= ${filter.anniversaryTo}`);
+  let order: SQL;
+  if (filter.dueBy !== undefined) {
+    where.push(sql`next_due_on IS NOT NULL AND next_due_on <= ${filter.dueBy}`);
+    if (after) where.push(sql`(next_due_on, id) > (${after.nextDueOn ?? ''}, ${after.id})`);
+    order = sql`ORDER BY next_due_on, id`;
+  } else {
+    if (after) where.push(sql`id > ${after.id}`);
+    order = sql`ORDER BY id`;
+  }
+  const condition = where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``;
+  return ex.all<SubscriptionRow>(sql`SELECT * FROM subscriptions ${condition} ${order} LIMIT ${limit + 1}`);
+}

@@ -36,18 +36,29 @@ function serverUser(): { uid: number; gid: number } | Record<string, never> {
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
+/** A temp dir's parent the server's user can reach: as root, /tmp may be closed to others (mode 0700). */
+function baseDir(user: ReturnType<typeof serverUser>): string {
+  if (!('uid' in user)) return tmpdir();
+  const reachable = [tmpdir(), '/var/tmp', '/dev/shm'].find((dir) => spawnSync('test', ['-x', dir, '-a', '-w', dir], user).status === 0);
+  if (!reachable) throw new Error(`running as root, and no temp dir the postgres user may write to (${tmpdir()}, /var/tmp, /dev/shm)`);
+  return reachable;
+}
+
 export async function startPostgresServer(port: number): Promise<PostgresServer> {
   if (!postgresBinDir) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)');
-  const dir = mkdtempSync(path.join(tmpdir(), 'lifecycle-pg-'));
-  const dataDir = path.join(dir, 'data');
   const user = serverUser();
+  const dir = mkdtempSync(path.join(baseDir(user), 'lifecycle-pg-'));
+  const dataDir = path.join(dir, 'data');
   if ('uid' in user) chownSync(dir, user.uid, user.gid);
   const init = spawnSync(path.join(postgresBinDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'], {
     encoding: 'utf8',
     cwd: dir,
     ...user,
   });
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  }
 
   let child: ChildProcess | null = null;
   const start = async () => {

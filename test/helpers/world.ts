@@ -8,9 +8,12 @@ import { importFile } from '../../src/import/import-file.js';
 import { addDays } from '../../src/policy/dates.js';
 import { createApp, type App } from '../../src/app.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { sql, type SQL } from 'drizzle-orm';
 import { databaseFile, openStore } from '../../src/store/db.js';
 import type { SqliteStore as Store } from '../../src/store/sqlite.js';
+import type { Store as AnyStore } from '../../src/store/executor.js';
 import type { Logger } from '../../src/log.js';
+import type { StoreBackend, StorePlace } from '../../support/backends.js';
 
 let prefixCounter = 0;
 
@@ -62,23 +65,44 @@ export function writeDataset(dir: string, subscriptions: SubscriptionSpec[], par
   return file;
 }
 
-export interface World {
+export interface LedgerRow {
+  subscription: string;
+  action: string;
+  anniversary: string;
+  outcome: string;
+  id: number;
+}
+
+/** A world's store: the SQLite file of its data dir by default, or any backend's (`createWorld(…, backend)`). */
+export interface World<S extends AnyStore = Store> {
   dir: string;
   config: Readonly<Config>;
-  store: Store;
+  store: S;
+  /** Where the store lives when a backend made it (dropped by close()); null for the data dir's SQLite file. */
+  place: StorePlace | null;
   /** The program day the runtime's clock reports. */
   today: string;
   prefix: string;
   import(subscriptions: SubscriptionSpec[], partners?: PartnerSpec[]): Promise<void>;
   startRuntime(options?: { hasWorkers?: boolean; gateway?: PaymentGateway; log?: Logger }): Promise<Runtime>;
-  ledger(): { subscription: string; action: string; anniversary: string; outcome: string; id: number }[];
+  ledger(): Promise<LedgerRow[]>;
+  /** The first column of the query's first row (a count: a number on both backends), or null. */
+  value<T = unknown>(query: SQL): Promise<T | null>;
   close(): Promise<void>;
 }
 
-/** A temp data dir, a real SQLite file, config from an env map, runtimes on a real Redis. */
-export async function createWorld(env: Record<string, string>, today: string): Promise<World> {
+/**
+ * A temp data dir, config from an env map, runtimes on a real Redis; the store is the data dir's
+ * SQLite file, or with a backend a new place of its own (for PostgreSQL a new database, named
+ * to the config by DATABASE_URL as an operator would).
+ */
+export async function createWorld(env: Record<string, string>, today: string): Promise<World<Store>>;
+export async function createWorld(env: Record<string, string>, today: string, backend: StoreBackend): Promise<World<AnyStore>>;
+export async function createWorld(env: Record<string, string>, today: string, backend?: StoreBackend): Promise<World<AnyStore>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lifecycle-test-'));
   const prefix = `t${process.pid}x${++prefixCounter}x${Date.now()}`;
+  // SQLite stays the data dir's own file (CLI commands run on the dir find it); PostgreSQL is a new database.
+  const place = backend && backend.name !== 'sqlite' ? await backend.create() : null;
   const config = loadConfig({
     LIFECYCLE_DATA_DIR: dir,
     PAYMENT_GATEWAY: 'test',
@@ -87,16 +111,18 @@ export async function createWorld(env: Record<string, string>, today: string): P
     JOB_LOCK_MS: '2000',
     WORKER_CONCURRENCY: '4',
     ADMIN_PORT: '0',
+    ...(place ? { DATABASE_URL: place.address } : {}),
     ...env,
   });
-  const store = openStore(databaseFile(dir));
+  const store: AnyStore = place ? await place.connect() : openStore(databaseFile(dir));
   const runtimes: Runtime[] = [];
   const apps: App[] = [];
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const world: World = {
+  const world: World<AnyStore> = {
     dir,
     config,
     store,
+    place,
     today,
     prefix,
     async import(subscriptions, partners) {
@@ -124,9 +150,13 @@ export async function createWorld(env: Record<string, string>, today: string): P
       return runtime;
     },
     ledger() {
-      return store.connection
-        .prepare('SELECT id, subscription_id AS subscription, action, anniversary_on AS anniversary, outcome FROM actions ORDER BY id')
-        .all() as ReturnType<World['ledger']>;
+      return store.all<LedgerRow>(
+        sql`SELECT id, subscription_id AS subscription, action, anniversary_on AS anniversary, outcome FROM actions ORDER BY id`,
+      );
+    },
+    async value<T>(query: SQL) {
+      const row = await store.get<Record<string, unknown>>(query);
+      return row === undefined ? null : ((Object.values(row)[0] ?? null) as T | null);
     },
     async close() {
       for (const runtime of runtimes) {
@@ -137,7 +167,8 @@ export async function createWorld(env: Record<string, string>, today: string): P
         await app.runtime!.queues.actions.obliterate({ force: true }).catch(() => {});
         await app.close(2_000);
       }
-      store.close();
+      if (place) await place.drop();
+      else await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

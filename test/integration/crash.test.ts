@@ -15,6 +15,8 @@ import { databaseFile, openStore } from '../../src/store/db.js';
 import { repoRoot } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
+import { sql } from 'drizzle-orm';
+import { storeBackends } from '../../support/backends.js';
 import { createWorld, writeDataset } from '../helpers/world.js';
 
 let redis: TestRedis;
@@ -90,44 +92,53 @@ describe('crashes and restarts', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+});
 
+describe.each(await storeBackends())('Redis restarts, the store on $name', (backend) => {
   it('survives a Redis restart during processing and finishes the work', async () => {
     const D = '2019-09-30';
-    const world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url }, D);
+    const world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url }, D, backend);
     try {
-      const ids = Array.from({ length: 120 }, (_, i) => `R-${i}`);
+      const ids = Array.from({ length: 120 }, (_, i) => `R-${backend.name}-${i}`);
       await world.import(ids.map((id) => ({ id, anniversaryOn: addDays(D, 4) })));
       const runtime = await world.startRuntime();
       await runScan(runtime.deps, { trigger: 'operator', asOf: D });
-      await expect.poll(() => messagesFor('R-').length, { timeout: 30_000, interval: 5 }).toBeGreaterThanOrEqual(10);
+      await expect.poll(() => messagesFor(`R-${backend.name}-`).length, { timeout: 30_000, interval: 5 }).toBeGreaterThanOrEqual(10);
       await redis.restart();
       await expect
-        .poll(() => world.store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get(), { timeout: 60_000, interval: 100 })
+        .poll(() => world.value(sql`SELECT COUNT(*) FROM notices WHERE status = 'sent'`), { timeout: 60_000, interval: 100 })
         .toBe(120);
       await waitUntilIdle(runtime.queues.actions);
-      expect(new Set(messagesFor('R-')).size).toBe(120);
-      expect(world.ledger().filter((r) => r.outcome === 'sent')).toHaveLength(120);
+      expect(new Set(messagesFor(`R-${backend.name}-`)).size).toBe(120);
+      expect((await world.ledger()).filter((r) => r.outcome === 'sent')).toHaveLength(120);
     } finally {
       await world.close();
     }
   });
+});
 
+// One daily scan however many daemons fire it: the scan_runs key on every backend.
+describe.each(await storeBackends())('two daemons, the store on $name', (backend) => {
   it('two daemons running together produce one daily scan', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'lifecycle-two-'));
+    // PostgreSQL: a new database the daemons are sent to by DATABASE_URL; SQLite: the data dir's file.
+    const place = backend.name === 'sqlite' ? null : await backend.create();
     const config = loadConfig({
+      ...(place ? { DATABASE_URL: place.address } : {}),
       LIFECYCLE_DATA_DIR: dataDir,
       REDIS_URL: redis.url,
       SMTP_URL: smtp.url,
-      QUEUE_PREFIX: `two${process.pid}`,
+      QUEUE_PREFIX: `two${process.pid}${backend.name}`,
       ADMIN_PORT: '0',
       SCAN_CRON: '* * * * * *', // every second: many firings, still one scan a day
     });
     const log = pino({ level: 'silent' });
-    const store = openStore(databaseFile(dataDir));
+    const store = place ? await place.connect() : openStore(databaseFile(dataDir));
     const [a, b] = await Promise.all([startDaemon(config, log), startDaemon(config, log)]);
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      const daily = store.connection.prepare(`SELECT status FROM scan_runs WHERE "trigger" = 'daily'`).all() as { status: string }[];
+      // Several firings (the startup scan and the cron's, of both daemons) have run: still one scan today.
+      await expect.poll(async () => (await a.runtime.queues.scans.getJobCounts('completed')).completed, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(4);
+      const daily = await store.all(sql`SELECT status FROM scan_runs WHERE "trigger" = 'daily'`);
       expect(daily).toEqual([{ status: 'done' }]);
       expect(await a.runtime.queues.scans.getJobSchedulersCount()).toBe(1);
       const health = await fetch(`http://127.0.0.1:${a.admin.port}/healthz`);
@@ -136,7 +147,7 @@ describe('crashes and restarts', () => {
     } finally {
       await a.runtime.queues.scans.removeJobScheduler('daily-scan');
       await Promise.all([a.stop(), b.stop()]);
-      store.close();
+      await (place ? place.drop() : store.close());
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

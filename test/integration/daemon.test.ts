@@ -6,6 +6,9 @@ import { cancelSubscription, confirmPayment, renewSubscription } from '../../src
 import { addDays } from '../../src/policy/dates.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { sql } from 'drizzle-orm';
+import type { Store as AnyStore } from '../../src/store/executor.js';
+import { storeBackends, type StoreBackend } from '../../support/backends.js';
 import { createWorld, type World } from '../helpers/world.js';
 import { runLifecycle } from '../helpers/cli.js';
 
@@ -13,7 +16,9 @@ const D = '2019-09-30';
 
 let redis: TestRedis;
 let smtp: SmtpTestServer;
-let world: World | undefined;
+let world: World<AnyStore> | undefined;
+/** Messages before this index arrived in earlier tests (the SMTP server is the file's). */
+let firstMessage = 0;
 
 beforeAll(async () => {
   [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
@@ -27,22 +32,25 @@ afterEach(async () => {
   smtp.setRejecting(undefined);
 });
 
-async function newWorld(today = D): Promise<World> {
-  world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url }, today);
+async function newWorld(today = D, backend?: StoreBackend, env: Record<string, string> = {}): Promise<World<AnyStore>> {
+  firstMessage = smtp.messages.length;
+  const settings = { REDIS_URL: redis.url, SMTP_URL: smtp.url, ...env };
+  world = backend ? await createWorld(settings, today, backend) : await createWorld(settings, today);
   return world;
 }
 
 function received(subscriptionPrefix: string) {
-  return smtp.messages.filter((m) => String(m.headers.get('x-lifecycle-subscription')).startsWith(subscriptionPrefix));
+  return smtp.messages.slice(firstMessage).filter((m) => String(m.headers.get('x-lifecycle-subscription')).startsWith(subscriptionPrefix));
 }
 
-function operatorDeps(w: World) {
+function operatorDeps(w: World<AnyStore>) {
   return { store: w.store, config: w.config, gateway: createTestGateway(), now: () => new Date(), operator: 'test' };
 }
 
-describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
+// The scenarios whose correctness rests on the store's keys and transactions run on every backend.
+describe.each(await storeBackends())('scan and jobs on a real Redis and SMTP server, the store on $name', (backend) => {
   it('scanning the same day twice adds no job and no effect', async () => {
-    const w = await newWorld();
+    const w = await newWorld(D, backend);
     const ids = ['A1-1', 'A1-2', 'A1-3'];
     await w.import(ids.map((id) => ({ id, anniversaryOn: addDays(D, 10) })));
     const producer = await w.startRuntime({ hasWorkers: false });
@@ -57,12 +65,13 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const third = await runScan(producer.deps, { trigger: 'operator', asOf: D });
     await waitUntilIdle(producer.queues.actions);
     expect(third.due).toBe(0);
-    expect(w.ledger().map((r) => [r.subscription, r.action, r.outcome])).toEqual(ids.map((id) => [id, 'remind-before', 'sent']));
+    // Jobs run four at a time: the ledger's order is theirs.
+    expect((await w.ledger()).map((r) => [r.subscription, r.action, r.outcome]).sort()).toEqual(ids.map((id) => [id, 'remind-before', 'sent']));
     expect(received('A1-')).toHaveLength(3);
   });
 
   it('a job retried after its effect adds no second effect', async () => {
-    const w = await newWorld(addDays(D, 0));
+    const w = await newWorld(addDays(D, 0), backend);
     await w.import([
       { id: 'A2-remind', anniversaryOn: addDays(D, 5) },
       { id: 'A2-renew', anniversaryOn: D, autoRenew: true, token: 'tok_visa' },
@@ -74,13 +83,13 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     smtp.setRejecting({ code: 451, message: 'try again later' });
     const runtime = await w.startRuntime({ gateway: counting });
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
-    await expect.poll(() => w.store.connection.prepare('SELECT MAX(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => w.value(sql`SELECT MAX(attempts) FROM notices`), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     smtp.setRejecting(undefined);
     await waitUntilIdle(runtime.queues.actions);
 
     expect(charges).toBe(1);
-    expect(w.store.connection.prepare("SELECT COUNT(*) FROM invoices WHERE subscription_id = 'A2-renew'").pluck().get()).toBe(1);
-    expect(w.ledger().map((r) => [r.subscription, r.action, r.outcome]).sort()).toEqual([
+    expect(await w.value(sql`SELECT COUNT(*) FROM invoices WHERE subscription_id = 'A2-renew'`)).toBe(1);
+    expect((await w.ledger()).map((r) => [r.subscription, r.action, r.outcome]).sort()).toEqual([
       ['A2-remind', 'remind-before', 'sent'],
       ['A2-renew', 'auto-renew', 'renewed'],
       ['A2-renew', 'remind-before', 'skipped:missed'],
@@ -89,7 +98,7 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
   });
 
   it('a subscription renewed or cancelled between enqueue and run gets no reminder and no lapse', async () => {
-    const w = await newWorld();
+    const w = await newWorld(D, backend);
     await w.import([
       { id: 'A3-renewed', anniversaryOn: addDays(D, -23), token: 'tok_visa' }, // remind-after due
       { id: 'A3-cancelled', anniversaryOn: addDays(D, 10) }, // remind-before due
@@ -97,13 +106,11 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     ]);
     const runtime = await w.startRuntime({ hasWorkers: false });
     // The bank transfer's auto-renewal is pending since A; its lapse is due today.
-    w.store.connection.prepare("UPDATE subscriptions SET done_mask = 7, pending_invoice = 'INV-X' WHERE id = 'A3-paid'").run();
-    w.store.connection
-      .prepare(
-        `INSERT INTO invoices (number, subscription_id, anniversary_on, purpose, offer, amount_minor, currency, method, status, renews_to, issued_on, created_at, updated_at)
-         VALUES ('INV-X', 'A3-paid', ?, 'auto-renew', 'action_pack', 47500, 'USD', 'bank_transfer', 'pending', ?, ?, 'now', 'now')`,
-      )
-      .run(addDays(D, -31), addDays(D, 334), addDays(D, -31));
+    await w.store.run(sql`UPDATE subscriptions SET done_mask = 7, pending_invoice = 'INV-X' WHERE id = 'A3-paid'`);
+    await w.store.run(
+      sql`INSERT INTO invoices (number, subscription_id, anniversary_on, purpose, offer, amount_minor, currency, method, status, renews_to, issued_on, created_at, updated_at)
+          VALUES ('INV-X', 'A3-paid', ${addDays(D, -31)}, 'auto-renew', 'action_pack', 47500, 'USD', 'bank_transfer', 'pending', ${addDays(D, 334)}, ${addDays(D, -31)}, 'now', 'now')`,
+    );
     const scan = await runScan(runtime.deps, { trigger: 'operator', asOf: D });
     expect(scan.enqueued).toBe(3);
 
@@ -115,15 +122,15 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     await waitUntilIdle(runtime.queues.actions);
 
     // Recorded as missed is fine (its range passed before the renewal); taking effect is not.
-    const effects = w.ledger().filter((r) => ['sent', 'sending', 'undeliverable', 'lapsed'].includes(r.outcome));
+    const effects = (await w.ledger()).filter((r) => ['sent', 'sending', 'undeliverable', 'lapsed'].includes(r.outcome));
     expect(effects).toEqual([]);
     expect(received('A3-').map((m) => m.headers.get('x-lifecycle-notice'))).not.toContain('remind-after');
     expect(received('A3-').map((m) => m.headers.get('x-lifecycle-notice'))).not.toContain('lapsed');
-    expect(w.store.connection.prepare("SELECT status FROM subscriptions WHERE id = 'A3-paid'").pluck().get()).toBe('active');
+    expect(await w.value(sql`SELECT status FROM subscriptions WHERE id = 'A3-paid'`)).toBe('active');
   });
 
   it('a daemon down for 40 days catches up in one scan: in order, nothing stale', async () => {
-    const w = await newWorld(addDays(D, -40));
+    const w = await newWorld(addDays(D, -40), backend);
     await w.import([
       { id: 'A4-declined', anniversaryOn: addDays(D, -24), autoRenew: true, token: 'tok_chargeDeclined' },
       { id: 'A4-visa', anniversaryOn: addDays(D, -24), autoRenew: true, token: 'tok_visa' },
@@ -133,13 +140,13 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const runtime = await w.startRuntime();
     await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
     await waitUntilIdle(runtime.queues.actions);
-    const before = w.ledger().length;
+    const before = (await w.ledger()).length;
     const sentBefore = received('A4-').length;
 
     w.today = D; // 40 days later
     const scan = await runScan(runtime.deps, { trigger: 'operator', asOf: D });
     await waitUntilIdle(runtime.queues.actions);
-    const after = w.ledger().slice(before);
+    const after = (await w.ledger()).slice(before);
     const done = (id: string) => after.filter((r) => r.subscription === id).map((r) => `${r.action}:${r.outcome}`);
     expect(done('A4-declined')).toEqual(['remind-before:skipped:missed', 'auto-renew:failed:declined', 'remind-after:sent']);
     expect(done('A4-visa')).toEqual(['remind-before:skipped:missed', 'auto-renew:renewed']);
@@ -151,7 +158,9 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     // One subscription's jobs ran in cycle order: the failure notice before the reminder after.
     expect(kinds.filter((k) => k.startsWith('A4-declined'))).toEqual(['A4-declined:auto-renew-failed', 'A4-declined:remind-after']);
   });
+});
 
+describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
   it('with the SMTP server down, notices wait and are retried; none is lost, none doubled', async () => {
     const w = await newWorld();
     const ids = Array.from({ length: 12 }, (_, i) => `A5-${i}`);
@@ -160,8 +169,8 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const runtime = await w.startRuntime();
     try {
       await runScan(runtime.deps, { trigger: 'operator', asOf: D });
-      await expect.poll(() => w.store.connection.prepare('SELECT MIN(attempts) FROM notices').pluck().get(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
-      expect(w.store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'pending'").pluck().get()).toBe(12);
+      await expect.poll(() => w.value(sql`SELECT MIN(attempts) FROM notices`), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      expect(await w.value(sql`SELECT COUNT(*) FROM notices WHERE status = 'pending'`)).toBe(12);
     } finally {
       await smtp.start();
     }
@@ -169,7 +178,7 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const ids5 = received('A5-').map((m) => m.messageId);
     expect(new Set(ids5).size).toBe(12);
     expect(ids5).toHaveLength(12);
-    expect(w.store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get()).toBe(12);
+    expect(await w.value(sql`SELECT COUNT(*) FROM notices WHERE status = 'sent'`)).toBe(12);
   });
 
   it('undeliverable notices are recorded, not dropped (R10)', async () => {
@@ -178,8 +187,8 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const runtime = await w.startRuntime();
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
     await waitUntilIdle(runtime.queues.actions);
-    expect(w.ledger().map((r) => r.outcome)).toEqual(['undeliverable']);
-    expect(w.store.connection.prepare("SELECT status FROM notices WHERE subscription_id = 'A6-1'").pluck().get()).toBe('undeliverable');
+    expect((await w.ledger()).map((r) => r.outcome)).toEqual(['undeliverable']);
+    expect(await w.value(sql`SELECT status FROM notices WHERE subscription_id = 'A6-1'`)).toBe('undeliverable');
     expect(received('A6-')).toHaveLength(0);
   });
 
@@ -203,12 +212,11 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     expect(retry.stdout).toContain('retried 1 job(s)');
     await waitUntilIdle(runtime.queues.actions);
     expect(received('A7-')).toHaveLength(1);
-    expect(w.ledger().map((r) => r.outcome)).toEqual(['sent']);
+    expect((await w.ledger()).map((r) => r.outcome)).toEqual(['sent']);
   });
 
   it('a notice whose job ran out of retries while SMTP was down goes out with the next scan', async () => {
-    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, JOB_ATTEMPTS: '2' }, D);
-    const w = world;
+    const w = await newWorld(D, undefined, { JOB_ATTEMPTS: '2' });
     await w.import([{ id: 'A8-1', anniversaryOn: addDays(D, 5) }, { id: 'A8-2', anniversaryOn: addDays(D, -31) }]);
     await smtp.stop();
     const runtime = await w.startRuntime();
@@ -225,7 +233,7 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     await waitUntilIdle(runtime.queues.actions);
     expect(received('A8-').map((m) => m.headers.get('x-lifecycle-notice')).sort()).toEqual(['lapsed', 'remind-before']);
     expect(await runtime.queues.actions.getJobCounts('failed')).toEqual({ failed: 0 });
-    expect(w.ledger().map((r) => `${r.subscription} ${r.action} ${r.outcome}`).sort()).toEqual([
+    expect((await w.ledger()).map((r) => `${r.subscription} ${r.action} ${r.outcome}`).sort()).toEqual([
       'A8-1 remind-before sent',
       'A8-2 lapse lapsed',
       'A8-2 remind-after skipped:missed',

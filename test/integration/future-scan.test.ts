@@ -44,7 +44,7 @@ describe('a scan as of a future day', () => {
       // What a future scan used to leave: the action's job run before its day.
       await enqueueActions(api.runtime.queues.actions, [{ action: 'remind-before', data: { subscription: 'F-1', anniversary, foundOn: D } }]);
       await waitUntilIdle(api.runtime.queues.actions);
-      expect(w.ledger()).toEqual([]);
+      expect(await w.ledger()).toEqual([]);
       // It recorded nothing, so it does not hold the id the real day's scan needs.
       expect(await api.runtime.queues.actions.getJob(buildActionJobId('remind-before', 'F-1', anniversary))).toBeUndefined();
 
@@ -52,7 +52,7 @@ describe('a scan as of a future day', () => {
       const scan = await runScan(api.runtime.deps, { trigger: 'daily' });
       expect(scan).toMatchObject({ asOf: '2019-10-05', due: 1, enqueued: 1 });
       await waitUntilIdle(api.runtime.queues.actions);
-      expect(w.ledger().map((r) => `${r.subscription} ${r.action} ${r.outcome}`)).toEqual(['F-1 remind-before sent']);
+      expect((await w.ledger()).map((r) => `${r.subscription} ${r.action} ${r.outcome}`)).toEqual(['F-1 remind-before sent']);
       expect(smtp.messages.filter((m) => m.headers.get('x-lifecycle-subscription') === 'F-1')).toHaveLength(1);
     } finally {
       await api.close();

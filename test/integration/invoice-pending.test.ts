@@ -72,7 +72,7 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     expect(message.text).toContain('you are the global admin on record for Partner P-1, a role that may renew');
     // The runtime's day is A while the wall clock is today: the Date header speaks for A.
     expect(message.date!.toISOString().slice(0, 10)).toBe(A);
-    expect(w.ledger().filter((row) => row.action === 'auto-renew').map((row) => row.outcome)).toEqual(['pending-payment']);
+    expect((await w.ledger()).filter((row) => row.action === 'auto-renew').map((row) => row.outcome)).toEqual(['pending-payment']);
   });
 
   it('an operator renewal under the manual gateway sends invoice-pending in the partner locale, with its last day', async () => {

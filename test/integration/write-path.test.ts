@@ -22,7 +22,7 @@ const now = () => new Date(`${today}T12:00:00Z`);
 
 interface Added {
   name: string;
-  data: { subscription?: string; eventId?: string };
+  data: { subscription?: string; eventId?: string; eventIds?: string[] };
 }
 
 function createRecordingQueue(added: Added[]): ActionQueue {
@@ -177,10 +177,11 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
     await cancelSubscription(operator, 'S-cancel', 'T-2', today);
     const queue = createRecordingQueue(added);
     await flushWrittenEvents(queue, config, store);
-    const queued = added.filter((job) => job.name === 'deliver-event');
+    const queued = added.filter((job) => job.name === 'deliver-events');
     expect(queued).toHaveLength(1);
+    expect(queued[0]!.data.eventIds).toHaveLength(1);
     await store.run(sql`UPDATE events SET status = 'delivered'`);
-    expect(await redeliverEvents(queue, config, store, 1, 5)).toEqual([queued[0]!.data.eventId]);
+    expect(await redeliverEvents(queue, config, store, 1, 5)).toEqual(queued[0]!.data.eventIds!);
     expect(await store.get(sql`SELECT status FROM events`)).toEqual({ status: 'pending' });
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { describeSession } from '../session.js';
 
 /** The token a request authenticated with: the console hides what a viewer may not do. */
 export function registerSessionRoute(app: FastifyInstance): void {
@@ -11,11 +12,11 @@ export function registerSessionRoute(app: FastifyInstance): void {
         response: {
           200: {
             type: 'object',
-            properties: { name: { type: 'string' }, role: { type: 'string', enum: ['viewer', 'operator'] }, ref: { type: 'string' } },
+            properties: { name: { type: 'string' }, role: { type: 'string', enum: ['viewer', 'operator'] }, ref: { type: 'string' }, csrf: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } },
           },
         },
       },
     },
-    async (request) => request.actor!,
+    async (request) => describeSession(request),
   );
 }

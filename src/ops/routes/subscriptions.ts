@@ -8,23 +8,9 @@ import {
   type OperatorDeps,
   type OperatorResult,
 } from '../../operator/actions.js';
-import { findStatusOn } from '../../policy/cycle.js';
-import { offers } from '../../policy/types.js';
-import { toSubscription } from '../../store/rows.js';
-import { listSubscriptionPage } from '../../store/subscription-list.js';
 import type { AdminContext } from '../context.js';
 import { describeSubscription } from '../describe.js';
-import { asOfBodySchema, buildLimitSchema, daySchema, subscriptionParamsSchema, ticketSchema, type AsOfBody } from '../schemas.js';
-
-interface ListQuery {
-  partner?: string;
-  status?: 'active' | 'lapsed' | 'cancelled';
-  offer?: 'action_pack' | 'competency';
-  anniversaryFrom?: string;
-  anniversaryTo?: string;
-  after?: string;
-  limit: number;
-}
+import { asOfBodySchema, daySchema, subscriptionParamsSchema, ticketSchema, type AsOfBody } from '../schemas.js';
 
 /** The audit trail names the token that acted: `token:NAME`, or `ADMIN_TOKEN`. */
 export function buildOperatorDeps(context: AdminContext, request: FastifyRequest): OperatorDeps {
@@ -46,54 +32,8 @@ export async function finishOperatorAction(context: AdminContext, request: Fasti
   }
 }
 
-async function listSubscriptions(context: AdminContext, query: ListQuery) {
-  const { limit, ...filter } = query;
-  const rows = await listSubscriptionPage(context.store, filter, limit + 1);
-  const today = context.deps.today();
-  const page = rows.slice(0, limit).map((row) => {
-    const subscription = toSubscription(row);
-    return {
-      id: subscription.id,
-      partner: subscription.partnerId,
-      offer: subscription.offer,
-      competency: subscription.competency,
-      anniversary: subscription.anniversaryOn,
-      status: subscription.status,
-      statusToday: findStatusOn(subscription, today),
-      autoRenew: subscription.isAutoRenew,
-      paymentMethod: subscription.payment?.method ?? null,
-      nextDueOn: row.next_due_on,
-      pendingInvoice: subscription.pendingInvoice,
-    };
-  });
-  return { subscriptions: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
-}
-
 export function registerSubscriptionRoutes(app: FastifyInstance, context: AdminContext): void {
-  app.get<{ Querystring: ListQuery }>(
-    '/api/subscriptions',
-    {
-      schema: {
-        summary: 'Subscriptions in id order, filtered; pass `next` back as `after` for the next page',
-        tags: ['subscriptions'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            partner: { type: 'string', minLength: 1 },
-            status: { type: 'string', enum: ['active', 'lapsed', 'cancelled'], description: 'the stored status' },
-            offer: { type: 'string', enum: [...offers] },
-            anniversaryFrom: daySchema,
-            anniversaryTo: daySchema,
-            after: { type: 'string', minLength: 1, description: 'the `next` of the previous page' },
-            limit: buildLimitSchema(500, 100),
-          },
-        },
-      },
-    },
-    async (request) => listSubscriptions(context, request.query),
-  );
-
+  // GET /api/subscriptions (the paged list) is in src/ops/console-api.ts.
   app.get<{ Params: { id: string }; Querystring: AsOfBody }>(
     '/api/subscriptions/:id',
     {

@@ -1,0 +1,1 @@
+CREATE INDEX `subscriptions_status_idx` ON `subscriptions` (`status`,`id`);

@@ -71,7 +71,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     bodyLimit: 64 * 1024,
     // A delivery's job id holds a Message-ID (~270 characters for the widest subscription id):
     // Fastify's default of 100 answered 414 before the route's own schema could say anything.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     // Unknown fields are refused (400), not silently dropped: a typo must not pass as a default.
     ajv: { customOptions: { removeAdditional: false } },
     schemaErrorFormatter: formatSchemaError,

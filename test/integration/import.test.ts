@@ -131,6 +131,7 @@ describe('importFile: the examples', () => {
       { name: 'subscriptions_anniversary_idx' },
       { name: 'subscriptions_next_due_idx' },
       { name: 'subscriptions_partner_idx' },
+      { name: 'subscriptions_status_idx' },
     ]);
   });
 

@@ -2,7 +2,10 @@ import { request as httpRequest } from 'node:http';
 import { startAdminServer, type AdminServer } from '../../src/ops/http.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { Runtime } from '../../src/runtime.js';
-import type { World } from './world.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startTestRedis, type TestRedis } from './redis.js';
+import { startSmtpServer, type SmtpTestServer } from './smtp.js';
+import { createWorld, type World } from './world.js';
 
 export interface AdminReply {
   status: number;
@@ -108,4 +111,52 @@ export function parseMetrics(text: string): Sample[] {
 /** The value of the sample with this name whose labels include `labels`; undefined when absent. */
 export function findSample(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+export interface AdminWorlds {
+  readonly redis: TestRedis;
+  readonly smtp: SmtpTestServer;
+  /**
+   * A world (store, runtime) on the file's redis-server and SMTP server, and its admin API
+   * authenticated by `env.ADMIN_TOKEN`; both closed after the test.
+   */
+  start(env: Record<string, string>, today: string): Promise<{ w: World; api: AdminHarness }>;
+}
+
+/**
+ * The set-up the admin API test files share: one redis-server and one SMTP server per file, a
+ * world and its admin API per test, closed after each test (the API first), even when it fails.
+ */
+export function useAdminWorlds(): AdminWorlds {
+  let redis: TestRedis | undefined;
+  let smtp: SmtpTestServer | undefined;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
+  });
+  afterAll(async () => {
+    await Promise.all([redis?.stop(), smtp?.stop()]);
+  });
+  afterEach(async () => {
+    for (const item of opened.splice(0).reverse()) await item.close();
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useAdminWorlds: the ${what} is not started (outside a test?)`);
+    return value;
+  };
+  return {
+    get redis() {
+      return started(redis, 'redis-server');
+    },
+    get smtp() {
+      return started(smtp, 'SMTP server');
+    },
+    async start(env, today) {
+      const w = await createWorld({ REDIS_URL: started(redis, 'redis-server').url, SMTP_URL: started(smtp, 'SMTP server').url, ...env }, today);
+      opened.push(w);
+      const api = await startAdminHarness(w, env.ADMIN_TOKEN ?? null);
+      opened.push(api);
+      return { w, api };
+    },
+  };
 }

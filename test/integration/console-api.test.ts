@@ -1,37 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { addDays } from '../../src/policy/dates.js';
 import { createToken, revokeToken } from '../../src/store/tokens.js';
-import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { useAdminWorlds, type AdminHarness } from '../helpers/admin.js';
+import type { World } from '../helpers/world.js';
 
 const D = '2019-09-30';
 const token = 'console-api-token-for-tests-7';
 
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let world: World | undefined;
-let admin: AdminHarness | undefined;
-
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await admin?.close();
-  await world?.close();
-  admin = undefined;
-  world = undefined;
-});
+const servers = useAdminWorlds();
 
 async function start(): Promise<{ w: World; api: AdminHarness }> {
-  world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
-  admin = await startAdminHarness(world, token);
-  return { w: world, api: admin };
+  return servers.start({ ADMIN_TOKEN: token }, D);
 }
 
 interface Reply {

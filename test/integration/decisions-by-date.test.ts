@@ -1,39 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { describeSubscription } from '../../src/ops/describe.js';
-import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
+import { useAdminWorlds, type AdminHarness } from '../helpers/admin.js';
 import { errorLines, runLifecycle } from '../helpers/cli.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { createWorld, type World } from '../helpers/world.js';
+import type { World } from '../helpers/world.js';
 
 const token = 'admin-token-for-tests-0123456789';
 
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let world: World | undefined;
-let admin: AdminHarness | undefined;
-
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await admin?.close();
-  await world?.close();
-  admin = undefined;
-  world = undefined;
-});
+const servers = useAdminWorlds();
 
 /** The `manual` gateway: every charge is a pending invoice an operator confirms (bank transfer, reactivation). */
 async function start(today: string): Promise<{ w: World; api: AdminHarness; cli: (args: string[]) => ReturnType<typeof runLifecycle> }> {
-  world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token, PAYMENT_GATEWAY: 'manual' }, today);
-  admin = await startAdminHarness(world, token);
-  const w = world;
-  const cli = (args: string[]) => runLifecycle(args, { dataDir: w.dir, env: { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix, PAYMENT_GATEWAY: 'manual' } });
-  return { w, api: admin, cli };
+  const { w, api } = await servers.start({ ADMIN_TOKEN: token, PAYMENT_GATEWAY: 'manual' }, today);
+  const cli = (args: string[]) => runLifecycle(args, { dataDir: w.dir, env: { REDIS_URL: servers.redis.url, QUEUE_PREFIX: w.prefix, PAYMENT_GATEWAY: 'manual' } });
+  return { w, api, cli };
 }
 
 /** Scans as of the world's day and waits for every job it made. */

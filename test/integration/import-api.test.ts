@@ -1,41 +1,21 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { InputError } from '../../src/errors.js';
 import { importFile } from '../../src/import/import-file.js';
 import { maxImportBytes } from '../../src/ops/routes/imports.js';
 import { createToken } from '../../src/store/tokens.js';
-import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
+import { useAdminWorlds, type AdminHarness } from '../helpers/admin.js';
 import { repoRoot } from '../helpers/cli.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { createWorld, type World } from '../helpers/world.js';
+import type { World } from '../helpers/world.js';
 
 const D = '2019-09-30';
 const token = 'admin-token-for-tests-0123456789';
 
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let world: World | undefined;
-let admin: AdminHarness | undefined;
-
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await admin?.close();
-  await world?.close();
-  admin = undefined;
-  world = undefined;
-});
+const servers = useAdminWorlds();
 
 async function start(): Promise<{ w: World; api: AdminHarness }> {
-  world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
-  admin = await startAdminHarness(world, token);
-  return { w: world, api: admin };
+  return servers.start({ ADMIN_TOKEN: token }, D);
 }
 
 /** Every row of the tables an import writes: equal dumps mean nothing changed. */

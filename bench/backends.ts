@@ -32,20 +32,17 @@ import { pino } from 'pino';
 import { createTestGateway } from '../src/billing/gateway.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { importFile } from '../src/import/import-file.js';
-import { putNoticeInOutbox } from '../src/jobs/notices.js';
 import { createQueues, enqueueDelivery, waitUntilIdle } from '../src/jobs/queues.js';
 import { runScan } from '../src/jobs/scan.js';
-import type { NoticeKind } from '../src/mail/types.js';
 import { addDays } from '../src/policy/dates.js';
-import { selectRecipients } from '../src/policy/recipients.js';
 import type { LifecycleAction } from '../src/policy/types.js';
 import { findDue } from '../src/scan/find-due.js';
 import { copyStore } from '../src/store/copy.js';
 import { connectStore, openStore } from '../src/store/db.js';
 import type { Dialect, Store } from '../src/store/executor.js';
-import { findPartner, findSubscription } from '../src/store/queries.js';
 import { createTestDatabase, probePostgres, type TestDatabase } from '../support/postgres.js';
 import { trackChild } from '../support/processes.js';
+import { deliveryKinds, putDeliveryNotice } from './lib/delivery-notices.js';
 import { subscriptionId, writeDatasetFile } from './lib/dataset.js';
 import { describeMachine, formatCount, formatRate, formatTable, measureStage, readCount, type Timed } from './lib/measure.js';
 import { startBenchRedis } from './lib/redis-server.js';
@@ -196,8 +193,6 @@ async function scanDryRun(store: Store, day: string, sample: () => void): Promis
   return { subscriptions, actions: Object.values(byAction).reduce((a, b) => a + b, 0), missed, byAction };
 }
 
-const deliveryKinds: NoticeKind[] = ['remind-before', 'remind-after', 'lapsed', 'auto-renew-failed', 'renewed'];
-
 /** K deliverable notices in the outbox, from subscriptions `first`, `first + 1`, …, written as the jobs write them. */
 async function writeOutbox(store: Store, config: Readonly<Config>, first: number, count: number): Promise<{ messageIds: string[]; next: number }> {
   const messageIds: string[] = [];
@@ -206,17 +201,9 @@ async function writeOutbox(store: Store, config: Readonly<Config>, first: number
   while (messageIds.length < count) {
     await store.transaction(async (tx) => {
       for (let n = 0; n < 1_000 && messageIds.length < count; n++, index++) {
-        const subscription = await findSubscription(tx, subscriptionId(index));
-        if (!subscription) throw new Error(`subscription ${subscriptionId(index)} not found: too few subscriptions for the notices`);
-        const partner = (await findPartner(tx, subscription.partnerId))!;
-        if (selectRecipients(partner.contacts).length === 0) continue;
-        const kind = deliveryKinds[messageIds.length % deliveryKinds.length]!;
-        const extras =
-          kind === 'remind-after' ? { writtenOn: scanDay }
-          : kind === 'auto-renew-failed' ? { failureReason: 'declined' as const }
-          : kind === 'renewed' ? { newAnniversary: addDays(subscription.anniversaryOn, 365) }
-          : {};
-        messageIds.push((await putNoticeInOutbox(tx, config, kind, subscription, partner, at, extras)).messageId);
+        const messageId = await putDeliveryNotice(tx, config, subscriptionId(index), messageIds.length, scanDay, at);
+        if (messageId === undefined) throw new Error(`subscription ${subscriptionId(index)} not found: too few subscriptions for the notices`);
+        if (messageId !== null) messageIds.push(messageId);
       }
     });
   }

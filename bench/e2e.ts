@@ -29,7 +29,6 @@ import { pino } from 'pino';
 import { createTestGateway } from '../src/billing/gateway.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { JobDeps } from '../src/jobs/deps.js';
-import { putNoticeInOutbox } from '../src/jobs/notices.js';
 import { createQueues, enqueueActions, enqueueDelivery, waitUntilIdle, buildActionJobId, type ActionToEnqueue, type Queues } from '../src/jobs/queues.js';
 import { runScan } from '../src/jobs/scan.js';
 import { createLocaleFormat } from '../src/mail/format.js';
@@ -37,17 +36,16 @@ import { buildMessageId, buildNoticeHeaders } from '../src/mail/headers.js';
 import { buildNoticeValues } from '../src/mail/notice-values.js';
 import { compileMjml, createNoticeRenderer, expandNoticeSources, placeholderNames } from '../src/mail/render.js';
 import { compileTemplate, fillTemplate } from '../src/mail/template.js';
-import { locales, type NoticeData, type NoticeKind, type Recipient } from '../src/mail/types.js';
+import { locales, type NoticeData, type Recipient } from '../src/mail/types.js';
 import { addDays } from '../src/policy/dates.js';
 import { findDueActions, findMissedActions } from '../src/policy/due.js';
-import { selectRecipients } from '../src/policy/recipients.js';
 import { startRuntime } from '../src/runtime.js';
 import { findDue } from '../src/scan/find-due.js';
 import { openStore } from '../src/store/db.js';
 import type { SqliteStore as Store } from '../src/store/sqlite.js';
 import type { NoticeRow } from '../src/store/notices.js';
-import { findPartner, findSubscription } from '../src/store/queries.js';
 import { toSubscription, type SubscriptionRow } from '../src/store/rows.js';
+import { deliveryKinds, putDeliveryNotice } from './lib/delivery-notices.js';
 import { buildE2eDatabaseInChild, type BuildResult } from './lib/e2e-build.js';
 import { measureScanMemoryInChild } from './lib/scan-memory.js';
 import { collectGarbage, describeMachine, formatCount, formatRate, formatTable, measureStage, readCount, type MemoryPeak, type Timed } from './lib/measure.js';
@@ -285,8 +283,6 @@ async function measureScanAndEnqueue(
 
 // ---------------------------------------------------------------- delivery
 
-const deliveryKinds: NoticeKind[] = ['remind-before', 'remind-after', 'lapsed', 'auto-renew-failed', 'renewed'];
-
 /** K deliverable notices in the outbox, written the way the jobs write them (putNoticeInOutbox). */
 async function writeOutbox(store: Store, config: Readonly<Config>, count: number, day: string, sample: () => void): Promise<string[]> {
   const total = store.connection.prepare('SELECT COUNT(*) FROM subscriptions').pluck().get() as number;
@@ -297,16 +293,10 @@ async function writeOutbox(store: Store, config: Readonly<Config>, count: number
   await store.transaction(async (tx) => {
     for (const id of ids) {
       if (messageIds.length >= count) break;
-      const subscription = (await findSubscription(tx, id))!;
-      const partner = (await findPartner(tx, subscription.partnerId))!;
-      if (selectRecipients(partner.contacts).length === 0) continue;
-      const kind = deliveryKinds[messageIds.length % deliveryKinds.length]!;
-      const extras =
-        kind === 'remind-after' ? { writtenOn: day }
-        : kind === 'auto-renew-failed' ? { failureReason: 'declined' as const }
-        : kind === 'renewed' ? { newAnniversary: addDays(subscription.anniversaryOn, 365) }
-        : {};
-      messageIds.push((await putNoticeInOutbox(tx, config, kind, subscription, partner, at, extras)).messageId);
+      const messageId = await putDeliveryNotice(tx, config, id, messageIds.length, day, at);
+      if (messageId === undefined) throw new Error(`subscription ${id} not found`);
+      if (messageId === null) continue;
+      messageIds.push(messageId);
       if ((messageIds.length & 0xfff) === 0) sample();
     }
   });

@@ -1,6 +1,6 @@
 /**
  * Events benchmark: events delivered per second to a local receiver through the daemon's path
- * (outbox row → deliver-events job of up to 200 → signed POSTs, at most C at once → delivered mark), beside a bare HTTP client
+ * (outbox row → deliver-events job of up to 50 → signed POSTs, at most C at once → delivered mark), beside a bare HTTP client
  * POSTing the same bodies into the same receiver at the same concurrency.
  *
  *   node --import tsx bench/events.ts [--events N] [--concurrency C]
@@ -119,7 +119,7 @@ try {
     `${formatTable(
       ['stage', 'events', 'seconds', 'per second'],
       [
-        ['events: outbox → deliver-events jobs (200 each) → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
+        ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
         ['bare HTTP client (postJson, same concurrency; mean of a run before and after)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
       ],
     )}\nevents / bare: ${(ratio * 100).toFixed(0)} % (aim ≥ 75 %)\n`,

@@ -7,12 +7,10 @@ import { buildEventJobId, type ActionQueue } from './queues.js';
 
 /**
  * The most events one `deliver-events` job carries. A job costs several Redis round trips and
- * Lua calls (fetch, lock, completion) on the thread that also POSTs: one per 200 events keeps
- * that under a tenth of the work (bench/events.ts: 200 delivers about 5 points of the bare
- * client's rate more than 50). A batch killed midway sends its delivered events again, under the
- * same webhook-id.
+ * Lua calls (fetch, lock, completion): one per batch instead of one per event is what lets the
+ * daemon keep up with the receiver (bench/events.ts).
  */
-export const eventBatchSize = 200;
+export const eventBatchSize = 50;
 
 export interface BatchOutcome {
   delivered: number;

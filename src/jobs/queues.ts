@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { LifecycleAction } from '../policy/types.js';
@@ -151,6 +152,13 @@ export function buildEventJobId(eventId: string): string {
   return `event.${encodeIdPart(eventId)}`;
 }
 
+const batchJobIdPrefix = 'events.';
+
+/** A batch's own id, never reused, named so that the outbox's safety net finds the batches in Redis without reading every job. */
+function buildBatchJobId(): string {
+  return `${batchJobIdPrefix}${randomUUID()}`;
+}
+
 /**
  * Adds `deliver-events` jobs of up to eventBatchSize events each, in feed order: one job per
  * batch, not per event, since the job's Redis round trips cost more than the POST. An event that
@@ -164,9 +172,9 @@ export async function enqueueEvents(queue: ActionQueue, config: Pick<Config, 'jo
     batches.map((batch) => ({
       name: 'deliver-events' as const,
       data: { eventIds: batch },
-      // No job id: a batch is not an event. The job itself fails only when the database or Redis
-      // does; it retries as an event would, and past that its events stay pending for the next scan.
-      opts: { attempts: eventAttempts, backoff: { type: eventBackoffType, delay: config.jobBackoffMs }, removeOnComplete: true },
+      // An id of its own, not an event's: a batch is not an event. The job itself fails only when the
+      // database or Redis does; it retries as an event would, and past that its events stay pending for the next scan.
+      opts: { jobId: buildBatchJobId(), attempts: eventAttempts, backoff: { type: eventBackoffType, delay: config.jobBackoffMs }, removeOnComplete: true },
     })),
   );
 }
@@ -176,9 +184,14 @@ export async function enqueueEvents(queue: ActionQueue, config: Pick<Config, 'jo
  * delivered gets a job again (a failed one is retried with its attempts reset, a lost one added).
  */
 export async function requeueUndeliveredEvents(queue: ActionQueue, config: Pick<Config, 'jobBackoffMs'>, events: readonly EventRow[]): Promise<number> {
+  if (events.length === 0) return 0;
   let requeued = 0;
   const toAdd: string[] = [];
+  // A batch job waiting or running (here or on another host) delivers its events itself: a second
+  // job for one of them would POST it twice.
+  const batched = await findEventsInLiveBatches(queue);
   for (const event of events) {
+    if (batched.has(event.event_id)) continue;
     const job = await queue.getJob(buildEventJobId(event.event_id));
     const state = job ? await job.getState() : 'unknown';
     if (job && state === 'failed') {
@@ -192,6 +205,24 @@ export async function requeueUndeliveredEvents(queue: ActionQueue, config: Pick<
   }
   await enqueueEvents(queue, config, toAdd);
   return requeued + toAdd.length;
+}
+
+/**
+ * The events of the `deliver-events` jobs not finished yet. Their ids are read state by state in
+ * the order a job moves (delayed → waiting → active), each list whole, so a job moving meanwhile is
+ * still seen; only batch jobs (id `events.…`) are fetched.
+ */
+async function findEventsInLiveBatches(queue: ActionQueue): Promise<Set<string>> {
+  const eventIds = new Set<string>();
+  const jobIds: string[] = [];
+  for (const state of ['delayed', 'prioritized', 'waiting', 'active'] as const) {
+    for (const id of await queue.getRanges([state], 0, -1)) if (id.startsWith(batchJobIdPrefix)) jobIds.push(id);
+  }
+  for (const id of new Set(jobIds)) {
+    const job = await queue.getJob(id);
+    if (job?.name === 'deliver-events') for (const eventId of (job.data as JobPayloads['deliver-events']).eventIds) eventIds.add(eventId);
+  }
+  return eventIds;
 }
 
 /** Queues the events this process wrote to `store` once their transactions committed; none without EVENTS_WEBHOOK_URL. */

@@ -2,7 +2,7 @@ import { findMissedActions } from '../policy/due.js';
 import { markAllDone } from '../policy/transitions.js';
 import { findDue } from '../scan/find-due.js';
 import { saveLifecycleState } from '../store/effects.js';
-import { listUndeliveredEvents } from '../store/events.js';
+import { findLastEventId, listUndeliveredEvents } from '../store/events.js';
 import { claimLedgerKey } from '../store/ledger.js';
 import { listPendingNotices } from '../store/notices.js';
 import { lockSubscription } from '../store/queries.js';
@@ -24,9 +24,9 @@ const batchSize = 1_000;
  * job was lost (Redis lost its data, or a kill came between the commit and the enqueue) goes
  * again now rather than at the next daily scan. Returns the notices requeued.
  */
-export async function requeueUndelivered(deps: Pick<JobDeps, 'store' | 'queue' | 'config'>): Promise<number> {
+export async function requeueUndelivered(deps: Pick<JobDeps, 'store' | 'queue' | 'config'>, lastEventId?: number): Promise<number> {
   const redelivered = await requeuePendingNotices(deps.queue, await listPendingNotices(deps.store));
-  if (deps.config.eventsWebhookUrl) await requeueUndeliveredEvents(deps.queue, deps.config, await listUndeliveredEvents(deps.store));
+  if (deps.config.eventsWebhookUrl) await requeueUndeliveredEvents(deps.queue, deps.config, await listUndeliveredEvents(deps.store, lastEventId));
   return redelivered;
 }
 
@@ -63,6 +63,9 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
     return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
   }
   const result: ScanResult = { scanId, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0 };
+  // The safety net at the end looks only at events older than this scan: the jobs it enqueues write
+  // events of their own meanwhile, which their processes queue once committed.
+  const lastEventId = deps.config.eventsWebhookUrl ? await findLastEventId(store) : undefined;
   // One batch in Redis while the next is read from the database: otherwise Node and Redis take turns,
   // each idle while the other works (bench/e2e.ts). Batches still go out in order.
   let sending: Promise<void> = Promise.resolve();
@@ -129,7 +132,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
     await recordMissed();
     await send(batch);
     await sending;
-    result.redelivered = await requeueUndelivered(deps);
+    result.redelivered = await requeueUndelivered(deps, lastEventId);
     await finishScanRun(store, scanId, result, deps.now());
     return result;
   } catch (error) {

@@ -125,9 +125,19 @@ function listOf(ex: Executor, values: readonly (string | number)[], type: 'text'
     : sql`(SELECT CAST(jsonb_array_elements_text(CAST(${json} AS jsonb)) AS bigint))`;
 }
 
-/** The oldest 10,000 events not delivered: a scan re-queues at most that many, the next scan the rest. */
-export async function listUndeliveredEvents(ex: Executor): Promise<EventRow[]> {
-  return ex.all<EventRow>(sql`SELECT * FROM events WHERE status IN ('pending', 'failed') ORDER BY id LIMIT 10000`);
+/**
+ * The oldest 10,000 events not delivered, of feed ids up to `upToId` when given: a scan re-queues
+ * at most that many, the next scan the rest.
+ */
+export async function listUndeliveredEvents(ex: Executor, upToId?: number): Promise<EventRow[]> {
+  const upTo = upToId === undefined ? sql`` : sql` AND id <= ${upToId}`;
+  return ex.all<EventRow>(sql`SELECT * FROM events WHERE status IN ('pending', 'failed')${upTo} ORDER BY id LIMIT 10000`);
+}
+
+/** The newest event's feed id, 0 when there is none. */
+export async function findLastEventId(ex: Executor): Promise<number> {
+  const row = await ex.get<{ id: number | null }>(sql`SELECT MAX(id) AS id FROM events`);
+  return Number(row?.id ?? 0);
 }
 
 export async function countEventsByStatus(ex: Executor): Promise<Record<EventRow['status'], number>> {

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueEvents } from '../../src/jobs/queues.js';
+import type { JobPayloads } from '../../src/jobs/payloads.js';
+import { requeueUndelivered } from '../../src/jobs/scan.js';
+import type { Runtime } from '../../src/runtime.js';
+import { findLastEventId } from '../../src/store/events.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { createWorld, type World } from '../helpers/world.js';
+
+/*
+ * The events outbox's safety net (every scan, every daemon start) queues an undelivered event
+ * only when no job will deliver it: never an event a batch job still carries, never one written
+ * after the scan began (its writer queues it). Otherwise the receiver gets it twice.
+ * No workers run here: every job stays where the safety net finds it.
+ */
+
+let redis: TestRedis;
+let world: World | undefined;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function start(): Promise<{ w: World; runtime: Runtime }> {
+  // Nothing is POSTed (no workers): the URL only switches the events outbox on.
+  world = await createWorld({ REDIS_URL: redis.url, EVENTS_WEBHOOK_URL: 'http://127.0.0.1:9/hooks', EVENTS_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` }, '2019-10-02');
+  return { w: world, runtime: await world.startRuntime({ hasWorkers: false }) };
+}
+
+async function writeEvents(w: World, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => `evt_net${randomBytes(6).toString('hex')}`);
+  for (const id of ids) {
+    await w.store.run(sql`
+      INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
+      VALUES (${id}, 'subscription.lapsed', ${new Date().toISOString()}, 'S-1', 'P-1', '{"subscription":"S-1"}', 'pending', 0)`);
+  }
+  return ids;
+}
+
+/** Each event id carried by a waiting job, as often as it is carried. */
+async function queuedEventIds(runtime: Runtime): Promise<string[]> {
+  const jobs = await runtime.queues.actions.getJobs(['waiting', 'delayed', 'prioritized']);
+  return jobs.flatMap((job) =>
+    job.name === 'deliver-events' ? (job.data as JobPayloads['deliver-events']).eventIds : job.name === 'deliver-event' ? [(job.data as JobPayloads['deliver-event']).eventId] : [],
+  );
+}
+
+describe('the events safety net', () => {
+  it('queues an event whose job was lost, and none that a waiting batch carries', async () => {
+    const { w, runtime } = await start();
+    const [carried1, carried2, lost] = await writeEvents(w, 3);
+    await enqueueEvents(runtime.queues.actions, w.config, [carried1!, carried2!]);
+
+    await requeueUndelivered(runtime.deps);
+    expect((await queuedEventIds(runtime)).sort()).toEqual([carried1!, carried2!, lost!].sort());
+    // Again (the next scan, another daemon's start): nothing more.
+    await requeueUndelivered(runtime.deps);
+    expect((await queuedEventIds(runtime)).sort()).toEqual([carried1!, carried2!, lost!].sort());
+  });
+
+  it("leaves events written after the scan's start to their writers", async () => {
+    const { w, runtime } = await start();
+    const [before] = await writeEvents(w, 1);
+    const lastEventId = await findLastEventId(w.store);
+    await writeEvents(w, 2); // what the scan's own jobs write while it runs, queued by their processes
+    await requeueUndelivered(runtime.deps, lastEventId);
+    expect(await queuedEventIds(runtime)).toEqual([before]);
+  });
+});

@@ -1,6 +1,8 @@
+import { settleChargeAfterChange } from '../billing/charge-after-change.js';
 import { findFee } from '../billing/prices.js';
 import { findCycleDates } from '../policy/cycle.js';
-import { failedOutcome, type RenewalFailureReason } from '../policy/outcomes.js';
+import { failedOutcome, skippedOutcome, type RenewalFailureReason } from '../policy/outcomes.js';
+import { findChangeWhileCharging } from '../policy/payment.js';
 import { applyRenewal, awaitPayment, markDone } from '../policy/transitions.js';
 import { checkAutoRenewal } from '../policy/renewal.js';
 import type { Partner, Subscription } from '../policy/types.js';
@@ -74,11 +76,22 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
   });
   const result = await store.transaction(async (tx): Promise<{ outcome: string; messageId: string | null }> => {
     // Locked first (PostgreSQL): of two runs that both charged, the second finds the first's entry.
-    await lockSubscription(tx, data.subscription);
+    const current = await lockSubscription(tx, data.subscription);
     const recorded = await findLedgerOutcome(tx, data.subscription, action, data.anniversary);
     if (recorded !== null) return { outcome: recorded, messageId: await findAutoRenewNoticeId(tx, data.subscription, data.anniversary) };
     const at = deps.now();
     const today = deps.today();
+    const change = findChangeWhileCharging(subscription, current);
+    if (change) {
+      // Cancelled (or renewed, lapsed, deleted) while the gateway answered: no renewal, no notice.
+      const settled = await settleChargeAfterChange(tx, { subscription, invoice, charge, change, action, today, at, audit: { actor: 'job', actorRef: jobId ?? null }, log: deps.log });
+      const outcome = skippedOutcome(change.reason);
+      if (current) {
+        await claimLedgerKey(tx, { subscriptionId: subscription.id, action, anniversary: subscription.anniversaryOn, outcome, effectiveOn: today, detail: settled.message, jobId: jobId ?? null, at });
+      }
+      return { outcome, messageId: null };
+    }
+    const fresh = current!; // the same cycle: its latest state, not the one read before the charge
     if (charge.status === 'failed') {
       await settleInvoice(tx, invoice.number, { status: 'failed', failureReason: charge.reason, at });
       return finishFailure(deps, tx, subscription, partner, charge.reason, charge.message, invoice.number, jobId);
@@ -104,9 +117,7 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
       ...findNoticeClock(deps),
     });
     // Paid: the new cycle starts. Pending (bank transfer, manual gateway): R3–R5 run meanwhile.
-    const next: Subscription = isPaid
-      ? applyRenewal(subscription, invoice.renews_to)
-      : awaitPayment(markDone(subscription, action), invoice.number);
+    const next: Subscription = isPaid ? applyRenewal(fresh, invoice.renews_to) : awaitPayment(markDone(fresh, action), invoice.number);
     await saveLifecycleState(tx, next, at);
     const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: await findInvoice(tx, invoice.number) };
     if (isPaid) {

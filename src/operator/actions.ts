@@ -1,9 +1,10 @@
+import { settleChargeAfterChange } from '../billing/charge-after-change.js';
 import type { PaymentGateway } from '../billing/gateway.js';
 import { findFee } from '../billing/prices.js';
 import type { Config } from '../config.js';
 import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { putNoticeInOutbox } from '../jobs/notices.js';
-import { checkPaymentConfirmation, voidReasons, type InvoiceFacts } from '../policy/payment.js';
+import { checkPaymentConfirmation, findChangeWhileCharging, voidReasons, type InvoiceFacts } from '../policy/payment.js';
 import { checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../policy/renewal.js';
 import { applyCancellation, applyReactivation, applyRenewal, awaitPayment } from '../policy/transitions.js';
 import type { Partner, Subscription } from '../policy/types.js';
@@ -128,8 +129,16 @@ async function chargeAndApply(
     : ({ status: 'pending', reference: null } as const);
   const result = await store.transaction(async (tx): Promise<OperatorResult | RefusedError> => {
     // Held until the commit (PostgreSQL): a job or another operator action on it waits here.
-    await lockSubscription(tx, subscription.id);
+    const current = await lockSubscription(tx, subscription.id);
     const at = deps.now();
+    const change = findChangeWhileCharging(subscription, current);
+    if (change) {
+      // Returned, not thrown: what happened to the money must be committed.
+      const action = purpose === 'reactivation' ? 'reactivate' : 'renew';
+      const settled = await settleChargeAfterChange(tx, { subscription, invoice, charge, change, action, today: asOf, at, audit: { actor: 'operator', actorRef: deps.operator } });
+      return new RefusedError(change.reason === 'cancelled' ? 'R11' : change.reason === 'lapsed' ? 'R5' : 'R7', settled.message);
+    }
+    const fresh = current!; // the same cycle: its latest state, not the one read before the charge
     if (charge.status === 'failed') {
       // Returned, not thrown: the failed invoice, its audit entry and its event must be committed.
       await settleInvoice(tx, invoice.number, { status: 'failed', failureReason: charge.reason, at });
@@ -147,7 +156,7 @@ async function chargeAndApply(
     }
     if (charge.status === 'pending') {
       await settleInvoice(tx, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
-      await saveLifecycleState(tx, awaitPayment(subscription, invoice.number), at);
+      await saveLifecycleState(tx, awaitPayment(fresh, invoice.number), at);
       await recordEvent(tx, {
         type: 'subscription.renewal_pending',
         at,
@@ -175,7 +184,7 @@ async function chargeAndApply(
       };
     }
     await settleInvoice(tx, invoice.number, { status: 'paid', paidOn: asOf, gatewayRef: charge.reference, at });
-    const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    const messageId = await recordPaidRenewal(deps, tx, fresh, partner, { ...invoice, status: 'paid' }, asOf);
     return {
       subscription: subscription.id,
       outcome: purpose === 'reactivation' ? 'reactivated' : 'renewed',

@@ -1,6 +1,6 @@
 import { findCycleDates } from './cycle.js';
 import type { IsoDate } from './dates.js';
-import type { ActionOutcome } from './outcomes.js';
+import type { ActionOutcome, SkipReason } from './outcomes.js';
 import { checkNotEnded, checkReactivation, refuse, type Refusal } from './renewal.js';
 import type { Partner, Subscription } from './types.js';
 
@@ -21,7 +21,34 @@ export const voidReasons = {
   lapsed: 'lapsed before payment',
   cancelled: 'cancelled',
   cycleRestarted: 'cycle restarted by import',
+  changedWhileCharging: 'the subscription changed while it was charged',
 } as const;
+
+/** What changed a subscription between the charge's decision and its answer (see findChangeWhileCharging). */
+export interface ChangeWhileCharging {
+  reason: Extract<SkipReason, 'unknown-subscription' | 'renewed' | 'lapsed' | 'cancelled'>;
+  /** For the operator: "it was cancelled meanwhile (on 2025-06-03)". */
+  description: string;
+}
+
+/**
+ * A charge is decided on the subscription as it was (R7, R14), then the gateway answers outside
+ * any transaction: an operator may cancel, renew or confirm a payment meanwhile, or an import
+ * restart the cycle. Null when `now` (read again under the row's lock) is still the cycle the
+ * charge was for; otherwise what happened, and the charge must not renew it (R11: a cancelled
+ * subscription is never renewed; a cycle renewed twice is paid twice).
+ */
+export function findChangeWhileCharging(before: Subscription, now: Subscription | null): ChangeWhileCharging | null {
+  if (!now) return { reason: 'unknown-subscription', description: 'it is gone (deleted by an import)' };
+  if (now.anniversaryOn !== before.anniversaryOn) return { reason: 'renewed', description: `it was renewed meanwhile (anniversary now ${now.anniversaryOn})` };
+  if (now.status === 'cancelled' && before.status !== 'cancelled') return { reason: 'cancelled', description: `it was cancelled meanwhile (on ${now.cancelledOn ?? '?'})` };
+  if (now.status === 'lapsed' && before.status !== 'lapsed') return { reason: 'lapsed', description: `it lapsed meanwhile (on ${now.lapsedOn ?? '?'})` };
+  if (now.status !== before.status) return { reason: 'renewed', description: `it was ${now.status === 'active' ? 'reactivated' : now.status} meanwhile` };
+  if (now.pendingInvoice !== before.pendingInvoice) {
+    return { reason: 'renewed', description: now.pendingInvoice ? `invoice ${now.pendingInvoice} became pending for it meanwhile` : `its pending invoice ${before.pendingInvoice ?? ''} was settled meanwhile` };
+  }
+  return null;
+}
 
 export interface PaymentGrant {
   ok: true;

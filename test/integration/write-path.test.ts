@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createManualGateway, createTestGateway } from '../../src/billing/gateway.js';
+import { createManualGateway, createTestGateway, type ChargeResult, type PaymentGateway } from '../../src/billing/gateway.js';
 import type { Config } from '../../src/config.js';
 import type { JobDeps } from '../../src/jobs/deps.js';
 import { processAutoRenew } from '../../src/jobs/auto-renew.js';
@@ -8,7 +8,7 @@ import { processLapse } from '../../src/jobs/lapse.js';
 import { flushWrittenEvents, redeliverEvents, type ActionQueue } from '../../src/jobs/queues.js';
 import { processReminder } from '../../src/jobs/remind.js';
 import { runScan } from '../../src/jobs/scan.js';
-import { cancelSubscription, confirmPayment, type OperatorDeps } from '../../src/operator/actions.js';
+import { cancelSubscription, confirmPayment, renewSubscription, type OperatorDeps } from '../../src/operator/actions.js';
 import { addDays } from '../../src/policy/dates.js';
 import type { Executor, Store } from '../../src/store/executor.js';
 import { createInvoice } from '../../src/store/invoices.js';
@@ -157,6 +157,74 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
     await cancelSubscription(operator, 'S-cancel', 'T-1', today);
     expect(await store.get(sql`SELECT status FROM invoices WHERE number = ${voided!.number}`)).toEqual({ status: 'void' });
     await expect(confirmPayment(operator, voided!.number, today)).rejects.toMatchObject({ rule: expect.any(String) });
+  });
+
+  /** A gateway whose answer waits for `release()`: what another transaction does meanwhile is the race. */
+  function createPausedGateway(answer: ChargeResult): { gateway: PaymentGateway; isCharging: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let charging!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const isCharging = new Promise<void>((resolve) => (charging = resolve));
+    const gateway: PaymentGateway = {
+      name: 'paused',
+      charge: async () => {
+        charging();
+        await released;
+        return answer;
+      },
+    };
+    return { gateway, isCharging, release };
+  }
+
+  it('a cancellation while the auto-renewal is charged wins: no renewal, the paid invoice flagged for a refund, a pending one voided', async () => {
+    const { store, deps, operator } = await start();
+    await seed(store, [
+      { id: 'S-card', anniversary: today, method: 'credit_card' },
+      { id: 'S-bank', anniversary: today, method: 'bank_transfer' },
+    ]);
+    for (const [id, answer] of [['S-card', { status: 'paid', reference: 'ch_1' }], ['S-bank', { status: 'pending', reference: null }]] as const) {
+      const paused = createPausedGateway(answer);
+      const renewal = processAutoRenew({ ...deps, gateway: paused.gateway }, { subscription: id, anniversary: today, foundOn: today }, `a-${id}`);
+      await paused.isCharging;
+      expect((await cancelSubscription(operator, id, 'T-9', today)).outcome).toBe('cancelled');
+      paused.release();
+      expect(await renewal).toBe('skipped:cancelled');
+    }
+    expect(await store.all(sql`SELECT id, status, anniversary_on, pending_invoice FROM subscriptions ORDER BY id`)).toEqual([
+      { id: 'S-bank', status: 'cancelled', anniversary_on: today, pending_invoice: null },
+      { id: 'S-card', status: 'cancelled', anniversary_on: today, pending_invoice: null },
+    ]);
+    expect(await store.all(sql`SELECT subscription_id, status, failure_reason FROM invoices ORDER BY subscription_id`)).toEqual([
+      { subscription_id: 'S-bank', status: 'void', failure_reason: 'the subscription changed while it was charged' },
+      { subscription_id: 'S-card', status: 'paid', failure_reason: null },
+    ]);
+    const ledger = await store.all<{ subscription_id: string; outcome: string; detail: string }>(sql`SELECT subscription_id, outcome, detail FROM actions WHERE action = 'auto-renew' ORDER BY subscription_id`);
+    expect(ledger.map((row) => [row.subscription_id, row.outcome])).toEqual([['S-bank', 'skipped:cancelled'], ['S-card', 'skipped:cancelled']]);
+    expect(ledger[1]!.detail).toMatch(/it was cancelled meanwhile \(on 2019-09-20\); the gateway took the payment \(ch_1\): refund invoice INV-2019-\d+ in the billing system/);
+    expect(await store.all(sql`SELECT subscription_id, event FROM audit_events WHERE event IN ('refund-due', 'charge-dropped', 'auto-renewed', 'auto-renew-pending-payment') ORDER BY subscription_id`)).toEqual([
+      { subscription_id: 'S-bank', event: 'charge-dropped' },
+      { subscription_id: 'S-card', event: 'refund-due' },
+    ]);
+    const paid = await store.all<{ subscription_id: string; data: string }>(sql`SELECT subscription_id, data FROM events WHERE type = 'invoice.paid'`);
+    expect(paid.map((row) => [row.subscription_id, JSON.parse(row.data).refundDue])).toEqual([['S-card', 'it was cancelled meanwhile (on 2019-09-20)']]);
+    expect(await count(store, sql`SELECT COUNT(*) AS n FROM events WHERE type IN ('subscription.renewed', 'subscription.renewal_pending')`)).toBe(0);
+    expect(await count(store, sql`SELECT COUNT(*) AS n FROM notices`)).toBe(0); // no receipt, no invoice to pay
+  });
+
+  it("an operator's renewal charged while another operator cancels is refused, its payment flagged for a refund", async () => {
+    const { store, operator } = await start();
+    await seed(store, [{ id: 'S-manual', anniversary: addDays(today, -5), method: 'credit_card' }]);
+    const paused = createPausedGateway({ status: 'paid', reference: 'ch_2' });
+    const renewal = renewSubscription({ ...operator, gateway: paused.gateway }, 'S-manual', today);
+    renewal.catch(() => undefined); // settled below, after the cancellation
+    await Promise.race([paused.isCharging, renewal]);
+    await cancelSubscription(operator, 'S-manual', 'T-10', today);
+    paused.release();
+    await expect(renewal).rejects.toMatchObject({ rule: 'R11', message: expect.stringMatching(/^S-manual changed while invoice INV-2019-\d+ was charged: it was cancelled meanwhile .*refund invoice/) });
+    expect(await store.get(sql`SELECT status, anniversary_on FROM subscriptions`)).toEqual({ status: 'cancelled', anniversary_on: addDays(today, -5) });
+    expect(await store.get(sql`SELECT status FROM invoices`)).toEqual({ status: 'paid' });
+    expect(await count(store, sql`SELECT COUNT(*) AS n FROM actions WHERE action = 'renew'`)).toBe(0);
+    expect(await count(store, sql`SELECT COUNT(*) AS n FROM audit_events WHERE event = 'refund-due'`)).toBe(1);
   });
 
   it('invoices issued at once get distinct numbers with no gap, a rolled-back one freeing its number', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkPaymentConfirmation, voidReasons, type InvoiceFacts } from '../../src/policy/payment.js';
+import { checkPaymentConfirmation, findChangeWhileCharging, voidReasons, type InvoiceFacts } from '../../src/policy/payment.js';
 import { buildCompetency, buildPartner, buildSubscription } from './builders.js';
 
 const partner = buildPartner();
@@ -107,5 +107,25 @@ describe('checkPaymentConfirmation (R14: a covid-19-2020 reactivation counts onl
       rule: 'R14',
       reason: `invoice INV-2020-000009 cannot count on ${asOf}: exception covid-19-2020 allowed reactivation until 2020-06-30; it is ${asOf}`,
     });
+  });
+});
+
+describe('findChangeWhileCharging (a charge renews only the cycle it was decided on)', () => {
+  const before = buildSubscription({ anniversaryOn: '2019-09-15', isAutoRenew: true });
+  it.each([
+    { name: 'nothing changed but the done mask', now: { ...before, doneMask: 1 }, expected: null },
+    { name: 'deleted by an import', now: null, expected: { reason: 'unknown-subscription', description: 'it is gone (deleted by an import)' } },
+    { name: 'renewed by an operator', now: { ...before, anniversaryOn: '2020-09-14' }, expected: { reason: 'renewed', description: 'it was renewed meanwhile (anniversary now 2020-09-14)' } },
+    { name: 'cancelled', now: { ...before, status: 'cancelled' as const, cancelledOn: '2019-09-15' }, expected: { reason: 'cancelled', description: 'it was cancelled meanwhile (on 2019-09-15)' } },
+    { name: 'lapsed', now: { ...before, status: 'lapsed' as const, lapsedOn: '2019-10-16' }, expected: { reason: 'lapsed', description: 'it lapsed meanwhile (on 2019-10-16)' } },
+    { name: 'another invoice pending', now: { ...before, pendingInvoice: 'INV-2019-000007' }, expected: { reason: 'renewed', description: 'invoice INV-2019-000007 became pending for it meanwhile' } },
+  ])('$name', ({ now, expected }) => {
+    expect(findChangeWhileCharging(before, now)).toEqual(expected);
+  });
+
+  it('a reactivation decided on a lapsed subscription goes on while it stays lapsed', () => {
+    const lapsed = { ...before, status: 'lapsed' as const, lapsedOn: '2019-10-16' };
+    expect(findChangeWhileCharging(lapsed, { ...lapsed })).toBeNull();
+    expect(findChangeWhileCharging(lapsed, { ...lapsed, status: 'active', anniversaryOn: '2020-09-14' })?.reason).toBe('renewed');
   });
 });

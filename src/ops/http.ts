@@ -93,7 +93,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   registerHealthRoute(app, context);
   registerConsoleRoutes(app);
   await app.register(cookie);
-  const sessions = createSessions({ store: context.store });
+  const sessions = createSessions({ store: context.store, adminToken: context.config.adminToken });
   const tokenCheck = createTokenCheck({ adminToken: context.config.adminToken, store: context.store, log: context.log.child({ component: 'admin-api' }), sessions });
   await registerQueueBoard(app, context, tokenCheck);
   await app.register(async (api) => {

@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InputError } from '../errors.js';
-import type { Executor } from '../store/executor.js';
+import type { Store } from '../store/executor.js';
+import { countSessions, deleteSession, findSession, insertSession, type StoredSession } from '../store/sessions.js';
 import { findTokenByHash, hashToken } from '../store/tokens.js';
 import type { ApiActor } from './auth.js';
 
@@ -10,9 +11,10 @@ import type { ApiActor } from './auth.js';
  * exchanged for an HttpOnly, SameSite=Strict cookie, so the console, bull-board at /queues and
  * invoice downloads share one sign-in and no script ever holds the token.
  *
- * Sessions live in the daemon's memory (a restart signs everyone out; each daemon of a cluster
- * has its own). A session keeps the SHA-256 of its token, never the token: each request looks
- * the token up again, so revoking it ends its sessions at once.
+ * Sessions live in the database, so every daemon of a cluster behind one address knows them and a
+ * restart signs no one out. A session is stored under the SHA-256 of its cookie's value (a copy of
+ * the database holds no usable cookie) with the SHA-256 of its token, never the token: each request
+ * looks the token up again, so revoking it (or changing ADMIN_TOKEN) ends its sessions at once.
  *
  * CSRF: SameSite=Strict keeps the cookie off cross-site requests; on top of it every mutating
  * request authenticated by the cookie must carry the session's `x-csrf-token` (the console sends
@@ -31,15 +33,7 @@ export function findSessionCookieName(request: Pick<FastifyRequest, 'headers'>):
   return port ? `${sessionCookie}_${port}` : sessionCookie;
 }
 
-export interface Session {
-  id: string;
-  csrf: string;
-  actor: ApiActor;
-  /** `hashToken` of a named token; null for ADMIN_TOKEN (fixed for the process's life). */
-  tokenHash: string | null;
-  createdAtMs: number;
-  expiresAtMs: number;
-}
+export type Session = StoredSession;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,7 +43,9 @@ declare module 'fastify' {
 }
 
 export interface SessionOptions {
-  store: Executor;
+  store: Store;
+  /** The bootstrap token now: a session signed in with another ADMIN_TOKEN ends. */
+  adminToken: string | null;
   /** How long a session lasts from sign-in. @defaultValue 8 hours */
   ttlMs?: number;
   /** Sessions kept at most; the oldest is dropped first. @defaultValue 10000 */
@@ -80,54 +76,53 @@ function isSameOrigin(request: FastifyRequest): boolean {
 
 export interface Sessions {
   readonly ttlMs: number;
-  create(actor: ApiActor, tokenHash: string | null): Session;
+  /** A new session for `actor`, signed in with `token`; `id` is the cookie's value, given once. */
+  create(actor: ApiActor, token: string): Promise<{ id: string; session: Session }>;
   /** The cookie's session, checked (expiry, revocation, CSRF); null when the request has no cookie. */
   authenticate(request: FastifyRequest): Promise<SessionOutcome | null>;
-  destroy(id: string): void;
+  destroy(session: Session): Promise<void>;
   /** Sessions held now (tests, metrics). */
-  readonly size: number;
+  count(): Promise<number>;
 }
 
 export function createSessions(options: SessionOptions): Sessions {
   const ttlMs = options.ttlMs ?? 8 * 3600_000;
   const maxSessions = options.maxSessions ?? 10_000;
   const nowMs = options.nowMs ?? Date.now;
-  const sessions = new Map<string, Session>();
+  const { store } = options;
+  const adminTokenHash = options.adminToken === null ? null : hashToken(options.adminToken);
+
+  /** Why the session's token no longer signs anyone in, or null while it does. */
+  async function findRevocation(session: Session): Promise<string | null> {
+    if (session.actor.ref === 'ADMIN_TOKEN') {
+      return session.tokenHash === adminTokenHash ? null : 'ADMIN_TOKEN has changed since this session signed in: sign in again';
+    }
+    const record = await findTokenByHash(store, session.tokenHash);
+    return record && !record.revokedAt ? null : `the token "${session.actor.name}" of this session was revoked: sign in again`;
+  }
 
   return {
     ttlMs,
-    get size() {
-      return sessions.size;
-    },
-    create(actor, tokenHash) {
+    count: () => countSessions(store),
+    async create(actor, token) {
       const now = nowMs();
-      // Map order is insertion order: the first key is the oldest session.
-      while (sessions.size >= maxSessions) sessions.delete(sessions.keys().next().value!);
-      const session: Session = {
-        id: randomBytes(32).toString('base64url'),
-        csrf: randomBytes(24).toString('base64url'),
-        actor,
-        tokenHash,
-        createdAtMs: now,
-        expiresAtMs: now + ttlMs,
-      };
-      sessions.set(session.id, session);
-      return session;
+      const id = randomBytes(32).toString('base64url');
+      const session: Session = { idHash: hashToken(id), csrf: randomBytes(24).toString('base64url'), actor, tokenHash: hashToken(token), createdAtMs: now, expiresAtMs: now + ttlMs };
+      await insertSession(store, session, now, maxSessions);
+      return { id, session };
     },
     async authenticate(request) {
       const id = request.cookies?.[findSessionCookieName(request)];
       if (!id) return null;
-      const session = sessions.get(id);
+      const session = await findSession(store, hashToken(id));
       if (!session || session.expiresAtMs <= nowMs()) {
-        if (session) sessions.delete(id);
+        if (session) await deleteSession(store, session.idHash);
         return { reason: 'expired', status: 401, message: 'the session has expired or ended: sign in again with a token' };
       }
-      if (session.tokenHash) {
-        const record = await findTokenByHash(options.store, session.tokenHash);
-        if (!record || record.revokedAt) {
-          sessions.delete(id);
-          return { reason: 'revoked', status: 401, message: `the token "${session.actor.name}" of this session was revoked: sign in again` };
-        }
+      const revocation = await findRevocation(session);
+      if (revocation) {
+        await deleteSession(store, session.idHash);
+        return { reason: 'revoked', status: 401, message: revocation };
       }
       if (!isSafeMethod(request.method)) {
         const presented = request.headers[csrfHeader];
@@ -139,9 +134,7 @@ export function createSessions(options: SessionOptions): Sessions {
       request.session = session;
       return { actor: session.actor };
     },
-    destroy(id) {
-      sessions.delete(id);
-    },
+    destroy: (session) => deleteSession(store, session.idHash),
   };
 }
 
@@ -200,8 +193,8 @@ export function registerSignInRoutes(app: FastifyInstance, sessions: Sessions): 
       const presented = readBearer(request.headers.authorization);
       if (!presented) throw new InputError('sign in with "Authorization: Bearer <token>"; a session cannot make another');
       const actor = request.actor!;
-      const session = sessions.create(actor, actor.ref === 'ADMIN_TOKEN' ? null : hashToken(presented));
-      setCookie(request, reply, session.id, Math.floor(sessions.ttlMs / 1000));
+      const { id, session } = await sessions.create(actor, presented);
+      setCookie(request, reply, id, Math.floor(sessions.ttlMs / 1000));
       request.session = session;
       request.log.info({ expiresAt: new Date(session.expiresAtMs).toISOString() }, 'console sign-in');
       return describeSession(request);
@@ -219,7 +212,7 @@ export function registerSignInRoutes(app: FastifyInstance, sessions: Sessions): 
       },
     },
     async (request, reply) => {
-      if (request.session) sessions.destroy(request.session.id);
+      if (request.session) await sessions.destroy(request.session);
       setCookie(request, reply, '', 0);
       return { signedOut: Boolean(request.session) };
     },

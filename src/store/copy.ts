@@ -56,7 +56,7 @@ export interface CopiedTable {
  * name partners; invoices, actions and notices name subscriptions), so foreign keys hold at every
  * insert, whichever a dialect's schema declares.
  */
-const copyOrder = ['partners', 'contacts', 'subscriptions', 'invoices', 'actions', 'notices', 'audit_events', 'scan_runs', 'api_tokens', 'events'];
+const copyOrder = ['partners', 'contacts', 'subscriptions', 'invoices', 'actions', 'notices', 'audit_events', 'scan_runs', 'api_tokens', 'events', 'console_sessions'];
 
 /**
  * Every table of the schema, read off drizzle's table objects: a table added to `schema.ts` and

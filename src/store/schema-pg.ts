@@ -207,6 +207,26 @@ export const apiTokens = pgTable('api_tokens', {
 });
 
 /**
+ * Console sessions (src/ops/session.ts), in the database so that every daemon of a cluster knows
+ * every session. Keyed by the SHA-256 of the cookie's value, never the value itself.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    csrf: text('csrf').notNull(),
+    actorName: text('actor_name').notNull(),
+    actorRole: text('actor_role', { enum: ['viewer', 'operator'] }).notNull(),
+    actorRef: text('actor_ref').notNull(),
+    /** The SHA-256 of the token signed in with (ADMIN_TOKEN's too): a revoked or changed token ends its sessions. */
+    tokenHash: text('token_hash').notNull(),
+    createdAt: text('created_at').notNull(),
+    expiresAt: text('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+
+/**
  * The events outbox (SPEC §8): every state change, written with it, then POSTed to
  * EVENTS_WEBHOOK_URL. `id` is the feed's cursor; `event_id` is the stable `webhook-id`.
  */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
+import { createSessions } from '../../src/ops/session.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
@@ -48,7 +49,8 @@ beforeAll(async () => {
     await runScan(runtime.deps, { trigger: 'operator', asOf: day });
     await waitUntilIdle(runtime.queues.actions);
   }
-  await createToken(world.store, 'copy-viewer', 'viewer', new Date());
+  const { token } = await createToken(world.store, 'copy-viewer', 'viewer', new Date());
+  await createSessions({ store: world.store, adminToken: null }).create({ name: 'copy-viewer', role: 'viewer', ref: 'token:copy-viewer' }, token);
 }, 60_000);
 
 afterAll(async () => {
@@ -144,7 +146,7 @@ describe('lifecycle db copy --to', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines.slice(0, -1).map((line) => line.split(/\s+/))).toEqual(copiedTables.map((t) => [t.name, String(counts[t.name]), '→', String(counts[t.name])]));
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    expect(lines.at(-1)).toMatch(new RegExp(`^copied ${total} rows in 10 tables from .*lifecycle\\.db to ${file} in [\\d.]+ s; every count matches$`));
+    expect(lines.at(-1)).toMatch(new RegExp(`^copied ${total} rows in 11 tables from .*lifecycle\\.db to ${file} in [\\d.]+ s; every count matches$`));
   });
 
   it('copies a snapshot while another connection holds the write lock: a running daemon is not held up, its uncommitted change not copied', async () => {
@@ -256,8 +258,8 @@ describe.skipIf(!(await isPostgresTested()))('copies through PostgreSQL', () => 
 
     const toPg = await runLifecycle(['db', 'copy', '--to', url], { dataDir: world.dir });
     expect({ status: toPg.status, stderr: toPg.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(toPg.stdout.split('\n').filter((line) => line.startsWith('subscriptions'))).toEqual([`subscriptions  ${counts.subscriptions} → ${counts.subscriptions}`]);
-    expect(toPg.stdout).toContain(`copied ${total} rows in 10 tables from ${path.join(world.dir, 'lifecycle.db')} to ${where} in `);
+    expect(toPg.stdout.split('\n').filter((line) => line.startsWith('subscriptions'))).toEqual([`subscriptions     ${counts.subscriptions} → ${counts.subscriptions}`]);
+    expect(toPg.stdout).toContain(`copied ${total} rows in 11 tables from ${path.join(world.dir, 'lifecycle.db')} to ${where} in `);
 
     const again = await runLifecycle(['db', 'copy', '--to', url], { dataDir: world.dir });
     expect({ status: again.status, stdout: again.stdout }).toEqual({ status: 1, stdout: '' });
@@ -266,7 +268,7 @@ describe.skipIf(!(await isPostgresTested()))('copies through PostgreSQL', () => 
     const file = path.join(tempDir(), 'from-pg.db');
     const fromPg = await runLifecycle(['db', 'copy', '--to', file], { dataDir: tempDir(), env: { DATABASE_URL: url } });
     expect({ status: fromPg.status, stderr: fromPg.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(fromPg.stdout).toContain(`copied ${total} rows in 10 tables from ${where} to ${file} in `);
+    expect(fromPg.stdout).toContain(`copied ${total} rows in 11 tables from ${where} to ${file} in `);
     for (const output of [toPg, again, fromPg]) expect(output.stdout + output.stderr).not.toContain('hunter22secret');
     const back = await connectStore({ file }, { mode: 'existing' });
     try {

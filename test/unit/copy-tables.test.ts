@@ -36,7 +36,7 @@ describe('the tables lifecycle db copy copies', () => {
   });
 
   it('come parents first: contacts and subscriptions after partners, what names a subscription after subscriptions', () => {
-    expect(copiedTables.map((t) => t.name)).toEqual(['partners', 'contacts', 'subscriptions', 'invoices', 'actions', 'notices', 'audit_events', 'scan_runs', 'api_tokens', 'events']);
+    expect(copiedTables.map((t) => t.name)).toEqual(['partners', 'contacts', 'subscriptions', 'invoices', 'actions', 'notices', 'audit_events', 'scan_runs', 'api_tokens', 'events', 'console_sessions']);
     expect(copiedTables.filter((t) => t.isKeySequenced).map((t) => `${t.name}.${t.primaryKey}`)).toEqual([
       'contacts.id',
       'invoices.seq',

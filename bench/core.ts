@@ -20,7 +20,7 @@ import type { ImportSummary } from '../src/import/import-file.js';
 import { addDays, addYears } from '../src/policy/dates.js';
 import type { LifecycleAction } from '../src/policy/types.js';
 import type { SqliteStore as Store } from '../src/store/sqlite.js';
-import { createBufferedWriter, createRandom } from './lib/dataset.js';
+import { createBufferedWriter, createRandom, partnerId, places } from './lib/dataset.js';
 
 /**
  * The import, the store and the scan measured are those of the built package, the code
@@ -109,13 +109,6 @@ async function measure<T>(name: string, unit: string, run: () => Promise<PhaseRe
 
 const areas = ['Cloud Platform', 'Data Analytics', 'Modern Workplace', 'Security', 'Application Development', 'Data Center', 'Collaboration and Content'];
 const roleMix = ['mpn_partner_admin', 'global_admin', 'user_admin', 'admin_agent', 'sales_agent', 'other', 'other'] as const;
-const countries = [
-  { country: 'TW', city: '台北市', postalCode: '100', locale: 'zh-TW' },
-  { country: 'US', city: 'Seattle', postalCode: '98101', region: 'WA', locale: 'en' },
-  { country: 'GB', city: 'London', postalCode: 'SW1A 1AA', locale: 'en' },
-  { country: 'IE', city: 'Dublin', locale: 'en' },
-  { country: 'AU', city: 'Sydney', postalCode: '2000', locale: 'en' },
-] as const;
 
 interface GeneratedPartner {
   id: string;
@@ -127,8 +120,8 @@ interface GeneratedPartner {
 }
 
 function generatePartner(i: number, random: () => number): GeneratedPartner {
-  const place = countries[Math.floor(random() * countries.length)]!;
-  const id = `P-${String(i + 1).padStart(7, '0')}`;
+  const place = places[Math.floor(random() * places.length)]!;
+  const id = partnerId(i);
   const contacts = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, c) => ({
     name: place.locale === 'zh-TW' ? `林美${c + 1}` : `Contact ${c + 1}`,
     email: `c${c + 1}@${id.toLowerCase()}.example`,

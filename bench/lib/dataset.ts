@@ -40,7 +40,8 @@ export interface DatasetOptions {
 
 const areas = ['Cloud Platform', 'Data Analytics', 'Modern Workplace', 'Security', 'Application Development', 'Data Center'];
 const purchasingRoles = ['mpn_partner_admin', 'global_admin', 'user_admin', 'admin_agent', 'sales_agent'] as const;
-const places = [
+/** Where generated partners are billed (and their locale): bench/core.ts draws from the same places. */
+export const places = [
   { country: 'TW', city: '台北市', postalCode: '100', locale: 'zh-TW' },
   { country: 'US', city: 'Seattle', postalCode: '98101', region: 'WA', locale: 'en' },
   { country: 'GB', city: 'London', postalCode: 'SW1A 1AA', locale: 'en' },

@@ -2,10 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { startAdminServer, type AdminServer } from '../../src/ops/http.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { Runtime } from '../../src/runtime.js';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startTestRedis, type TestRedis } from './redis.js';
-import { startSmtpServer, type SmtpTestServer } from './smtp.js';
-import { createWorld, type World } from './world.js';
+import { useWorlds, type World, type Worlds } from './world.js';
 
 export interface AdminReply {
   status: number;
@@ -27,7 +24,6 @@ export interface AdminHarness {
   close(): Promise<void>;
 }
 
-/** A runtime with workers on the world's Redis and the admin server on a free loopback port. */
 /** A plain node:http request, for what fetch cannot choose: the client's address. */
 function requestFrom(localAddress: string, url: string, method: string, headers: Record<string, string>, body: string | undefined) {
   return new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
@@ -45,6 +41,7 @@ function requestFrom(localAddress: string, url: string, method: string, headers:
   });
 }
 
+/** A runtime with workers on the world's Redis and the admin server on a free loopback port. */
 export async function startAdminHarness(world: World, token: string | null, options: { log?: Logger } = {}): Promise<AdminHarness> {
   const runtime = await world.startRuntime();
   const server = await startAdminServer({
@@ -113,50 +110,33 @@ export function findSample(samples: Sample[], name: string, labels: Record<strin
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-export interface AdminWorlds {
-  readonly redis: TestRedis;
-  readonly smtp: SmtpTestServer;
+export interface AdminWorlds extends Worlds {
   /**
    * A world (store, runtime) on the file's redis-server and SMTP server, and its admin API
    * authenticated by `env.ADMIN_TOKEN`; both closed after the test.
    */
-  start(env: Record<string, string>, today: string): Promise<{ w: World; api: AdminHarness }>;
+  start(env: Record<string, string>, today: string, options?: { log?: Logger }): Promise<{ w: World; api: AdminHarness }>;
+  /** The admin API of a world made by `create` (authenticated by its ADMIN_TOKEN), closed after the test before it. */
+  openApi(w: World, options?: { log?: Logger }): Promise<AdminHarness>;
 }
 
-/**
- * The set-up the admin API test files share: one redis-server and one SMTP server per file, a
- * world and its admin API per test, closed after each test (the API first), even when it fails.
- */
-export function useAdminWorlds(): AdminWorlds {
-  let redis: TestRedis | undefined;
-  let smtp: SmtpTestServer | undefined;
-  const opened: { close(): Promise<void> }[] = [];
-  beforeAll(async () => {
-    [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-  });
-  afterAll(async () => {
-    await Promise.all([redis?.stop(), smtp?.stop()]);
-  });
-  afterEach(async () => {
-    for (const item of opened.splice(0).reverse()) await item.close();
-  });
-  const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`useAdminWorlds: the ${what} is not started (outside a test?)`);
-    return value;
-  };
+/** `useWorlds()` (test/helpers/world.ts) for the admin API test files: a world and its admin API per test. */
+export function useAdminWorlds(options: { hasSmtp?: boolean } = {}): AdminWorlds {
+  const worlds = useWorlds(options);
+  const openApi = async (w: World, apiOptions: { log?: Logger } = {}) => worlds.closeAfterTest(await startAdminHarness(w, w.config.adminToken, apiOptions));
   return {
     get redis() {
-      return started(redis, 'redis-server');
+      return worlds.redis;
     },
     get smtp() {
-      return started(smtp, 'SMTP server');
+      return worlds.smtp;
     },
-    async start(env, today) {
-      const w = await createWorld({ REDIS_URL: started(redis, 'redis-server').url, SMTP_URL: started(smtp, 'SMTP server').url, ...env }, today);
-      opened.push(w);
-      const api = await startAdminHarness(w, env.ADMIN_TOKEN ?? null);
-      opened.push(api);
-      return { w, api };
+    create: worlds.create,
+    closeAfterTest: worlds.closeAfterTest,
+    openApi,
+    async start(env, today, apiOptions) {
+      const w = await worlds.create(env, today);
+      return { w, api: await openApi(w, apiOptions) };
     },
   };
 }

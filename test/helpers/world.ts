@@ -9,11 +9,14 @@ import { addDays } from '../../src/policy/dates.js';
 import { createApp, type App } from '../../src/app.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { sql, type SQL } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { databaseFile, openStore } from '../../src/store/db.js';
 import type { SqliteStore as Store } from '../../src/store/sqlite.js';
 import type { Store as AnyStore } from '../../src/store/executor.js';
 import type { Logger } from '../../src/log.js';
 import type { StoreBackend, StorePlace } from '../../support/backends.js';
+import { startTestRedis, type TestRedis } from './redis.js';
+import { startSmtpServer, type SmtpTestServer } from './smtp.js';
 
 let prefixCounter = 0;
 
@@ -173,4 +176,62 @@ export async function createWorld(env: Record<string, string>, today: string, ba
     },
   };
   return world;
+}
+
+/** For `Worlds.create`: SMTP_URL empty is unset, and the world writes its messages to its outbox. */
+export const outboxMail = { SMTP_URL: '' };
+
+export interface Worlds {
+  readonly redis: TestRedis;
+  /** The file's SMTP server; there is none under `useWorlds({ hasSmtp: false })`. */
+  readonly smtp: SmtpTestServer;
+  /** A world on the file's redis-server and SMTP server (`env` overrides either: `outboxMail`), closed after the test. */
+  create(env: Record<string, string>, today: string): Promise<World<Store>>;
+  create(env: Record<string, string>, today: string, backend: StoreBackend | undefined): Promise<World<AnyStore>>;
+  /** Closes `item` after the test, before whatever was opened earlier (an admin API before its world). */
+  closeAfterTest<T extends { close(): Promise<void> }>(item: T): T;
+}
+
+/**
+ * The set-up the integration test files share: one redis-server and (unless `hasSmtp: false`:
+ * the worlds then write to their outbox) one SMTP server per file; the worlds, and whatever else
+ * a test hands to `closeAfterTest`, closed after each test, the last opened first, even when it fails.
+ */
+export function useWorlds(options: { hasSmtp?: boolean } = {}): Worlds {
+  let redis: TestRedis | undefined;
+  let smtp: SmtpTestServer | undefined;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    [redis, smtp] = await Promise.all([startTestRedis(), options.hasSmtp === false ? undefined : startSmtpServer()]);
+  });
+  afterAll(async () => {
+    await Promise.all([redis?.stop(), smtp?.stop()]);
+  });
+  afterEach(async () => {
+    for (const item of opened.splice(0).reverse()) await item.close();
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useWorlds: no ${what} (outside a test, or hasSmtp: false?)`);
+    return value;
+  };
+  function closeAfterTest<T extends { close(): Promise<void> }>(item: T): T {
+    opened.push(item);
+    return item;
+  }
+  async function create(env: Record<string, string>, today: string): Promise<World<Store>>;
+  async function create(env: Record<string, string>, today: string, backend: StoreBackend | undefined): Promise<World<AnyStore>>;
+  async function create(env: Record<string, string>, today: string, backend?: StoreBackend): Promise<World<AnyStore>> {
+    const settings = { REDIS_URL: started(redis, 'redis-server').url, ...(smtp ? { SMTP_URL: smtp.url } : {}), ...env };
+    return closeAfterTest(backend ? await createWorld(settings, today, backend) : await createWorld(settings, today));
+  }
+  return {
+    get redis() {
+      return started(redis, 'redis-server');
+    },
+    get smtp() {
+      return started(smtp, 'SMTP server');
+    },
+    create,
+    closeAfterTest,
+  };
 }

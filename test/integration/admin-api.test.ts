@@ -1,43 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import type { DestinationStream } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { describeSubscription } from '../../src/ops/describe.js';
 import { addDays } from '../../src/policy/dates.js';
-import { findSample, parseMetrics, startAdminHarness, type AdminHarness } from '../helpers/admin.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { createToken, hashToken, listTokens, revokeToken } from '../../src/store/tokens.js';
+import { findSample, parseMetrics, useAdminWorlds, type AdminHarness } from '../helpers/admin.js';
 import { runLifecycle } from '../helpers/cli.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { outboxMail, type World } from '../helpers/world.js';
 
 const D = '2019-09-30';
 const token = 'admin-token-for-tests-0123456789';
 
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let world: World | undefined;
-let admin: AdminHarness | undefined;
+const servers = useAdminWorlds();
+afterEach(() => servers.smtp.setRejecting(undefined));
 
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await admin?.close();
-  await world?.close();
-  admin = undefined;
-  world = undefined;
-  smtp.setRejecting(undefined);
-});
-
-async function start(env: Record<string, string> = { ADMIN_TOKEN: token }, today = D): Promise<{ w: World; api: AdminHarness }> {
-  world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ...env }, today);
-  admin = await startAdminHarness(world, env.ADMIN_TOKEN ?? null);
-  return { w: world, api: admin };
+function start(env: Record<string, string> = { ADMIN_TOKEN: token }, today = D, options: { log?: Logger } = {}): Promise<{ w: World; api: AdminHarness }> {
+  return servers.start(env, today, options);
 }
 
 /** Every protected route (as the server names it), a path to call and a body it would accept: 401 comes first. */
@@ -177,16 +157,15 @@ describe('admin API authentication', () => {
 
   it('the audit trail and the log lines name the token that acted: token:NAME, or ADMIN_TOKEN; a revoked one is logged by name', async () => {
     const capture = captureLog();
-    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
-    admin = await startAdminHarness(world, token, { log: capture.log });
-    await world.import([
+    const { w, api } = await start({ ADMIN_TOKEN: token }, D, { log: capture.log });
+    await w.import([
       { id: 'A-named', anniversaryOn: addDays(D, -5), token: 'tok_visa' },
       { id: 'A-admin', anniversaryOn: addDays(D, -5), token: 'tok_visa' },
     ]);
-    const operator = (await createToken(world.store, 'ops-operator', 'operator', new Date())).token;
-    expect((await admin.call('POST', '/api/subscriptions/A-named/renew', { body: { asOf: D }, token: operator })).json).toMatchObject({ outcome: 'renewed' });
-    expect((await admin.call('POST', '/api/subscriptions/A-admin/renew', { body: { asOf: D } })).json).toMatchObject({ outcome: 'renewed' });
-    const audit = world.store.connection.prepare("SELECT subscription_id AS subscription, actor_ref AS ref FROM audit_events WHERE actor = 'operator' ORDER BY id").all();
+    const operator = (await createToken(w.store, 'ops-operator', 'operator', new Date())).token;
+    expect((await api.call('POST', '/api/subscriptions/A-named/renew', { body: { asOf: D }, token: operator })).json).toMatchObject({ outcome: 'renewed' });
+    expect((await api.call('POST', '/api/subscriptions/A-admin/renew', { body: { asOf: D } })).json).toMatchObject({ outcome: 'renewed' });
+    const audit = w.store.connection.prepare("SELECT subscription_id AS subscription, actor_ref AS ref FROM audit_events WHERE actor = 'operator' ORDER BY id").all();
     expect(audit).toEqual([
       { subscription: 'A-named', ref: 'token:ops-operator' },
       { subscription: 'A-admin', ref: 'ADMIN_TOKEN' },
@@ -196,9 +175,9 @@ describe('admin API authentication', () => {
       ['A-named', 'token:ops-operator'],
       ['A-admin', 'ADMIN_TOKEN'],
     ]);
-    expect(await listTokens(world.store)).toEqual([expect.objectContaining({ name: 'ops-operator', lastUsedAt: expect.any(String), revokedAt: null })]);
-    await revokeToken(world.store, 'ops-operator', new Date());
-    expect((await admin.call('GET', '/api/queues', { token: operator })).status).toBe(401);
+    expect(await listTokens(w.store)).toEqual([expect.objectContaining({ name: 'ops-operator', lastUsedAt: expect.any(String), revokedAt: null })]);
+    await revokeToken(w.store, 'ops-operator', new Date());
+    expect((await api.call('GET', '/api/queues', { token: operator })).status).toBe(401);
     expect(capture.entries().filter((entry) => entry.msg === 'admin API authentication failed')).toEqual([
       expect.objectContaining({ client: '127.0.0.1', method: 'GET', route: '/api/queues', reason: 'revoked', tokenName: 'ops-operator' }),
     ]);
@@ -207,7 +186,7 @@ describe('admin API authentication', () => {
 
   it('tokens made and revoked with the CLI take effect on the running server at once; only the hash is stored', async () => {
     const { w, api } = await start();
-    const cli = (args: string[]) => runLifecycle(['tokens', ...args], { dataDir: w.dir, env: { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix } });
+    const cli = (args: string[]) => runLifecycle(['tokens', ...args], { dataDir: w.dir, env: { REDIS_URL: servers.redis.url, QUEUE_PREFIX: w.prefix } });
     const created = await cli(['create', 'ci-viewer', '--role', 'viewer']);
     expect(created).toMatchObject({ status: 0, stdout: expect.stringMatching(/^lct_[A-Za-z0-9_-]{43}\n$/) });
     expect(created.stderr).toContain('shown only now');
@@ -244,11 +223,10 @@ describe('admin API authentication', () => {
 
   it('100 wrong tokens from one address: 401s, then 429 with Retry-After; logged without the token; another address still gets in', async () => {
     const capture = captureLog();
-    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
-    admin = await startAdminHarness(world, token, { log: capture.log });
+    const { w, api } = await start({ ADMIN_TOKEN: token }, D, { log: capture.log });
     const wrong = Array.from({ length: 100 }, (_, i) => `guess-${i}-${randomBytes(16).toString('hex')}`);
     const replies = [];
-    for (const guess of wrong) replies.push(await admin.call('GET', '/api/subscriptions?limit=1', { token: guess }));
+    for (const guess of wrong) replies.push(await api.call('GET', '/api/subscriptions?limit=1', { token: guess }));
     expect(replies.map((reply) => reply.status)).toEqual([...Array(10).fill(401), ...Array(90).fill(429)]);
     for (const reply of replies.slice(10)) {
       expect(Number(reply.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -256,9 +234,9 @@ describe('admin API authentication', () => {
       expect(reply.json.error).toMatch(/^too many failed authentications from 127\.0\.0\.1: try again in \d+ s$/);
     }
     // The address is refused whatever it sends until the window passes: no more guesses to test.
-    expect((await admin.call('GET', '/api/queues')).status).toBe(429);
-    expect((await admin.call('GET', '/api/queues', { localAddress: '127.0.0.2' })).status).toBe(200);
-    expect((await admin.call('GET', '/api/queues', { token: 'other-wrong', localAddress: '127.0.0.2' })).status).toBe(401);
+    expect((await api.call('GET', '/api/queues')).status).toBe(429);
+    expect((await api.call('GET', '/api/queues', { localAddress: '127.0.0.2' })).status).toBe(200);
+    expect((await api.call('GET', '/api/queues', { token: 'other-wrong', localAddress: '127.0.0.2' })).status).toBe(401);
 
     const entries = capture.entries();
     const failures = entries.filter((entry) => entry.msg === 'admin API authentication failed');
@@ -280,7 +258,7 @@ describe('admin API routes', () => {
       status: 'ok',
       checks: { database: { ok: true }, redis: { ok: true }, smtp: { ok: true, mode: 'smtp' } },
     });
-    await smtp.stop();
+    await servers.smtp.stop();
     try {
       const down = await api.call('GET', '/healthz', { token: null });
       expect(down.status).toBe(503);
@@ -290,14 +268,13 @@ describe('admin API routes', () => {
       expect(down.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|error/);
       expect(down.json.checks.redis.ok).toBe(true);
     } finally {
-      await smtp.start();
+      await servers.smtp.start();
     }
   });
 
   it('/healthz checks the outbox dir when SMTP_URL is unset', async () => {
-    world = await createWorld({ REDIS_URL: redis.url, ADMIN_TOKEN: token }, D);
-    admin = await startAdminHarness(world, token);
-    expect((await admin.call('GET', '/healthz')).json.checks.smtp).toEqual({ ok: true, mode: 'outbox' });
+    const { api } = await start({ ADMIN_TOKEN: token, ...outboxMail });
+    expect((await api.call('GET', '/healthz')).json.checks.smtp).toEqual({ ok: true, mode: 'outbox' });
   });
 
   it('scans: a dry run lists what is due, a scan runs through the queue, shows in /api/scans and is counted in /metrics', async () => {
@@ -403,7 +380,7 @@ describe('admin API routes', () => {
     expect(reply.status).toBe(200);
     expect(reply.json).toEqual(JSON.parse(JSON.stringify(await describeSubscription(w.store, 'T-1', D))));
     expect(reply.json).toMatchObject({ id: 'T-1', status: 'active', anniversary: addDays(D, 3), actions: [{ action: 'remind-before', outcome: 'sent' }] });
-    const show = await runLifecycle(['show', 'T-1', '--as-of', D, '--json'], { dataDir: w.dir, env: { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix } });
+    const show = await runLifecycle(['show', 'T-1', '--as-of', D, '--json'], { dataDir: w.dir, env: { REDIS_URL: servers.redis.url, QUEUE_PREFIX: w.prefix } });
     expect(JSON.parse(show.stdout)).toEqual(reply.json);
     expect(reply.json.notices[0]).toMatchObject({ kind: 'remind-before', status: 'sent' });
     expect((await api.call('GET', '/api/subscriptions/T-404')).status).toBe(404);
@@ -426,7 +403,7 @@ describe('admin API routes', () => {
       delivery: 'the notice is queued for delivery',
     });
     await waitUntilIdle(api.runtime.queues.actions);
-    expect(smtp.messages.some((m) => m.headers.get('x-lifecycle-subscription') === 'O-window' && m.headers.get('x-lifecycle-notice') === 'renewed')).toBe(true);
+    expect(servers.smtp.messages.some((m) => m.headers.get('x-lifecycle-subscription') === 'O-window' && m.headers.get('x-lifecycle-notice') === 'renewed')).toBe(true);
     expect(findSample(parseMetrics((await api.call('GET', '/metrics')).text), 'lifecycle_renewals_total', { source: 'operator', outcome: 'renewed' })).toBe(1);
 
     const early = await api.call('POST', '/api/subscriptions/O-early/renew', { body: { asOf: D } });
@@ -531,7 +508,7 @@ describe('admin API routes', () => {
       ],
       [{ id: 'P-1' }, { id: 'P-none', contacts: 0 }],
     );
-    smtp.setRejecting({ code: 550, message: 'mailbox unavailable' });
+    servers.smtp.setRejecting({ code: 550, message: 'mailbox unavailable' });
     await api.call('POST', '/api/scans', { body: {} });
     await waitUntilIdle(api.runtime.queues.actions);
     const jobId = `remind-before.F-1.${addDays(D, 5)}`;
@@ -548,7 +525,7 @@ describe('admin API routes', () => {
     ]);
     expect(findSample(parseMetrics((await api.call('GET', '/metrics')).text), 'lifecycle_messages_failed_total', { kind: 'remind-before', reason: 'permanent' })).toBe(1);
 
-    smtp.setRejecting(undefined);
+    servers.smtp.setRejecting(undefined);
     const retried = await api.call('POST', `/api/jobs/${encodeURIComponent(jobId)}/retry`);
     expect(retried.json).toEqual({ retried: jobId, queue: 'actions' });
     await waitUntilIdle(api.runtime.queues.actions);

@@ -1,46 +1,29 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createTestGateway, type PaymentGateway } from '../../src/billing/gateway.js';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
 import { cancelSubscription, confirmPayment, renewSubscription } from '../../src/operator/actions.js';
 import { addDays } from '../../src/policy/dates.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { sql } from 'drizzle-orm';
 import type { Store as AnyStore } from '../../src/store/executor.js';
 import { storeBackends, type StoreBackend } from '../../support/backends.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { useWorlds, type World } from '../helpers/world.js';
 import { runLifecycle } from '../helpers/cli.js';
 
 const D = '2019-09-30';
 
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let world: World<AnyStore> | undefined;
+const worlds = useWorlds();
+afterEach(() => worlds.smtp.setRejecting(undefined));
 /** Messages before this index arrived in earlier tests (the SMTP server is the file's). */
 let firstMessage = 0;
 
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-  smtp.setRejecting(undefined);
-});
-
 async function newWorld(today = D, backend?: StoreBackend, env: Record<string, string> = {}): Promise<World<AnyStore>> {
-  firstMessage = smtp.messages.length;
-  const settings = { REDIS_URL: redis.url, SMTP_URL: smtp.url, ...env };
-  world = backend ? await createWorld(settings, today, backend) : await createWorld(settings, today);
-  return world;
+  firstMessage = worlds.smtp.messages.length;
+  return worlds.create(env, today, backend);
 }
 
 function received(subscriptionPrefix: string) {
-  return smtp.messages.slice(firstMessage).filter((m) => String(m.headers.get('x-lifecycle-subscription')).startsWith(subscriptionPrefix));
+  return worlds.smtp.messages.slice(firstMessage).filter((m) => String(m.headers.get('x-lifecycle-subscription')).startsWith(subscriptionPrefix));
 }
 
 function operatorDeps(w: World<AnyStore>) {
@@ -80,11 +63,11 @@ describe.each(await storeBackends())('scan and jobs on a real Redis and SMTP ser
     const test = createTestGateway();
     const counting: PaymentGateway = { name: 'test', charge: (request) => ((charges += 1), test.charge(request)) };
     // SMTP answers 451 at first: every effect is recorded, every delivery fails and is retried.
-    smtp.setRejecting({ code: 451, message: 'try again later' });
+    worlds.smtp.setRejecting({ code: 451, message: 'try again later' });
     const runtime = await w.startRuntime({ gateway: counting });
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
     await expect.poll(() => w.value(sql`SELECT MAX(attempts) FROM notices`), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
-    smtp.setRejecting(undefined);
+    worlds.smtp.setRejecting(undefined);
     await waitUntilIdle(runtime.queues.actions);
 
     expect(charges).toBe(1);
@@ -165,14 +148,14 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     const w = await newWorld();
     const ids = Array.from({ length: 12 }, (_, i) => `A5-${i}`);
     await w.import(ids.map((id) => ({ id, anniversaryOn: addDays(D, 3) })));
-    await smtp.stop();
+    await worlds.smtp.stop();
     const runtime = await w.startRuntime();
     try {
       await runScan(runtime.deps, { trigger: 'operator', asOf: D });
       await expect.poll(() => w.value(sql`SELECT MIN(attempts) FROM notices`), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
       expect(await w.value(sql`SELECT COUNT(*) FROM notices WHERE status = 'pending'`)).toBe(12);
     } finally {
-      await smtp.start();
+      await worlds.smtp.start();
     }
     await waitUntilIdle(runtime.queues.actions);
     const ids5 = received('A5-').map((m) => m.messageId);
@@ -195,11 +178,11 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
   it('a notice the server refuses for good fails its job visibly; an operator retries it once fixed', async () => {
     const w = await newWorld();
     await w.import([{ id: 'A7-1', anniversaryOn: addDays(D, 5) }]);
-    smtp.setRejecting({ code: 550, message: 'mailbox unavailable' });
+    worlds.smtp.setRejecting({ code: 550, message: 'mailbox unavailable' });
     const runtime = await w.startRuntime();
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
     await waitUntilIdle(runtime.queues.actions);
-    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix };
+    const env = { REDIS_URL: worlds.redis.url, QUEUE_PREFIX: w.prefix };
     const status = JSON.parse((await runLifecycle(['status', '--json'], { dataDir: w.dir, env })).stdout) as {
       queues: { failedJobs: { id: string; reason: string }[] };
       notices: Record<string, number>;
@@ -207,7 +190,7 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
     expect(status.queues.failedJobs).toEqual([expect.objectContaining({ id: `remind-before.A7-1.${addDays(D, 5)}`, reason: expect.stringContaining('550') })]);
     expect(status.notices).toEqual({ pending: 1 });
 
-    smtp.setRejecting(undefined);
+    worlds.smtp.setRejecting(undefined);
     const retry = await runLifecycle(['retry', '--all-failed'], { dataDir: w.dir, env });
     expect(retry.stdout).toContain('retried 1 job(s)');
     await waitUntilIdle(runtime.queues.actions);
@@ -218,14 +201,14 @@ describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
   it('a notice whose job ran out of retries while SMTP was down goes out with the next scan', async () => {
     const w = await newWorld(D, undefined, { JOB_ATTEMPTS: '2' });
     await w.import([{ id: 'A8-1', anniversaryOn: addDays(D, 5) }, { id: 'A8-2', anniversaryOn: addDays(D, -31) }]);
-    await smtp.stop();
+    await worlds.smtp.stop();
     const runtime = await w.startRuntime();
     try {
       await runScan(runtime.deps, { trigger: 'operator', asOf: D });
       await waitUntilIdle(runtime.queues.actions);
       expect(await runtime.queues.actions.getJobCounts('failed')).toEqual({ failed: 2 });
     } finally {
-      await smtp.start();
+      await worlds.smtp.start();
     }
     w.today = addDays(D, 1);
     const scan = await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });

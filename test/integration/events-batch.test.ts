@@ -1,86 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
-import { Webhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventAttempts } from '../../src/jobs/deliver-event.js';
 import { eventBatchSize } from '../../src/jobs/deliver-events.js';
 import { buildEventJobId, enqueueEvents, waitUntilIdle } from '../../src/jobs/queues.js';
 import type { Runtime } from '../../src/runtime.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
+import { useWorlds, type World } from '../helpers/world.js';
 
 /*
  * The batched delivery path: `deliver-events` jobs of up to eventBatchSize events POSTed
  * concurrently within WORKER_CONCURRENCY, each refusal handed to a `deliver-event` job of its own.
  */
 
-/** Refuses (503) each event in `refuseOnce` the first time, and each in `refuseAlways` while set; counts requests in flight. */
-async function startReceiver(secret: string) {
-  const verifier = new Webhook(secret);
-  const answers: { id: string; status: number }[] = [];
-  const refuseOnce = new Set<string>();
-  const refuseAlways = new Set<string>();
-  const inFlight = { now: 0, most: 0 };
-  const refusedSignatures: string[] = [];
-  const server = http.createServer((request, response) => {
-    inFlight.now++;
-    inFlight.most = Math.max(inFlight.most, inFlight.now);
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const id = String(request.headers['webhook-id']);
-      try {
-        verifier.verify(body, request.headers as Record<string, string>);
-      } catch (error) {
-        refusedSignatures.push((error as Error).message);
-      }
-      let status = 204;
-      if (refuseAlways.has(id)) status = 503;
-      else if (refuseOnce.delete(id)) status = 503;
-      answers.push({ id, status });
-      // Answered a moment later, so that requests overlap and the bound is tested.
-      setTimeout(() => {
-        inFlight.now--;
-        response.writeHead(status).end();
-      }, 2);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-    answers,
-    refuseOnce,
-    refuseAlways,
-    inFlight,
-    refusedSignatures,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-type Receiver = Awaited<ReturnType<typeof startReceiver>>;
-
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
-let redis: TestRedis;
-let world: World | undefined;
-let receiver: Receiver | undefined;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-  await receiver?.stop();
-  receiver = undefined;
-});
+const worlds = useWorlds({ hasSmtp: false });
 
 async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -97,11 +31,11 @@ interface Line {
   last_error: string | null;
 }
 
-async function start(): Promise<{ w: World; runtime: Runtime; r: Receiver }> {
-  receiver = await startReceiver(secret);
-  world = await createWorld({ REDIS_URL: redis.url, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret, WORKER_CONCURRENCY: '4' }, '2019-10-02');
-  const runtime = await world.startRuntime();
-  return { w: world, runtime, r: receiver };
+async function start(): Promise<{ w: World; runtime: Runtime; r: WebhookReceiver }> {
+  // Answered a moment later, so that requests overlap and the concurrency bound is tested.
+  const r = worlds.closeAfterTest(await startWebhookReceiver(secret, { answerDelayMs: 2 }));
+  const w = await worlds.create({ EVENTS_WEBHOOK_URL: r.url, EVENTS_WEBHOOK_SECRET: secret, WORKER_CONCURRENCY: '4' }, '2019-10-02');
+  return { w, runtime: await w.startRuntime(), r };
 }
 
 /** `count` events written as a job's transaction writes them, committed; returns their ids in feed order. */
@@ -124,7 +58,7 @@ describe('batched event delivery', () => {
     const { w, runtime, r } = await start();
     const ids = await writeEvents(w, eventBatchSize * 2 + 7);
     const refused = ids.filter((_, i) => i % 9 === 0);
-    for (const id of refused) r.refuseOnce.add(id);
+    for (const id of refused) r.refusals.set(id, 1);
     await enqueueEvents(runtime.queues.actions, w.config, ids);
     await waitFor(async () => (await lines(w)).every((line) => line.status === 'delivered'), 'every event delivered');
     await waitUntilIdle(runtime.queues.actions);
@@ -132,20 +66,20 @@ describe('batched event delivery', () => {
     expect(r.refusedSignatures).toEqual([]);
     expect(r.inFlight.most).toBeGreaterThan(1);
     expect(r.inFlight.most).toBeLessThanOrEqual(4);
-    const acknowledged = r.answers.filter((a) => a.status === 204).map((a) => a.id);
+    const acknowledged = r.acknowledged().map((d) => d.id);
     expect([...acknowledged].sort()).toEqual([...ids].sort()); // each once
     const byId = new Map((await lines(w)).map((line) => [line.event_id, line]));
     for (const id of ids) {
       const isRefused = refused.includes(id);
       expect({ attempts: byId.get(id)!.attempts, lastError: byId.get(id)!.last_error }).toEqual({ attempts: isRefused ? 2 : 1, lastError: null });
-      expect(r.answers.filter((a) => a.id === id).map((a) => a.status)).toEqual(isRefused ? [503, 204] : [204]);
+      expect(r.deliveries.filter((a) => a.id === id).map((a) => a.status)).toEqual(isRefused ? [503, 204] : [204]);
     }
   }, 60_000);
 
   it('an event refused again and again keeps its status, attempts and error on its own job; a batch skips what is delivered', async () => {
     const { w, runtime, r } = await start();
     const [stubborn, other] = await writeEvents(w, 2);
-    r.refuseAlways.add(stubborn!);
+    r.refusals.set(stubborn!, Infinity);
     await enqueueEvents(runtime.queues.actions, w.config, [stubborn!, other!]);
     await waitFor(async () => (await lines(w)).find((line) => line.event_id === stubborn)!.attempts >= 3, 'three refusals');
     const [first, second] = await lines(w);
@@ -156,12 +90,12 @@ describe('batched event delivery', () => {
     expect(job?.opts.attempts).toBe(eventAttempts - 1);
 
     // The delivered one queued again in a batch is not sent again.
-    const sentBefore = r.answers.filter((a) => a.id === other).length;
-    r.refuseAlways.delete(stubborn!);
+    const sentBefore = r.deliveries.filter((a) => a.id === other).length;
+    r.refusals.delete(stubborn!);
     await enqueueEvents(runtime.queues.actions, w.config, [other!]);
     await waitFor(async () => (await lines(w)).every((line) => line.status === 'delivered'), 'the stubborn one delivered once the receiver takes it');
     await waitUntilIdle(runtime.queues.actions);
-    expect(r.answers.filter((a) => a.id === other)).toHaveLength(sentBefore);
-    expect(r.answers.filter((a) => a.id === stubborn).map((a) => a.status).at(-1)).toBe(204);
+    expect(r.deliveries.filter((a) => a.id === other)).toHaveLength(sentBefore);
+    expect(r.deliveries.filter((a) => a.id === stubborn).map((a) => a.status).at(-1)).toBe(204);
   }, 60_000);
 });

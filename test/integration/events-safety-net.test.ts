@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enqueueEvents } from '../../src/jobs/queues.js';
 import type { JobPayloads } from '../../src/jobs/payloads.js';
 import { requeueUndelivered } from '../../src/jobs/scan.js';
 import type { Runtime } from '../../src/runtime.js';
 import { findLastEventId } from '../../src/store/events.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { useWorlds, type World } from '../helpers/world.js';
 
 /*
  * The events outbox's safety net (every scan, every daemon start) queues an undelivered event
@@ -16,24 +15,12 @@ import { createWorld, type World } from '../helpers/world.js';
  * No workers run here: every job stays where the safety net finds it.
  */
 
-let redis: TestRedis;
-let world: World | undefined;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
+const worlds = useWorlds({ hasSmtp: false });
 
 async function start(): Promise<{ w: World; runtime: Runtime }> {
   // Nothing is POSTed (no workers): the URL only switches the events outbox on.
-  world = await createWorld({ REDIS_URL: redis.url, EVENTS_WEBHOOK_URL: 'http://127.0.0.1:9/hooks', EVENTS_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` }, '2019-10-02');
-  return { w: world, runtime: await world.startRuntime({ hasWorkers: false }) };
+  const w = await worlds.create({ EVENTS_WEBHOOK_URL: 'http://127.0.0.1:9/hooks', EVENTS_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` }, '2019-10-02');
+  return { w, runtime: await w.startRuntime({ hasWorkers: false }) };
 }
 
 async function writeEvents(w: World, count: number): Promise<string[]> {

@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addDays, todayIn } from '../../src/policy/dates.js';
+import { databaseFile } from '../../src/store/db.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
 import { runLifecycle } from '../helpers/cli.js';
 import { isAlive, readHealth, reapDaemons, spawnDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { findFreePort } from '../helpers/redis.js';
-import { databaseFile } from '../../src/store/db.js';
 import { writeDataset } from '../helpers/world.js';
 
 /*
@@ -21,83 +19,21 @@ import { writeDataset } from '../helpers/world.js';
  * same data dir, and every event written arrives, under its own webhook-id, signed.
  */
 
-type Mode = 'down' | 'hold' | 'up';
-
-interface Delivery {
-  id: string;
-  status: number;
-  type: string;
-  /** Answered while the first daemon lived (before the kill). */
-  isBeforeKill: boolean;
-}
-
-/**
- * A benefits system's receiver: verifies every request; answers 503 while down, 204 when up; while
- * holding, keeps the first three requests unanswered (the workers they occupy stay few) and refuses the rest.
- */
-async function startReceiver(secret: string) {
-  const verifier = new Webhook(secret);
-  const deliveries: Delivery[] = [];
-  const refusedSignatures: string[] = [];
-  const held: { id: string; response: http.ServerResponse }[] = [];
-  const state = { mode: 'down' as Mode, isBeforeKill: true };
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      let parsed: { type: string };
-      try {
-        parsed = verifier.verify(body, request.headers as Record<string, string>) as { type: string };
-      } catch (error) {
-        refusedSignatures.push((error as Error).message);
-        response.writeHead(400).end();
-        return;
-      }
-      const id = String(request.headers['webhook-id']);
-      if (state.mode === 'hold' && held.length < 3) {
-        held.push({ id, response });
-        return;
-      }
-      const status = state.mode === 'up' ? 204 : 503;
-      deliveries.push({ id, status, type: parsed.type, isBeforeKill: state.isBeforeKill });
-      response.writeHead(status).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/lifecycle`,
-    deliveries,
-    refusedSignatures,
-    held,
-    state,
-    acknowledged: () => new Set(deliveries.filter((d) => d.status === 204).map((d) => d.id)),
-    /** The held requests' connections are cut: their senders learn nothing. */
-    dropHeld: () => {
-      for (const { response } of held.splice(0)) response.socket?.destroy();
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-type Receiver = Awaited<ReturnType<typeof startReceiver>>;
-
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 const dirs: string[] = [];
-const receivers: Receiver[] = [];
+const receivers: WebhookReceiver[] = [];
 const databases: Database.Database[] = [];
 
 afterEach(async () => {
   for (const db of databases.splice(0)) db.close();
   await reapDaemons();
-  for (const receiver of receivers.splice(0)) await receiver.stop();
+  for (const receiver of receivers.splice(0)) await receiver.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+function acknowledgedIds(receiver: WebhookReceiver): Set<string> {
+  return new Set(receiver.acknowledged().map((d) => d.id));
+}
 
 /** Polls a condition with a generous deadline (a loaded 2-core machine), saying what it waited for. */
 async function waitFor(condition: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 60_000): Promise<void> {
@@ -120,7 +56,7 @@ interface EventLine {
  * action as of today) agrees with the scan: a reminder, auto-renewals paid, pending and declined,
  * a lapse with nobody to tell, and an operator's cancellation of the pending one.
  */
-async function startSeason(receiver: Receiver, options: { jobLockMs: number }) {
+async function startSeason(receiver: WebhookReceiver, options: { jobLockMs: number }) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lifecycle-events-kill-'));
   dirs.push(dataDir);
   const today = todayIn('UTC', new Date());
@@ -181,19 +117,18 @@ async function kill(daemon: DaemonProcess): Promise<void> {
 }
 
 /** A new daemon on the same data dir, receiver up: waits until every event written is acknowledged. */
-async function restartAndDrain(season: Awaited<ReturnType<typeof startSeason>>, receiver: Receiver): Promise<DaemonProcess> {
+async function restartAndDrain(season: Awaited<ReturnType<typeof startSeason>>, receiver: WebhookReceiver): Promise<DaemonProcess> {
   const adminPort = await findFreePort();
-  receiver.state.isBeforeKill = false;
   const next = spawnDaemon(season.dataDir, { ...season.env, ADMIN_PORT: String(adminPort) });
   await waitFor(async () => (await readHealth(adminPort)) === 200, () => `the second daemon's /healthz\n${next.stderr}`);
   await waitFor(
     () => {
       const written = season.events();
-      const acknowledged = receiver.acknowledged();
+      const acknowledged = acknowledgedIds(receiver);
       return written.every((e) => e.status === 'delivered' && acknowledged.has(e.event_id));
     },
     () => {
-      const acknowledged = receiver.acknowledged();
+      const acknowledged = acknowledgedIds(receiver);
       const missing = season.events().filter((e) => e.status !== 'delivered' || !acknowledged.has(e.event_id));
       return `every event delivered after the restart; still missing: ${JSON.stringify(missing)}\n${next.stderr}`;
     },
@@ -202,11 +137,11 @@ async function restartAndDrain(season: Awaited<ReturnType<typeof startSeason>>, 
   return next;
 }
 
-function expectEveryEventArrived(season: Awaited<ReturnType<typeof startSeason>>, receiver: Receiver): void {
+function expectEveryEventArrived(season: Awaited<ReturnType<typeof startSeason>>, receiver: WebhookReceiver): void {
   const written = season.events();
   expect(receiver.refusedSignatures).toEqual([]);
   // The set of webhook-ids acknowledged is the events table: nothing lost, nothing invented.
-  expect([...receiver.acknowledged()].sort()).toEqual(written.map((e) => e.event_id).sort());
+  expect([...acknowledgedIds(receiver)].sort()).toEqual(written.map((e) => e.event_id).sort());
   // Each delivery carries its event's type under its webhook-id.
   const typeOf = new Map(written.map((e) => [e.event_id, e.type]));
   for (const delivery of receiver.deliveries) expect(delivery.type).toBe(typeOf.get(delivery.id));
@@ -214,7 +149,7 @@ function expectEveryEventArrived(season: Awaited<ReturnType<typeof startSeason>>
 
 describe('a SIGKILLed daemon loses no event (real processes, real receiver)', () => {
   it('events refused by a receiver that is down are all delivered by the next daemon once it is back', async () => {
-    const receiver = await startReceiver(secret);
+    const receiver = await startWebhookReceiver(secret);
     receivers.push(receiver);
     receiver.state.mode = 'down';
     const season = await startSeason(receiver, { jobLockMs: 2_000 });
@@ -231,21 +166,23 @@ describe('a SIGKILLed daemon loses no event (real processes, real receiver)', ()
     );
     const atKill = season.events();
     await kill(season.daemon);
+    const answeredBeforeKill = receiver.deliveries.length;
     expect(atKill.filter((e) => e.status === 'delivered')).toEqual([]);
-    expect(receiver.acknowledged().size).toBe(0);
+    expect(receiver.acknowledged()).toEqual([]);
 
     receiver.state.mode = 'up';
     await restartAndDrain(season, receiver);
     expectEveryEventArrived(season, receiver);
     // Each was refused before the kill under the same webhook-id it was acknowledged with after.
+    const [beforeKill, afterKill] = [receiver.deliveries.slice(0, answeredBeforeKill), receiver.deliveries.slice(answeredBeforeKill)];
     for (const { event_id } of atKill) {
-      expect(receiver.deliveries.some((d) => d.id === event_id && d.status === 503 && d.isBeforeKill)).toBe(true);
-      expect(receiver.deliveries.some((d) => d.id === event_id && d.status === 204 && !d.isBeforeKill)).toBe(true);
+      expect(beforeKill.some((d) => d.id === event_id && d.status === 503)).toBe(true);
+      expect(afterKill.some((d) => d.id === event_id && d.status === 204)).toBe(true);
     }
   }, 300_000);
 
   it('events in flight to a receiver holding its answers are sent again by the next daemon, under the same webhook-ids', async () => {
-    const receiver = await startReceiver(secret);
+    const receiver = await startWebhookReceiver(secret);
     receivers.push(receiver);
     receiver.state.mode = 'hold';
     // A short lock: the next daemon takes over the killed one's running deliveries soon after it starts.
@@ -267,6 +204,6 @@ describe('a SIGKILLed daemon loses no event (real processes, real receiver)', ()
     await restartAndDrain(season, receiver);
     expectEveryEventArrived(season, receiver);
     // The requests cut by the kill were delivered again, under their own webhook-ids.
-    for (const id of inFlight) expect(receiver.acknowledged().has(id)).toBe(true);
+    for (const id of inFlight) expect(acknowledgedIds(receiver).has(id)).toBe(true);
   }, 300_000);
 });

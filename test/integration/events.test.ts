@@ -1,93 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { flushWrittenEvents, redeliverEvents, waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
 import { cancelSubscription, confirmPayment, reactivateSubscription, renewSubscription, type OperatorDeps } from '../../src/operator/actions.js';
 import { addDays } from '../../src/policy/dates.js';
 import type { Runtime } from '../../src/runtime.js';
 import { dropWrittenEvents } from '../../src/store/events.js';
-import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
+import { useAdminWorlds, type AdminHarness } from '../helpers/admin.js';
 import { runLifecycle } from '../helpers/cli.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createWorld, type World } from '../helpers/world.js';
+import type { World } from '../helpers/world.js';
 
-interface Delivery {
-  id: string;
-  status: number;
-  type: string;
-  body: { type: string; timestamp: string; data: Record<string, unknown> };
-}
-
-/** A benefits system's receiver: verifies every request with the standardwebhooks package, answers 503 while down. */
-async function startReceiver(secret: string) {
-  const verifier = new Webhook(secret);
-  const deliveries: Delivery[] = [];
-  const refusedSignatures: string[] = [];
-  const state = { isDown: false };
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      let parsed: Delivery['body'];
-      try {
-        parsed = verifier.verify(body, request.headers as Record<string, string>) as Delivery['body'];
-      } catch (error) {
-        refusedSignatures.push((error as Error).message);
-        response.writeHead(400).end();
-        return;
-      }
-      const status = state.isDown ? 503 : 204;
-      deliveries.push({ id: String(request.headers['webhook-id']), status, type: parsed.type, body: parsed });
-      response.writeHead(status).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/lifecycle`,
-    deliveries,
-    refusedSignatures,
-    state,
-    acknowledged: () => deliveries.filter((d) => d.status === 204),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-type Receiver = Awaited<ReturnType<typeof startReceiver>>;
-
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let receiver: Receiver;
-let world: World | undefined;
-let harness: AdminHarness | undefined;
+const servers = useAdminWorlds();
+let receiver: WebhookReceiver;
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 const token = 'events-test-admin-token-0123456789';
 
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  await world?.close();
-  world = undefined;
-  await receiver?.stop();
-});
-
 async function start(today: string): Promise<{ w: World; runtime: Runtime; api: AdminHarness }> {
-  receiver = await startReceiver(secret);
-  world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret, ADMIN_TOKEN: token }, today);
-  harness = await startAdminHarness(world, token);
-  return { w: world, runtime: harness.runtime, api: harness };
+  receiver = servers.closeAfterTest(await startWebhookReceiver(secret));
+  const { w, api } = await servers.start({ EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret, ADMIN_TOKEN: token }, today);
+  return { w, runtime: api.runtime, api };
 }
 
 function operatorDeps(w: World, runtime: Runtime): OperatorDeps {
@@ -237,14 +169,14 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
 
   it('a receiver down for a stretch gets everything afterwards, each webhook-id retried until acknowledged', async () => {
     const { w, runtime } = await start(A);
-    receiver.state.isDown = true;
+    receiver.state.mode = 'down';
     await w.import(season.slice(0, 4), partners);
     w.today = A;
     await runScan(runtime.deps, { trigger: 'operator', asOf: A });
     await waitFor(() => countEvents(w) > 0 && countEvents(w, 'attempts < 3') === 0, 'every event refused three times');
     expect(countEvents(w, "status = 'delivered'")).toBe(0);
     expect(receiver.acknowledged()).toEqual([]);
-    receiver.state.isDown = false;
+    receiver.state.mode = 'up';
     await waitFor(() => countEvents(w, "status <> 'delivered'") === 0, 'every event delivered once the receiver is back');
     await waitUntilIdle(runtime.queues.actions);
     const ids = w.store.connection.prepare('SELECT event_id FROM events ORDER BY id').pluck().all() as string[];
@@ -262,7 +194,7 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
     expect(countEvents(w, "status = 'pending' AND type = 'subscription.cancelled'")).toBe(1);
     // What operators see meanwhile: `status` counts it pending, and a failure with its reason.
     w.store.connection.prepare("INSERT INTO events (event_id, type, occurred_at, data, status, attempts, last_error) VALUES ('evt_old', 'notice.sent', ?, '{}', 'failed', 40, 'the receiver answered 503')").run(new Date().toISOString());
-    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: w.prefix, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret };
+    const env = { REDIS_URL: servers.redis.url, QUEUE_PREFIX: w.prefix, EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: secret };
     const status = await runLifecycle(['status'], { dataDir: w.dir, env });
     expect(status.stdout).toContain('events         pending 1, delivered 0, failed 1\n');
     expect(status.stdout).toMatch(/failed {2}#2 notice\.sent {2}after 40 attempts: the receiver answered 503/);
@@ -301,11 +233,9 @@ describe('lifecycle events to a Standard Webhooks receiver, through real workers
   }, 60_000);
 
   it('redelivery is refused without EVENTS_WEBHOOK_URL; the feed still serves the events', async () => {
-    receiver = await startReceiver(secret);
-    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, A);
-    harness = await startAdminHarness(world, token);
-    await world.import([{ id: 'E-quiet', anniversaryOn: addDays(A, 10) }]);
-    await cancelSubscription(operatorDeps(world, harness.runtime), 'E-quiet', 'T-8', A);
+    const { w, api: harness } = await servers.start({ ADMIN_TOKEN: token }, A);
+    await w.import([{ id: 'E-quiet', anniversaryOn: addDays(A, 10) }]);
+    await cancelSubscription(operatorDeps(w, harness.runtime), 'E-quiet', 'T-8', A);
     const feed = await harness.call('GET', '/api/events', { token });
     expect(feed.json).toEqual({
       events: [expect.objectContaining({ id: '1', type: 'subscription.cancelled', delivery: expect.objectContaining({ status: 'pending', attempts: 0 }) })],

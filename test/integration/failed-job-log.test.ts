@@ -1,26 +1,14 @@
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runScan } from '../../src/jobs/scan.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { addDays } from '../../src/policy/dates.js';
-import { findFreePort, startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { findFreePort } from '../helpers/redis.js';
+import { useWorlds } from '../helpers/world.js';
 
 const D = '2019-09-30';
 
-let redis: TestRedis;
-let world: World | undefined;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
+const worlds = useWorlds({ hasSmtp: false });
 
 /** The daemon's logger, its lines landing in `lines`, parsed. */
 function captureLog(): { log: Logger; lines: { level: number; msg: string; attempt?: number; jobId?: string }[] } {
@@ -37,7 +25,7 @@ function captureLog(): { log: Logger; lines: { level: number; msg: string; attem
 describe('the log of a failing job', () => {
   it('says "will retry" while attempts remain, and "failed for good" — not "will retry" — on the last one', async () => {
     const closedPort = await findFreePort(); // nothing listens: every delivery is refused
-    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: `smtp://127.0.0.1:${closedPort}`, JOB_ATTEMPTS: '2' }, D);
+    const world = await worlds.create({ SMTP_URL: `smtp://127.0.0.1:${closedPort}`, JOB_ATTEMPTS: '2' }, D);
     await world.import([{ id: 'F-1', anniversaryOn: addDays(D, 10) }]);
     const { log, lines } = captureLog();
     const runtime = await world.startRuntime({ log });

@@ -1,6 +1,6 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { InputError } from '../../src/errors.js';
 import { importFile } from '../../src/import/import-file.js';
 import { buildActionJobId, buildDeliverJobId, waitUntilIdle } from '../../src/jobs/queues.js';
@@ -8,10 +8,8 @@ import { runScan } from '../../src/jobs/scan.js';
 import { buildMessageId, buildOutboxFileName } from '../../src/mail/headers.js';
 import { addDays } from '../../src/policy/dates.js';
 import { idMaxLength, textLimits } from '../../src/policy/limits.js';
-import { startAdminHarness, type AdminHarness } from '../helpers/admin.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { useAdminWorlds } from '../helpers/admin.js';
+import { outboxMail } from '../helpers/world.js';
 
 const D = '2019-09-30';
 const token = 'admin-token-for-tests-0123456789';
@@ -21,23 +19,7 @@ const widest = (first: string, length = idMaxLength) => `${first}${'.'.repeat(le
 const reminded = { id: widest('A'), anniversary: addDays(D, 15) };
 const invoiced = { id: widest('B'), anniversary: D };
 
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let world: World | undefined;
-let admin: AdminHarness | undefined;
-
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await admin?.close();
-  await world?.close();
-  admin = undefined;
-  world = undefined;
-});
+const servers = useAdminWorlds();
 
 /** One partner and two subscriptions with ids of the widest kind: a reminder due on D, and a bank-transfer auto-renewal on D (an invoice). */
 function writeDataset(dir: string, subscriptionIds: [string, string] = [reminded.id, invoiced.id]): string {
@@ -71,11 +53,10 @@ function writeDataset(dir: string, subscriptionIds: [string, string] = [reminded
 
 describe('an id of the maximum length, at its widest, through every consumer', () => {
   it('import → job → SMTP Message-ID → admin API; one character more is refused by the import and the API', async () => {
-    world = await createWorld({ REDIS_URL: redis.url, SMTP_URL: smtp.url, ADMIN_TOKEN: token }, D);
-    const w = world;
+    const w = await servers.create({ ADMIN_TOKEN: token }, D);
     await importFile(w.store, writeDataset(w.dir), new Date());
-    admin = await startAdminHarness(w, token);
-    const before = smtp.messages.length;
+    const admin = await servers.openApi(w);
+    const before = servers.smtp.messages.length;
     const scan = await runScan(admin.runtime.deps, { trigger: 'operator', asOf: D });
     expect(scan.enqueued).toBe(2);
     await waitUntilIdle(admin.runtime.queues.actions);
@@ -86,7 +67,7 @@ describe('an id of the maximum length, at its widest, through every consumer', (
       { subscription_id: reminded.id, kind: 'remind-before', status: 'sent' },
       { subscription_id: invoiced.id, kind: 'invoice-pending', status: 'sent' },
     ]);
-    const messages = (await smtp.waitForMessages(before + 2)).slice(before);
+    const messages = (await servers.smtp.waitForMessages(before + 2)).slice(before);
     const expected = [
       buildMessageId({ kind: 'remind-before', subscriptionId: reminded.id, anniversary: reminded.anniversary }, w.config.mailDomain),
       buildMessageId({ kind: 'invoice-pending', subscriptionId: invoiced.id, anniversary: invoiced.anniversary, isReactivation: false }, w.config.mailDomain),
@@ -120,8 +101,7 @@ describe('an id of the maximum length, at its widest, through every consumer', (
   });
 
   it('import → job → outbox file, for a reminder and an invoice: no notice stays pending', async () => {
-    world = await createWorld({ REDIS_URL: redis.url }, D);
-    const w = world;
+    const w = await servers.create(outboxMail, D);
     await importFile(w.store, writeDataset(w.dir), new Date());
     const runtime = await w.startRuntime();
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });

@@ -1,40 +1,21 @@
 import type { ParsedMail } from 'mailparser';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
 import { reactivateSubscription, renewSubscription } from '../../src/operator/actions.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { useWorlds, type World } from '../helpers/world.js';
 
-let redis: TestRedis;
-let smtp: SmtpTestServer;
-let world: World | undefined;
+const worlds = useWorlds();
 
 const instructionsEn = 'Wire to TEST BANK, account 12-345.\\nQuote the invoice number.';
 const instructionsZh = '請匯款至測試銀行，帳號 12-345。\\n付款附言請註明發票號碼。';
 
-beforeAll(async () => {
-  [redis, smtp] = await Promise.all([startTestRedis(), startSmtpServer()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), smtp?.stop()]);
-});
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
-
 async function newWorld(today: string, gateway: 'test' | 'manual'): Promise<World> {
-  world = await createWorld(
-    { REDIS_URL: redis.url, SMTP_URL: smtp.url, PAYMENT_GATEWAY: gateway, PAYMENT_INSTRUCTIONS: instructionsEn, PAYMENT_INSTRUCTIONS_ZH_TW: instructionsZh },
-    today,
-  );
-  return world;
+  return worlds.create({ PAYMENT_GATEWAY: gateway, PAYMENT_INSTRUCTIONS: instructionsEn, PAYMENT_INSTRUCTIONS_ZH_TW: instructionsZh }, today);
 }
 
 function receivedFor(subscription: string): ParsedMail[] {
-  return smtp.messages.filter((message) => message.headers.get('x-lifecycle-subscription') === subscription);
+  return worlds.smtp.messages.filter((message) => message.headers.get('x-lifecycle-subscription') === subscription);
 }
 
 function pendingInvoice(w: World, subscription: string): string {
@@ -47,10 +28,10 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     const w = await newWorld(A, 'test');
     await w.import([{ id: 'IP-bank', anniversaryOn: A, autoRenew: true, bankTransfer: true }]);
     const runtime = await w.startRuntime();
-    const before = smtp.messages.length;
+    const before = worlds.smtp.messages.length;
     await runScan(runtime.deps, { trigger: 'operator', asOf: A });
     await waitUntilIdle(runtime.queues.actions);
-    await smtp.waitForMessages(before + 1);
+    await worlds.smtp.waitForMessages(before + 1);
 
     const kinds = receivedFor('IP-bank').map((message) => message.headers.get('x-lifecycle-notice'));
     expect(kinds).toEqual(['invoice-pending']);
@@ -91,10 +72,10 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     );
     expect(result).toMatchObject({ outcome: 'pending-payment', messageId: `<invoice-pending.IP-manual.${A}@${w.config.mailDomain}>` });
 
-    const before = smtp.messages.length;
+    const before = worlds.smtp.messages.length;
     await runScan(runtime.deps, { trigger: 'operator', asOf: today }); // the daemon delivers operator notices from the outbox
     await waitUntilIdle(runtime.queues.actions);
-    await smtp.waitForMessages(before + 1);
+    await worlds.smtp.waitForMessages(before + 1);
 
     const [message] = receivedFor('IP-manual');
     expect(message!.headers.get('x-lifecycle-notice')).toBe('invoice-pending');
@@ -126,10 +107,10 @@ describe('invoice-pending through real workers and a real SMTP server', () => {
     w.today = '2020-05-04';
     const reactivation = await reactivateSubscription(operator, 'IP-react', w.today);
     expect(reactivation).toMatchObject({ outcome: 'pending-payment', messageId: `<invoice-pending.IP-react.${A}.reactivation@${w.config.mailDomain}>` });
-    const before = smtp.messages.length;
+    const before = worlds.smtp.messages.length;
     await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
     await waitUntilIdle(runtime.queues.actions);
-    await smtp.waitForMessages(before + 1);
+    await worlds.smtp.waitForMessages(before + 1);
 
     const invoiceMails = receivedFor('IP-react').filter((message) => message.headers.get('x-lifecycle-notice') === 'invoice-pending');
     expect(invoiceMails.map((message) => message.messageId)).toEqual([

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStore } from '../../src/store/db.js';
 import type { Store } from '../../src/store/executor.js';
 import { isPostgresTested } from '../../support/postgres.js';
-import { postgresBinDir, startPostgresServer, type PostgresServer } from '../helpers/postgres-server.js';
+import { postgresBinDir, startPostgresServer, type PostgresServer } from '../../support/postgres-server.js';
 import { findFreePort } from '../helpers/redis.js';
 
 // The PostgreSQL store across a server restart (the test's own server in a temp dir).

@@ -1,16 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PaymentGateway } from '../../src/billing/gateway.js';
 import { PermanentError } from '../../src/errors.js';
 import { actionQueueName, waitUntilIdle } from '../../src/jobs/queues.js';
 import { runScan } from '../../src/jobs/scan.js';
 import { createLogger } from '../../src/log.js';
-import { startAdminServer, type AdminServer } from '../../src/ops/http.js';
+import { startAdminServer } from '../../src/ops/http.js';
 import { runLifecycle } from '../helpers/cli.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { useWorlds } from '../helpers/world.js';
 
 const D = '2019-09-30';
 const adminToken = 'admin-token-SECRET-0123456789abcdef';
@@ -18,22 +17,7 @@ const webhookSecret = 'whsec-SECRET-5f2c9a';
 const urlPassword = 'hookpass-SECRET-77ab';
 const secrets = [adminToken, webhookSecret, urlPassword];
 
-let redis: TestRedis;
-let world: World | undefined;
-let server: AdminServer | undefined;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-afterEach(async () => {
-  await server?.close();
-  await world?.close();
-  server = undefined;
-  world = undefined;
-});
+const worlds = useWorlds({ hasSmtp: false });
 
 /**
  * What fetch and ioredis errors did: quote the URL they were given, password included, or a
@@ -48,8 +32,8 @@ const leakingGateway: PaymentGateway = {
 
 describe('failure reasons show no secret (SPEC §9)', () => {
   it('a failed job whose error carries a URL with a password: not in Redis, /api/jobs/failed or `lifecycle status`', async () => {
-    const env = { REDIS_URL: redis.url, ADMIN_TOKEN: adminToken, PAYMENT_WEBHOOK_SECRET: webhookSecret };
-    const w = (world = await createWorld(env, D));
+    const env = { REDIS_URL: worlds.redis.url, ADMIN_TOKEN: adminToken, PAYMENT_WEBHOOK_SECRET: webhookSecret };
+    const w = await worlds.create(env, D);
     await w.import([{ id: 'S-leak', anniversaryOn: D, autoRenew: true, token: 'tok_visa' }]);
     const runtime = await w.startRuntime({ gateway: leakingGateway });
     await runScan(runtime.deps, { trigger: 'operator', asOf: D });
@@ -58,11 +42,11 @@ describe('failure reasons show no secret (SPEC §9)', () => {
     expect(failed?.failedReason).toBe('POST https://***@pay.example.com/charge failed (signed with ***, admin ***)');
 
     // A reason stored by an older release, unredacted: the display boundaries redact it too.
-    const client = new Redis(redis.url);
+    const client = new Redis(worlds.redis.url);
     await client.hset(`${w.prefix}:${actionQueueName}:${failed!.id}`, 'failedReason', `fetch https://u:${urlPassword}@pay.example.com/ ${webhookSecret}`);
     client.disconnect();
 
-    server = await startAdminServer({
+    const server = worlds.closeAfterTest(await startAdminServer({
       host: '127.0.0.1',
       port: 0,
       config: w.config,
@@ -73,7 +57,7 @@ describe('failure reasons show no secret (SPEC §9)', () => {
       metrics: runtime.metrics,
       mailer: runtime.mailer,
       log: createLogger('silent'),
-    });
+    }));
     const response = await fetch(`http://127.0.0.1:${server.port}/api/jobs/failed`, { headers: { authorization: `Bearer ${adminToken}` } });
     const text = await response.text();
     expect(response.status).toBe(200);
@@ -103,10 +87,10 @@ describe('a webhook that redirects, through the runtime (SPEC §9)', () => {
     for (const server of servers) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const [first] = servers.map((server) => (server.address() as AddressInfo).port);
-      const w = (world = await createWorld(
-        { REDIS_URL: redis.url, PAYMENT_GATEWAY: 'webhook', PAYMENT_WEBHOOK_URL: `http://127.0.0.1:${first}/charges`, PAYMENT_WEBHOOK_SECRET: webhookSecret },
+      const w = await worlds.create(
+        { PAYMENT_GATEWAY: 'webhook', PAYMENT_WEBHOOK_URL: `http://127.0.0.1:${first}/charges`, PAYMENT_WEBHOOK_SECRET: webhookSecret },
         D,
-      ));
+      );
       await w.import([{ id: 'S-redirect', anniversaryOn: D, autoRenew: true, token: 'tok_visa' }]);
       const runtime = await w.startRuntime();
       await runScan(runtime.deps, { trigger: 'operator', asOf: D });

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
-
-function readProblems(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/lifecycle-config', ...env });
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-}
+import { loadConfig } from '../../src/config.js';
+import { buildEnv, readProblems } from './config-env.js';
 
 describe('ADMIN_TOKEN', () => {
   it.each([
@@ -27,7 +18,7 @@ describe('ADMIN_TOKEN', () => {
     const token = 'short-Secret-77';
     let message = '';
     try {
-      loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/lifecycle-config', ADMIN_HOST: '0.0.0.0', ADMIN_TOKEN: token });
+      loadConfig(buildEnv({ ADMIN_HOST: '0.0.0.0', ADMIN_TOKEN: token }));
     } catch (error) {
       message = (error as Error).message;
     }

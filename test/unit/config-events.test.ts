@@ -1,25 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { eventAttempts, eventBackoffCapMs, findEventBackoffMs } from '../../src/jobs/deliver-event.js';
-
-function readProblems(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/lifecycle-config', ...env });
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-}
+import { buildEnv, readProblems } from './config-env.js';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 
 describe('EVENTS_WEBHOOK_URL and EVENTS_WEBHOOK_SECRET', () => {
   it('both set: accepted; neither: events are served by the feed only', () => {
-    const config = loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/x', EVENTS_WEBHOOK_URL: 'https://benefits.example.com/hooks', EVENTS_WEBHOOK_SECRET: secret });
+    const config = loadConfig(buildEnv({ EVENTS_WEBHOOK_URL: 'https://benefits.example.com/hooks', EVENTS_WEBHOOK_SECRET: secret }));
     expect([config.eventsWebhookUrl, config.eventsWebhookSecret]).toEqual(['https://benefits.example.com/hooks', secret]);
-    expect(loadConfig({ LIFECYCLE_DATA_DIR: '/tmp/x' }).eventsWebhookUrl).toBeNull();
+    expect(loadConfig(buildEnv()).eventsWebhookUrl).toBeNull();
   });
 
   it.each([

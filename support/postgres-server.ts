@@ -3,12 +3,12 @@ import { once } from 'node:events';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { trackChild } from './redis.js';
+import { trackChild } from './processes.js';
 
 /**
  * A PostgreSQL server of the test's own (initdb in a temp dir, trust auth on 127.0.0.1), for
- * tests that stop, kill or restart it: the machine's shared server is never touched. Returns
- * null, with the reason, when the server binaries are missing.
+ * tests that stop, kill or restart it: the machine's shared server is never touched.
+ * `postgresBinDir` is null when the server binaries are missing (and the start throws, saying so).
  */
 export interface PostgresServer {
   readonly url: string;

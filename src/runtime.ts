@@ -8,6 +8,7 @@ import type { JobDeps } from './jobs/deps.js';
 import type { JobName, JobPayloads } from './jobs/payloads.js';
 import { createActionProcessor } from './jobs/process.js';
 import { findEventBackoffMs } from './jobs/deliver-event.js';
+import { closeEventSender } from './jobs/event-sender.js';
 import { actionQueueName, createQueues, scanQueueName, type Queues } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
@@ -187,6 +188,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         await Promise.all([disconnectWithin(queues.actions), disconnectWithin(queues.scans)]);
       }
       await withDeadline(mailer.close(), closeStepMs).catch(() => undefined);
+      await closeEventSender(deps);
     },
   };
 }

@@ -1,9 +1,8 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import { postJson } from '../http/post-json.js';
 import { buildEventBody, type EventRow } from '../store/events.js';
 import { startWorkerThread } from '../worker-thread.js';
+import type { EventSenderData, OutgoingEvent, SendAnswer, SendRequest } from './event-post.js';
 
 /**
  * Events are signed and POSTed on a thread of their own (event-sender-worker.ts), one per process
@@ -13,92 +12,12 @@ import { startWorkerThread } from '../worker-thread.js';
  * in flight to the receiver.
  */
 
-export interface EventSenderData {
-  url: string;
-  secret: string;
-  connectTimeoutMs: number;
-  timeoutMs: number;
-  maxInFlight: number;
-}
-
-export interface OutgoingEvent {
-  eventId: string;
-  body: string;
-}
-
-/** Events to POST; `clockOffsetMs` is the daemon's clock (JobDeps.now) minus the thread's, for webhook-timestamp. */
-export interface SendRequest {
-  id: number;
-  clockOffsetMs: number;
-  events: OutgoingEvent[];
-}
-
-/** Per event, in the request's order: null when the receiver acknowledged it (2xx), else why not. */
-export interface SendAnswer {
-  id: number;
-  errors: (string | null)[];
-}
-
 /** Why an event has no answer, should one be missing: it counts as not delivered. */
 export const noAnswer = 'no answer from the event sender thread';
 
-/** Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the key after `whsec_`. */
-export function signEvent(secret: string, eventId: string, timestamp: number, body: string): string {
-  // The body hashed as a second part: no copy of it in a concatenated string.
-  return `v1,${createHmac('sha256', findSigningKey(secret)).update(`${eventId}.${timestamp}.`).update(body).digest('base64')}`;
-}
-
-// The secret's key, decoded once: a daemon signs every event under the same secret, and a
-// KeyObject spares createHmac a copy of the key per event.
-let signingKey: { secret: string; key: KeyObject } | null = null;
-
-function findSigningKey(secret: string): KeyObject {
-  if (signingKey?.secret !== secret) signingKey = { secret, key: createSecretKey(Buffer.from(secret.slice('whsec_'.length), 'base64')) };
-  return signingKey.key;
-}
-
-/**
- * POSTs one event, signed (Standard Webhooks) at the moment it goes. Resolves to null when the
- * receiver acknowledged it (2xx), else to why not: its status, or the connection's failure.
- */
-export async function postSignedEvent(settings: EventSenderData, event: OutgoingEvent, nowMs: number): Promise<string | null> {
-  const timestamp = Math.floor(nowMs / 1000);
-  try {
-    const answer = await postJson(settings.url, event.body, {
-      headers: {
-        'webhook-id': event.eventId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signEvent(settings.secret, event.eventId, timestamp, event.body),
-      },
-      connectTimeoutMs: settings.connectTimeoutMs,
-      timeoutMs: settings.timeoutMs,
-    });
-    return answer.status >= 200 && answer.status < 300 ? null : `the receiver answered ${answer.status}`;
-  } catch (failure) {
-    return (failure as Error).message;
-  }
-}
-
-type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
-
-/** At most `limit` tasks at once; the others wait their turn in order. */
-export function createLimiter(limit: number): Limiter {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
-}
-
 interface EventSender {
+  /** Settles once the thread has loaded its code (or stopped). */
+  ready: Promise<void>;
   send(events: OutgoingEvent[], clockOffsetMs: number): Promise<(string | null)[]>;
   close(): Promise<void>;
 }
@@ -106,7 +25,7 @@ interface EventSender {
 const senderByDeps = new WeakMap<object, EventSender>();
 
 /**
- * The thread, started on first use. Should it stop (it failed, or was closed), the events it held
+ * The thread. Should it stop (it failed, or was closed), the events it held
  * are answered with that failure, to be retried like a refusal, and the next send starts a new one.
  */
 function startEventSender(key: object, data: EventSenderData): EventSender {
@@ -114,9 +33,12 @@ function startEventSender(key: object, data: EventSenderData): EventSender {
   const waiting = new Map<number, { size: number; resolve: (errors: (string | null)[]) => void }>();
   let lastId = 0;
   let failure = 'the event sender thread stopped';
+  let isReady!: () => void;
+  const ready = new Promise<void>((resolve) => (isReady = resolve));
   // Idle, the thread does not keep the process alive; while it holds events it does.
   thread.unref();
-  thread.on('message', (answer: SendAnswer) => {
+  thread.on('message', (answer: SendAnswer | 'ready') => {
+    if (answer === 'ready') return isReady();
     const request = waiting.get(answer.id);
     waiting.delete(answer.id);
     if (waiting.size === 0) thread.unref();
@@ -124,11 +46,13 @@ function startEventSender(key: object, data: EventSenderData): EventSender {
   });
   thread.on('error', (error) => (failure = `the event sender thread failed: ${error.message}`));
   thread.on('exit', () => {
+    isReady();
     if (senderByDeps.get(key) === sender) senderByDeps.delete(key);
     for (const request of waiting.values()) request.resolve(Array.from({ length: request.size }, () => failure));
     waiting.clear();
   });
   const sender: EventSender = {
+    ready,
     send: (events, clockOffsetMs) =>
       new Promise((resolve) => {
         const id = ++lastId;
@@ -144,15 +68,9 @@ function startEventSender(key: object, data: EventSenderData): EventSender {
   return sender;
 }
 
-/**
- * Signs and POSTs `events` on the process's sender thread. Per event, in order: null when the
- * receiver acknowledged it, else why not. Needs EVENTS_WEBHOOK_URL and EVENTS_WEBHOOK_SECRET.
- */
-export async function sendEvents(
-  deps: { config: Readonly<Config>; now(): Date },
-  events: readonly Pick<EventRow, 'event_id' | 'type' | 'occurred_at' | 'data'>[],
-): Promise<(string | null)[]> {
-  if (events.length === 0) return [];
+type SenderDeps = { config: Readonly<Config>; now(): Date };
+
+function findEventSender(deps: SenderDeps): EventSender {
   const { config } = deps;
   let sender = senderByDeps.get(deps);
   if (!sender) {
@@ -165,8 +83,23 @@ export async function sendEvents(
     });
     senderByDeps.set(deps, sender);
   }
+  return sender;
+}
+
+/** Starts the process's sender thread and waits until it is ready: the first events do not wait for its start. */
+export async function openEventSender(deps: SenderDeps): Promise<void> {
+  await findEventSender(deps).ready;
+}
+
+/**
+ * Signs and POSTs `events` on the process's sender thread (started if need be). Per event, in
+ * order: null when the receiver acknowledged it, else why not. Needs EVENTS_WEBHOOK_URL and
+ * EVENTS_WEBHOOK_SECRET.
+ */
+export async function sendEvents(deps: SenderDeps, events: readonly Pick<EventRow, 'event_id' | 'type' | 'occurred_at' | 'data'>[]): Promise<(string | null)[]> {
+  if (events.length === 0) return [];
   const outgoing = events.map((event) => ({ eventId: event.event_id, body: buildEventBody(event) }));
-  return sender.send(outgoing, deps.now().getTime() - Date.now());
+  return findEventSender(deps).send(outgoing, deps.now().getTime() - Date.now());
 }
 
 /** Stops the process's sender thread, if it runs (shutdown: the jobs are done or abandoned). */

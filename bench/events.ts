@@ -1,16 +1,14 @@
 /**
  * Events benchmark: events delivered per second to a local receiver through the daemon's path
- * (outbox row → deliver-events job of up to 50 → signed POSTs on the daemon's sender thread, at
- * most C at once → delivered mark), beside a bare HTTP client POSTing the same bodies into the
- * same receiver at the same concurrency, from the main thread.
+ * (outbox row → deliver-events job of up to 50 → signed POSTs, at most C at once → delivered mark), beside a bare HTTP client
+ * POSTing the same bodies into the same receiver at the same concurrency.
  *
  *   node --import tsx bench/events.ts [--events N] [--concurrency C]
  *
  * Defaults N = 5,000, C = WORKER_CONCURRENCY's default (8). Prints a table and writes
- * bench/out/events.json. Beside the rates, the CPU each path costs per event: this process's
- * (the receiver's and the sender thread's included) and Redis's. The aim (≥ 75 % of the bare
- * rate) is reported, never asserted. The bare client runs (after a warm-up) before and after the
- * daemon's path; the mean of its two rates is the reference.
+ * bench/out/events.json. Beside the rates, the CPU each path costs per event (this process, and
+ * Redis): on a shared machine the rates follow the load, the CPU per event much less. The aim (≥ 75 % of the bare rate) is reported, never asserted. The bare
+ * client runs (after a warm-up) before and after the daemon's path; the mean of its two rates is the reference.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -141,7 +139,7 @@ try {
     `${formatTable(
       ['stage', 'events', 'seconds', 'per second', 'CPU µs/event', 'Redis CPU µs/event'],
       [
-        ['events: outbox → deliver-events jobs (50 each) → signed POST (sender thread) → delivered', String(total), daemon.seconds.toFixed(2), formatRate(eventRate), perEvent(daemon.cpuSeconds), perEvent(daemon.redisCpuSeconds)],
+        ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), daemon.seconds.toFixed(2), formatRate(eventRate), perEvent(daemon.cpuSeconds), perEvent(daemon.redisCpuSeconds)],
         [
           'bare HTTP client (postJson, same concurrency; mean of a run before and after)',
           String(total),

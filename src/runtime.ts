@@ -8,7 +8,6 @@ import type { JobDeps } from './jobs/deps.js';
 import type { JobName, JobPayloads } from './jobs/payloads.js';
 import { createActionProcessor } from './jobs/process.js';
 import { findEventBackoffMs } from './jobs/deliver-event.js';
-import { closeEventSender, openEventSender } from './jobs/event-sender.js';
 import { actionQueueName, createQueues, scanQueueName, type Queues } from './jobs/queues.js';
 import { runScan } from './jobs/scan.js';
 import type { Logger } from './log.js';
@@ -125,8 +124,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   const workers: Worker[] = [];
   if (options.hasWorkers ?? true) {
-    // Ready before the first job: a batch does not wait for the thread to load its code.
-    if (config.eventsWebhookUrl && config.eventsWebhookSecret) await openEventSender(deps);
     const workerConnection = { ...options.connection, maxRetriesPerRequest: null };
     const lockDuration = config.jobLockMs;
     const actions = new Worker<JobPayloads[JobName], unknown, JobName>(actionQueueName, withRedactedErrors(createActionProcessor(deps)), {
@@ -190,7 +187,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         await Promise.all([disconnectWithin(queues.actions), disconnectWithin(queues.scans)]);
       }
       await withDeadline(mailer.close(), closeStepMs).catch(() => undefined);
-      await closeEventSender(deps);
     },
   };
 }

@@ -1,6 +1,5 @@
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
-import { startWorkerThread } from '../worker-thread.js';
 import type { ImportFormat, ParsedBatch } from './parse-file.js';
 
 export interface ParseWorkerData {
@@ -15,11 +14,20 @@ export type WorkerMessage =
   | { type: 'input-error'; message: string; problems: string[] }
   | { type: 'error'; message: string; stack: string };
 
-/** Starts the parsing worker (parse-worker.ts). */
+/**
+ * Starts the parsing worker. From the build it is `parse-worker.js`; from the TypeScript sources
+ * (tests, benchmarks under tsx) the worker registers tsx first, as Node 20 does not pass the
+ * parent's loader to a worker.
+ */
 function startWorker(data: ParseWorkerData): Worker {
   // Records live from parsing until their batch is posted: a young generation larger than the
   // default lets most of them die young instead of being copied into the old generation.
-  return startWorkerThread(import.meta.url, 'parse-worker', { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
+  const resourceLimits = { maxYoungGenerationSizeMb: 192 };
+  const entry = new URL(import.meta.url.endsWith('.ts') ? './parse-worker.ts' : './parse-worker.js', import.meta.url);
+  if (entry.pathname.endsWith('.js')) return new Worker(entry, { workerData: data, resourceLimits });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: data, resourceLimits });
 }
 
 /**

@@ -1,9 +1,8 @@
 import type { Config } from '../config.js';
 import { redact } from '../redact.js';
 import { markEventsDelivered, markEventUndelivered, startEventAttempts, type EventRow } from '../store/events.js';
-import { eventAttempts, eventBackoffType, findEventBackoffMs } from './deliver-event.js';
+import { eventAttempts, eventBackoffType, findEventBackoffMs, findLimiter, postEvent } from './deliver-event.js';
 import type { JobDeps } from './deps.js';
-import { noAnswer, sendEvents } from './event-sender.js';
 import { buildEventJobId, type ActionQueue } from './queues.js';
 
 /**
@@ -23,7 +22,7 @@ export interface BatchOutcome {
 
 /**
  * One `deliver-events` job: the batch's events not yet delivered, each attempt counted first,
- * POSTed concurrently on the process's sender thread, within its bound (event-sender.ts); the acknowledged ones marked delivered, each
+ * POSTed concurrently within the process's bound; the acknowledged ones marked delivered, each
  * other one marked with its error and handed to a `deliver-event` job of its own, which retries
  * it with backoff (eventAttempts in all, counting this one). A crash midway leaves the job to run
  * again (its lock expires): events delivered meanwhile are skipped, the others sent again under
@@ -33,14 +32,18 @@ export async function deliverEventBatch(deps: JobDeps, eventIds: readonly string
   const { store, config } = deps;
   if (!config.eventsWebhookUrl || !config.eventsWebhookSecret) return { delivered: 0, retrying: 0, skipped: eventIds.length };
   const events = await startEventAttempts(store, eventIds);
-  const errors = await sendEvents(deps, events);
+  const limit = findLimiter(deps);
   const delivered: number[] = [];
   const refused: { event: EventRow; error: string }[] = [];
-  events.forEach((event, i) => {
-    const error = errors[i];
-    if (error === null) delivered.push(event.id);
-    else refused.push({ event, error: error ?? noAnswer });
-  });
+  await Promise.all(
+    events.map((event) =>
+      limit(async () => {
+        const error = await postEvent(deps, event);
+        if (error === null) delivered.push(event.id);
+        else refused.push({ event, error });
+      }),
+    ),
+  );
   await markEventsDelivered(store, delivered, deps.now());
   for (const { event, error } of refused) await markEventUndelivered(store, event.id, redact(error).slice(0, 500), false);
   if (refused.length > 0) {

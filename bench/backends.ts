@@ -21,7 +21,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ import { createTestDatabase, probePostgres, type TestDatabase } from '../support
 import { trackChild } from '../support/processes.js';
 import { deliveryKinds, putDeliveryNotice } from './lib/delivery-notices.js';
 import { subscriptionId, writeDatasetFile } from './lib/dataset.js';
-import { describeMachine, formatCount, formatRate, formatTable, measureStage, readCount, type Timed } from './lib/measure.js';
+import { describeMachine, formatCount, formatRate, formatTable, measureStage, processCpuSeconds, readCount, type Timed } from './lib/measure.js';
 import { startBenchRedis } from './lib/redis-server.js';
 import { startSmtpSinkProcess } from './lib/smtp-sink.js';
 
@@ -109,17 +109,6 @@ const stages: StageResult[] = [];
 const notes: string[] = [];
 
 type Measured<T> = Timed<T> & { workersCpuSeconds: number; redisCpuSeconds: number; postgresCpuSeconds: number; sinkCpuSeconds: number };
-
-/** CPU seconds (user + system) of a process, from /proc (0 when it cannot be read). */
-function processCpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    // After the command name: the state is field 3, utime and stime fields 14 and 15, in clock ticks (100/s on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 let readRedisCpu: () => Promise<number> = async () => 0;
 let readSinkCpu: () => Promise<number> = async () => 0;

@@ -6,7 +6,8 @@
  *   node --import tsx bench/events.ts [--events N] [--concurrency C]
  *
  * Defaults N = 5,000, C = WORKER_CONCURRENCY's default (8). Prints a table and writes
- * bench/out/events.json. The aim (≥ 75 % of the bare rate) is reported, never asserted. The bare
+ * bench/out/events.json. Beside the rates, the CPU each path costs per event (this process, and
+ * Redis): on a shared machine the rates follow the load, the CPU per event much less. The aim (≥ 75 % of the bare rate) is reported, never asserted. The bare
  * client runs (after a warm-up) before and after the daemon's path; the mean of its two rates is the reference.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { startSandboxRedis } from '../src/redis/sandbox.js';
 import { startRuntime } from '../src/runtime.js';
 import { databaseFile, openStore } from '../src/store/db.js';
 import { buildEventBody, recordEvent } from '../src/store/events.js';
-import { describeMachine, formatRate, formatTable } from './lib/measure.js';
+import { describeMachine, formatRate, formatTable, processCpuSeconds } from './lib/measure.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '8' } } });
 const total = Number(values.events);
@@ -68,6 +69,23 @@ const config = loadConfig({
   QUEUE_PREFIX: 'bench-events',
 });
 const store = openStore(databaseFile(dir));
+
+interface Run {
+  seconds: number;
+  /** User + system CPU seconds of this process (receiver included), and of redis-server. */
+  cpuSeconds: number;
+  redisCpuSeconds: number;
+}
+
+async function measureRun(run: () => Promise<void>): Promise<Run> {
+  const cpu = process.cpuUsage();
+  const redisCpu = processCpuSeconds(redis.info.pid);
+  const started = performance.now();
+  await run();
+  const used = process.cpuUsage(cpu);
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, redisCpuSeconds: processCpuSeconds(redis.info.pid) - redisCpu };
+}
+
 try {
   const at = new Date();
   await store.transaction(async (tx) => {
@@ -83,50 +101,62 @@ try {
   // database. A first unmeasured run warms the HTTP client up for both paths; then it runs before
   // and after the daemon's path, and the reference is the mean of the two rates: on a shared
   // machine the load drifts between runs, and the mean favours neither side.
-  const runBare = async (count = bodies.length): Promise<number> => {
+  const runBare = async (count = bodies.length): Promise<Run> => {
     let next = 0;
-    const bareStart = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < count) {
-          const body = bodies[next++]!;
-          await postJson(receiver.url, body, { connectTimeoutMs: 5_000, timeoutMs: 15_000 });
-        }
-      }),
-    );
+    const run = await measureRun(async () => {
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < count) {
+            const body = bodies[next++]!;
+            await postJson(receiver.url, body, { connectTimeoutMs: 5_000, timeoutMs: 15_000 });
+          }
+        }),
+      );
+    });
     receiver.reset();
-    return (performance.now() - bareStart) / 1000;
+    return run;
   };
   await runBare(Math.min(bodies.length, 1_000));
   const bareBefore = await runBare();
 
   const runtime = await startRuntime({ config, store, log: pino({ level: 'silent' }), connection: redis.connection, today: () => '2019-10-02', now: () => new Date() });
-  const start = performance.now();
-  await flushWrittenEvents(runtime.queues.actions, config, store);
-  await receiver.waitFor(total);
-  while ((store.connection.prepare("SELECT COUNT(*) FROM events WHERE status <> 'delivered'").pluck().get() as number) > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const eventSeconds = (performance.now() - start) / 1000;
+  const daemon = await measureRun(async () => {
+    await flushWrittenEvents(runtime.queues.actions, config, store);
+    await receiver.waitFor(total);
+    while ((store.connection.prepare("SELECT COUNT(*) FROM events WHERE status <> 'delivered'").pluck().get() as number) > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
   await runtime.close();
   const bareAfter = await runBare();
 
-  const eventRate = total / eventSeconds;
-  const bareRate = (total / bareBefore + total / bareAfter) / 2;
+  const eventRate = total / daemon.seconds;
+  const bareRate = (total / bareBefore.seconds + total / bareAfter.seconds) / 2;
   const bareSeconds = total / bareRate;
   const ratio = eventRate / bareRate;
+  const perEvent = (seconds: number) => ((seconds * 1e6) / total).toFixed(0);
   process.stdout.write(
     `${formatTable(
-      ['stage', 'events', 'seconds', 'per second'],
+      ['stage', 'events', 'seconds', 'per second', 'CPU µs/event', 'Redis CPU µs/event'],
       [
-        ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), eventSeconds.toFixed(2), formatRate(eventRate)],
-        ['bare HTTP client (postJson, same concurrency; mean of a run before and after)', String(total), bareSeconds.toFixed(2), formatRate(bareRate)],
+        ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), daemon.seconds.toFixed(2), formatRate(eventRate), perEvent(daemon.cpuSeconds), perEvent(daemon.redisCpuSeconds)],
+        [
+          'bare HTTP client (postJson, same concurrency; mean of a run before and after)',
+          String(total),
+          bareSeconds.toFixed(2),
+          formatRate(bareRate),
+          perEvent((bareBefore.cpuSeconds + bareAfter.cpuSeconds) / 2),
+          perEvent((bareBefore.redisCpuSeconds + bareAfter.redisCpuSeconds) / 2),
+        ],
       ],
-    )}\nevents / bare: ${(ratio * 100).toFixed(0)} % (aim ≥ 75 %)\n`,
+    )}\nevents / bare: ${(ratio * 100).toFixed(0)} % (aim ≥ 75 %); load average ${os.loadavg().map((n) => n.toFixed(1)).join(' ')}\n`,
   );
   const outDir = fileURLToPath(new URL('./out/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'events.json'), JSON.stringify({ machine: describeMachine(), total, concurrency, eventRate, bareRate, bareRates: [total / bareBefore, total / bareAfter], ratio }, null, 2));
+  writeFileSync(
+    path.join(outDir, 'events.json'),
+    JSON.stringify({ machine: describeMachine(), total, concurrency, eventRate, bareRate, bareRates: [total / bareBefore.seconds, total / bareAfter.seconds], ratio, runs: { daemon, bareBefore, bareAfter } }, null, 2),
+  );
 } finally {
   store.close();
   await redis.stop();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -75,6 +76,17 @@ export async function measureStage<T>(run: (sample: () => void) => Promise<T> | 
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   return { seconds, cpuSeconds: (used.user + used.system) / 1e6, memory: sampler.stop(), value };
+}
+
+/** CPU seconds (user + system) of a process, from /proc (0 when it cannot be read). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // After the command name: the state is field 3, utime and stime fields 14 and 15, in clock ticks (100/s on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 export function describeMachine(): { cpu: string; cores: number; memoryGiB: number; node: string; platform: string; loadAverage: number[] } {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../config.js';
 import { postJson } from '../http/post-json.js';
 import { redact } from '../redact.js';
@@ -19,8 +19,17 @@ export function findEventBackoffMs(config: Pick<Config, 'jobBackoffMs'>, attempt
 
 /** Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the key after `whsec_`. */
 export function signEvent(secret: string, eventId: string, timestamp: number, body: string): string {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  return `v1,${createHmac('sha256', key).update(`${eventId}.${timestamp}.${body}`).digest('base64')}`;
+  // The body hashed as a second part: no copy of it in a concatenated string.
+  return `v1,${createHmac('sha256', findSigningKey(secret)).update(`${eventId}.${timestamp}.`).update(body).digest('base64')}`;
+}
+
+// The secret's key, decoded once: a daemon signs every event under the same secret, and a
+// KeyObject spares createHmac a copy of the key per event.
+let signingKey: { secret: string; key: KeyObject } | null = null;
+
+function findSigningKey(secret: string): KeyObject {
+  if (signingKey?.secret !== secret) signingKey = { secret, key: createSecretKey(Buffer.from(secret.slice('whsec_'.length), 'base64')) };
+  return signingKey.key;
 }
 
 /**

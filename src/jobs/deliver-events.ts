@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { redact } from '../redact.js';
-import { countEventAttempts, findUndeliveredEvents, markEventsDelivered, markEventUndelivered, type EventRow } from '../store/events.js';
+import { markEventsDelivered, markEventUndelivered, startEventAttempts, type EventRow } from '../store/events.js';
 import { eventAttempts, eventBackoffType, findEventBackoffMs, findLimiter, postEvent } from './deliver-event.js';
 import type { JobDeps } from './deps.js';
 import { buildEventJobId, type ActionQueue } from './queues.js';
@@ -31,8 +31,7 @@ export interface BatchOutcome {
 export async function deliverEventBatch(deps: JobDeps, eventIds: readonly string[]): Promise<BatchOutcome> {
   const { store, config } = deps;
   if (!config.eventsWebhookUrl || !config.eventsWebhookSecret) return { delivered: 0, retrying: 0, skipped: eventIds.length };
-  const events = await findUndeliveredEvents(store, eventIds);
-  await countEventAttempts(store, events.map((event) => event.id));
+  const events = await startEventAttempts(store, eventIds);
   const limit = findLimiter(deps);
   const delivered: number[] = [];
   const refused: { event: EventRow; error: string }[] = [];

@@ -175,19 +175,18 @@ export function buildEventBody(event: Pick<EventRow, 'type' | 'occurred_at' | 'd
   return `{"type":${JSON.stringify(event.type)},"timestamp":${JSON.stringify(event.occurred_at)},"data":${event.data}}`;
 }
 
-// A batch of deliveries (src/jobs/deliver-events.ts): three statements per batch, not per event.
+// A batch of deliveries (src/jobs/deliver-events.ts): two statements per batch, not per event.
 
-/** Of `eventIds`, those not delivered, in feed order. */
-export async function findUndeliveredEvents(ex: Executor, eventIds: readonly string[]): Promise<EventRow[]> {
+/**
+ * Of `eventIds`, those not delivered, in feed order, each with its attempt counted (before it is
+ * sent): one statement finds and counts them.
+ */
+export async function startEventAttempts(ex: Executor, eventIds: readonly string[]): Promise<EventRow[]> {
   if (eventIds.length === 0) return [];
-  return ex.all<EventRow>(sql`
-    SELECT * FROM events WHERE status <> 'delivered' AND event_id IN ${listOf(ex, eventIds, 'text')} ORDER BY id`);
-}
-
-/** One attempt more for each of the events (feed ids), counted before they are sent. */
-export async function countEventAttempts(ex: Executor, ids: readonly number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await ex.run(sql`UPDATE events SET attempts = attempts + 1 WHERE id IN ${listOf(ex, ids, 'bigint')}`);
+  const rows = await ex.all<EventRow>(sql`
+    UPDATE events SET attempts = attempts + 1 WHERE status <> 'delivered' AND event_id IN ${listOf(ex, eventIds, 'text')} RETURNING *`);
+  // RETURNING promises no order.
+  return rows.sort((a, b) => a.id - b.id);
 }
 
 /** The events (feed ids) the receiver acknowledged. */

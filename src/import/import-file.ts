@@ -4,6 +4,7 @@ import type { Store } from '../store/executor.js';
 import { findMissingPartners, runImport, type WriteResult } from '../store/imports.js';
 import { maxListedProblems, parseImportFile, type ImportFormat, type ParsedBatch, type PlacedProblem } from './parse-file.js';
 import { parseInWorker } from './parse-in-worker.js';
+import type { CopyTextLayout } from '../store/import-copy-text.js';
 
 export interface ImportSummary {
   file: string;
@@ -110,7 +111,7 @@ export async function importFile(store: Store, file: string, now: Date, options:
       }
     }
   };
-  const readBatches = () => (isInWorker ? parseInWorker(file, format) : parseImportFile(file, format));
+  const readBatches = (copyText?: CopyTextLayout) => (isInWorker ? parseInWorker(file, format, copyText) : parseImportFile(file, format, { copyText }));
 
   if (options.validateFirst) {
     // The first pass keeps only the problems: memory stays a few batches, as when writing.
@@ -123,17 +124,17 @@ export async function importFile(store: Store, file: string, now: Date, options:
   }
 
   return runImport(store, { now, source: options.source ?? file }, async (writer) => {
-    for await (const batch of readBatches()) {
+    for await (const batch of readBatches(writer.copyTextLayout)) {
       if (!options.validateFirst) {
         // The batch's problems were counted in the parser; past the listing limit only the count comes.
         for (const problem of batch.problems) listed.push(problem);
         problemCount += batch.problemCount;
       }
       // After the first problem nothing is written (it would be rolled back): only problems are collected.
-      if (problemCount === 0) await writer.write(batch.partners, batch.subscriptions);
+      if (problemCount === 0) await writer.write(batch);
       await countMissingPartners(batch.unresolved, (ids) => writer.findMissingPartners(ids));
-      read.partners += batch.partners.length;
-      read.subscriptions += batch.subscriptions.length;
+      read.partners += batch.partnerCount;
+      read.subscriptions += batch.subscriptionCount;
       read.problems = problemCount;
       options.onProgress?.(read);
     }

@@ -3,6 +3,7 @@ import { readJsonRecordGroups } from './read-json.js';
 import { toPartnerImport, toSubscriptionImport, type PartnerImport, type SubscriptionImport } from './import-rows.js';
 import { quoteValue } from '../policy/limits.js';
 import { validatePartner, validateSubscription, type FieldLabel } from './validate.js';
+import { createCopyTextEncoder, type CopyText, type CopyTextLayout } from '../store/import-copy-text.js';
 
 export type ImportFormat = 'json' | 'csv';
 
@@ -14,8 +15,14 @@ export type PlacedProblem = [position: number, problem: string];
 
 /** Valid records ready to write, and the problems found among the records read since the last batch. */
 export interface ParsedBatch {
+  /** The valid records, unless they come as `copyText`. */
   partners: PartnerImport[];
   subscriptions: SubscriptionImport[];
+  /** The valid records as COPY text, when the parser was given a layout (PostgreSQL); the arrays are empty then. */
+  copyText?: CopyText;
+  /** How many valid records the batch holds, either way. */
+  partnerCount: number;
+  subscriptionCount: number;
   /** `where: what is wrong`, in file order, listed up to `maxListedProblems` over the whole file. */
   problems: PlacedProblem[];
   /** Problems found in this batch, listed or not. */
@@ -40,7 +47,20 @@ const defaultBatchSize = 2_000;
  * occurrence is; structural errors (malformed JSON, a bad CSV header, no such file) throw an
  * InputError.
  */
-export async function* parseImportFile(file: string, format: ImportFormat, batchSize = defaultBatchSize): AsyncGenerator<ParsedBatch> {
+export async function* parseImportFile(
+  file: string,
+  format: ImportFormat,
+  options: { batchSize?: number; copyText?: CopyTextLayout } = {},
+): AsyncGenerator<ParsedBatch> {
+  const batchSize = options.batchSize ?? defaultBatchSize;
+  const encode = options.copyText && createCopyTextEncoder(options.copyText);
+  /** The batch to hand over: its records counted, and encoded when asked. */
+  const finished = (done: ParsedBatch): ParsedBatch => {
+    done.partnerCount = done.partners.length;
+    done.subscriptionCount = done.subscriptions.length;
+    if (!encode) return done;
+    return { ...done, copyText: encode(done.partners, done.subscriptions), partners: [], subscriptions: [] };
+  };
   let batch = emptyBatch();
   let listed = 0;
   /** The position of the record being read: its line (CSV) or its ordinal in the document (JSON). */
@@ -112,7 +132,7 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
         else report([`${file}:${record.line}: unknown top-level key ${quoteValue(record.key)} (expected "partners" and "subscriptions")`]);
       }
       if (isFull()) {
-        yield batch;
+        yield finished(batch);
         batch = emptyBatch();
       }
     }
@@ -144,14 +164,14 @@ export async function* parseImportFile(file: string, format: ImportFormat, batch
       }
       reportRowsBefore(Infinity);
       if (isFull()) {
-        yield batch;
+        yield finished(batch);
         batch = emptyBatch();
       }
     }
   }
   // A JSON file may list a subscription before its partner.
   batch.unresolved = pending.filter(([, , partnerId]) => !partnerSeen.has(partnerId));
-  yield batch;
+  yield finished(batch);
 }
 
 /**
@@ -164,5 +184,5 @@ function detached(text: string): string {
 }
 
 function emptyBatch(): ParsedBatch {
-  return { partners: [], subscriptions: [], problems: [], problemCount: 0, unresolved: [] };
+  return { partners: [], subscriptions: [], partnerCount: 0, subscriptionCount: 0, problems: [], problemCount: 0, unresolved: [] };
 }

@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import type { ImportFormat, ParsedBatch } from './parse-file.js';
+import type { CopyTextLayout } from '../store/import-copy-text.js';
 
 export interface ParseWorkerData {
   file: string;
   format: ImportFormat;
+  copyText: CopyTextLayout | undefined;
   maxInFlight: number;
 }
 
@@ -34,8 +36,8 @@ function startWorker(data: ParseWorkerData): Worker {
  * `parseImportFile` run in a worker thread: the caller gets the same batches while the reading,
  * parsing and validating of the next ones goes on on another core.
  */
-export async function* parseInWorker(file: string, format: ImportFormat, maxInFlight = 4): AsyncGenerator<ParsedBatch> {
-  const worker = startWorker({ file, format, maxInFlight });
+export async function* parseInWorker(file: string, format: ImportFormat, copyText?: CopyTextLayout, maxInFlight = 4): AsyncGenerator<ParsedBatch> {
+  const worker = startWorker({ file, format, copyText, maxInFlight });
   const queue: WorkerMessage[] = [];
   let wake: (() => void) | null = null;
   let failure: Error | null = null;

@@ -9,7 +9,7 @@ import { parseImportFile } from './parse-file.js';
 import type { ParseWorkerData, WorkerMessage } from './parse-in-worker.js';
 
 const port = parentPort!;
-const { file, format, maxInFlight } = workerData as ParseWorkerData;
+const { file, format, copyText, maxInFlight } = workerData as ParseWorkerData;
 let inFlight = 0;
 let wake: (() => void) | null = null;
 port.on('message', () => {
@@ -20,7 +20,7 @@ port.on('message', () => {
 const post = (message: WorkerMessage) => port.postMessage(message);
 
 try {
-  for await (const batch of parseImportFile(file, format)) {
+  for await (const batch of parseImportFile(file, format, { copyText })) {
     while (inFlight >= maxInFlight) await new Promise<void>((resolve) => (wake = resolve));
     inFlight++;
     post({ type: 'batch', batch });

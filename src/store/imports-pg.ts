@@ -3,8 +3,9 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { changedSubscriptionFields, fromSubscriptionImport, type PartnerImport, type SubscriptionImport } from '../import/import-rows.js';
+import { changedSubscriptionFields, fromSubscriptionImport, type SubscriptionImport } from '../import/import-rows.js';
 import { bindValue, type Executor } from './executor.js';
+import { copyColumns, copyField, copyStatements, type CopyText, type CopyTextLayout } from './import-copy-text.js';
 import {
   emptyCounts,
   findMissingPartners,
@@ -14,6 +15,7 @@ import {
   mergeImportedSubscription,
   restartCycle,
   type ImportContext,
+  type ImportBatch,
   type ImportCounts,
   type ImportWriter,
 } from './imports.js';
@@ -24,9 +26,7 @@ import type { Subscription } from '../policy/types.js';
 const compiler = new PgDialect();
 
 /** The subscription columns a record sets, in `SubscriptionImport` order (then `first_due_on`, its `next_due_on` if new). */
-const subscriptionColumnList =
-  'id, partner_id, offer, competency_area, competency_level, purchased_on, imported_anniversary_on, is_auto_renew, ' +
-  'is_requirements_met, payment_method, payment_token, payment_contact_name, payment_phone, payment_email';
+const subscriptionColumnList: string = copyColumns.subscriptions;
 const subscriptionColumns = sql.raw(subscriptionColumnList);
 /** The columns compared to tell a changed record (positions 1 … 13), as a row value of table `t`. */
 const comparedSubscription = (t: string) =>
@@ -35,21 +35,12 @@ const comparedSubscription = (t: string) =>
       `${t}.is_auto_renew, ${t}.is_requirements_met, ${t}.payment_method, ${t}.payment_token, ${t}.payment_contact_name, ` +
       `${t}.payment_phone, ${t}.payment_email)`,
   );
-const partnerColumnList =
-  'id, name, locale, is_migrated, bill_to_line1, bill_to_line2, bill_to_city, bill_to_region, bill_to_postal_code, bill_to_country, has_bill_to';
-const partnerColumns = sql.raw(partnerColumnList);
+const partnerColumns = sql.raw(copyColumns.partners);
 const comparedPartner = (t: string) =>
   sql.raw(
     `(${t}.name, ${t}.locale, ${t}.is_migrated, ${t}.bill_to_line1, ${t}.bill_to_line2, ${t}.bill_to_city, ${t}.bill_to_region, ` +
       `${t}.bill_to_postal_code, ${t}.bill_to_country, ${t}.has_bill_to)`,
   );
-
-/** A value in COPY's text format: `\N` for NULL, backslash escapes for the characters COPY gives a meaning. */
-function copyField(value: unknown): string {
-  if (value === null || value === undefined) return '\\N';
-  const text = typeof value === 'string' ? value : String(value);
-  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : text;
-}
 
 async function copyIn(client: pg.PoolClient, statement: string, text: string): Promise<void> {
   if (text.length === 0) return;
@@ -110,6 +101,46 @@ interface PostgresImportWriter extends ImportWriter {
   endCopies(): Promise<void>;
 }
 
+type Table = keyof CopyText;
+
+/**
+ * The connection's COPYs, one at a time. A batch's text for the table it holds most of goes to
+ * that table's COPY, left open across batches (the server takes a batch in while the next is
+ * parsed); the other tables' text waits in memory. When the main table changes (a JSON file's
+ * partners, then its subscriptions), the open COPY ends and the waiting text is copied first.
+ */
+function createCopyQueue(client: pg.PoolClient, statements: CopyText) {
+  const tables = Object.keys(statements) as Table[];
+  const waiting: Record<Table, string[]> = { partners: [], contacts: [], subscriptions: [] };
+  let open: { table: Table; copy: ReturnType<typeof openCopy> } | undefined;
+
+  async function flushWaiting(): Promise<void> {
+    const current = open;
+    open = undefined;
+    await current?.copy.end();
+    for (const table of tables) {
+      const text = waiting[table].join('');
+      waiting[table] = [];
+      await copyIn(client, statements[table], text);
+    }
+  }
+
+  return {
+    async write(text: CopyText): Promise<void> {
+      const main = tables.reduce((a, b) => (text[b].length > text[a].length ? b : a));
+      if (text[main].length === 0) return;
+      if (open?.table !== main) {
+        await flushWaiting();
+        open = { table: main, copy: openCopy(client, statements[main]) };
+      }
+      for (const table of tables) if (table !== main && text[table]) waiting[table].push(text[table]);
+      await open.copy.write(text[main]);
+    },
+    /** Ends the COPY in progress and copies the text waiting: the connection is free again. */
+    end: flushWaiting,
+  };
+}
+
 /** One COPY left open across batches: the server takes a batch in while the next is parsed. */
 function openCopy(client: pg.PoolClient, statement: string) {
   const stream = client.query(copyFrom(statement));
@@ -130,6 +161,35 @@ function openCopy(client: pg.PoolClient, statement: string) {
   };
 }
 
+/**
+ * Drops the indexes of these tables (primary keys and foreign keys in or into them included) and
+ * returns what rebuilds them: into an empty table a COPY then only appends rows, and each index is
+ * built once by sorting, at a third of the server's CPU of maintaining it row by row (and of a
+ * foreign key's check per row). The rebuild still checks every key. The DDL locks the tables
+ * until the commit: a reader of an empty table waits for the import instead of seeing it empty.
+ */
+async function setIndexesAside(tx: Executor, tables: readonly string[]): Promise<() => Promise<void>> {
+  if (tables.length === 0) return async () => {};
+  const names = sql.raw(tables.map((t) => `'${t}'::regclass`).join(', '));
+  const statements = await tx.all<{ drop: string; create: string; kind: string }>(sql`
+    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS drop,
+           format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS create,
+           CASE contype WHEN 'f' THEN '1 foreign key' ELSE '2 key' END AS kind
+      FROM pg_constraint
+     WHERE contype IN ('p', 'u', 'x', 'f') AND (conrelid IN (${names}) OR confrelid IN (${names}))
+    UNION ALL
+    SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid), '3 index'
+      FROM pg_index i
+     WHERE i.indrelid IN (${names})
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))
+     ORDER BY kind, drop`);
+  // Foreign keys go first (they need the keys they refer to) and come back last.
+  for (const { drop } of statements) await tx.run(sql.raw(drop));
+  return async () => {
+    for (const { create } of [...statements].reverse()) await tx.run(sql.raw(create));
+  };
+}
+
 async function createWriter(client: pg.PoolClient, tx: Executor, context: ImportContext): Promise<PostgresImportWriter> {
   const at = context.now.toISOString();
   // Imports are the only writers creating partners and subscriptions: one at a time (as SQLite's
@@ -137,6 +197,8 @@ async function createWriter(client: pg.PoolClient, tx: Executor, context: Import
   await tx.run(sql`SELECT pg_advisory_xact_lock(hashtext('membership-lifecycle:import'))`);
   const isFreshPartners = await isTableEmpty(tx, 'partners');
   const isFreshSubscriptions = await isTableEmpty(tx, 'subscriptions');
+  // A partners table that is empty has no contacts either (their foreign key).
+  const restoreIndexes = await setIndexesAside(tx, [...(isFreshPartners ? ['partners', 'contacts'] : []), ...(isFreshSubscriptions ? ['subscriptions'] : [])]);
   // Staging tables shaped like the real ones (same types), dropped at the commit or rollback.
   await tx.run(sql`CREATE TEMP TABLE import_partners ON COMMIT DROP AS SELECT ${partnerColumns} FROM partners WITH NO DATA`);
   await tx.run(sql`ALTER TABLE import_partners ADD COLUMN seq integer`);
@@ -147,86 +209,25 @@ async function createWriter(client: pg.PoolClient, tx: Executor, context: Import
   );
   await tx.run(sql`ALTER TABLE import_subscriptions ADD COLUMN seq integer`);
 
+  const copyTextLayout: CopyTextLayout = { isFreshPartners, isFreshSubscriptions, at };
+  const copies = createCopyQueue(client, copyStatements(copyTextLayout));
+  /** Records staged (or written, into a fresh table) so far. */
   let partnerSeq = 0;
-  let contactSeq = 0;
   let subscriptionSeq = 0;
 
-  const stamps = `\t${copyField(at)}\t${copyField(at)}`;
-
   /**
-   * COPYs a batch into the staging tables; into the real ones when a table was empty at the start
-   * (every record is new, and a failed import rolls them back with the rest). Contacts follow
-   * their partners (the only foreign key); a subscription names its partner without one.
+   * COPYs a batch (as the parser encoded it) into the staging tables; into the real ones when a
+   * table was empty at the start (every record is new, and a failed import rolls them back with
+   * the rest).
    */
-  async function stage(partners: readonly PartnerImport[], subscriptions: readonly SubscriptionImport[]): Promise<void> {
-    let partnerText = '';
-    let contactText = '';
-    for (const row of partners) {
-      if (isFreshPartners) {
-        partnerText += copyField(row[0]);
-        for (let i = 1; i < 11; i++) partnerText += `\t${copyField(row[i])}`;
-        partnerText += `${stamps}\n`;
-      } else {
-        partnerText += `${++partnerSeq}`;
-        for (let i = 0; i < 11; i++) partnerText += `\t${copyField(row[i])}`;
-        partnerText += '\n';
-      }
-      const contacts = row[11];
-      const id = copyField(row[0]);
-      for (let i = 0; i < contacts.length; i += 3) {
-        const contact = `${id}\t${copyField(contacts[i])}\t${copyField(contacts[i + 1])}\t${copyField(contacts[i + 2])}\n`;
-        contactText += isFreshPartners ? contact : `${++contactSeq}\t${contact}`;
-      }
-    }
-    if (isFreshPartners) partnerSeq += partners.length;
-    let subscriptionText = '';
-    for (const row of subscriptions) {
-      if (isFreshSubscriptions) {
-        subscriptionText += copyField(row[0]);
-        for (let i = 1; i < 15; i++) subscriptionText += `\t${copyField(row[i])}`;
-        // anniversary_on: the imported one; a new cycle with nothing done.
-        subscriptionText += `\t${copyField(row[6])}\tactive\t0${stamps}\n`;
-      } else {
-        subscriptionText += `${++subscriptionSeq}`;
-        for (let i = 0; i < 15; i++) subscriptionText += `\t${copyField(row[i])}`;
-        subscriptionText += '\n';
-      }
-    }
-    if (isFreshSubscriptions) subscriptionSeq += subscriptions.length;
-    // Partners and contacts (a quarter of the rows) wait in memory: the connection has one COPY at a time.
-    if (partnerText) partnerTexts.push(partnerText);
-    if (contactText) contactTexts.push(contactText);
-    if (subscriptionText) {
-      subscriptionCopy ??= openCopy(
-        client,
-        isFreshSubscriptions
-          ? `COPY subscriptions (${subscriptionColumnList}, next_due_on, anniversary_on, status, done_mask, created_at, updated_at) FROM STDIN`
-          : `COPY import_subscriptions (seq, ${subscriptionColumnList}, first_due_on) FROM STDIN`,
-      );
-      await subscriptionCopy.write(subscriptionText);
-    }
+  async function stage(batch: ImportBatch): Promise<void> {
+    if (!batch.copyText) throw new Error('PostgreSQL import: a batch without its COPY text (parse with the writer\'s copyTextLayout)');
+    partnerSeq += batch.partnerCount;
+    subscriptionSeq += batch.subscriptionCount;
+    await copies.write(batch.copyText);
   }
 
-  let subscriptionCopy: ReturnType<typeof openCopy> | undefined;
-  let partnerTexts: string[] = [];
-  let contactTexts: string[] = [];
-
-  async function endCopies(): Promise<void> {
-    const copy = subscriptionCopy;
-    subscriptionCopy = undefined;
-    if (copy) await copy.end();
-    const partnersText = partnerTexts.join('');
-    const contactsText = contactTexts.join('');
-    partnerTexts = [];
-    contactTexts = [];
-    if (isFreshPartners) {
-      await copyIn(client, `COPY partners (${partnerColumnList}, created_at, updated_at) FROM STDIN`, partnersText);
-      await copyIn(client, 'COPY contacts (partner_id, name, email, role) FROM STDIN', contactsText);
-    } else {
-      await copyIn(client, `COPY import_partners (seq, ${partnerColumnList}) FROM STDIN`, partnersText);
-      await copyIn(client, 'COPY import_contacts (seq, partner_id, name, email, role) FROM STDIN', contactsText);
-    }
-  }
+  const endCopies = () => copies.end();
 
   async function mergePartners(counts: ImportCounts): Promise<void> {
     if (partnerSeq === 0) return;
@@ -324,14 +325,18 @@ async function createWriter(client: pg.PoolClient, tx: Executor, context: Import
   }
 
   return {
+    copyTextLayout,
     write: stage,
     endCopies,
     async findMissingPartners(ids) {
+      // The table held none before, and the file does not hold these.
+      if (isFreshPartners) return new Set(ids);
       await endCopies();
       return findMissingPartners(tx, ids);
     },
     async finish() {
       await endCopies();
+      await restoreIndexes();
       const counts = emptyCounts();
       await mergePartners(counts);
       await mergeSubscriptions(counts);

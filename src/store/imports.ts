@@ -14,6 +14,7 @@ import {
   type SubscriptionImport,
 } from '../import/import-rows.js';
 import type { ImportedSubscription } from '../import/validate.js';
+import type { CopyText, CopyTextLayout } from './import-copy-text.js';
 import { recordEvent } from './events.js';
 import type { Executor, Store } from './executor.js';
 import { findInvoice } from './invoices.js';
@@ -36,13 +37,27 @@ export interface ImportCounts {
  * record equal to what is stored is not written at all.
  */
 export interface ImportWriter {
-  write(partners: readonly PartnerImport[], subscriptions: readonly SubscriptionImport[]): Promise<void>;
+  /**
+   * PostgreSQL: how the writer wants the records, as COPY text made by the parser (`batch.copyText`);
+   * SQLite takes the arrays.
+   */
+  readonly copyTextLayout?: CopyTextLayout;
+  write(batch: ImportBatch): Promise<void>;
   /** Of these partner ids (none of them in the file), those the database does not hold either. */
   findMissingPartners(ids: readonly string[]): Promise<Set<string>>;
   /** Completes the writes: what was created, updated and left unchanged. */
   finish(): Promise<ImportCounts>;
   /** The audit trail's entry for the whole import. */
   recordImport(summary: unknown): Promise<void>;
+}
+
+/** A parsed batch's valid records: as arrays, or as COPY text when the writer asked for it. */
+export interface ImportBatch {
+  partners: readonly PartnerImport[];
+  subscriptions: readonly SubscriptionImport[];
+  copyText?: CopyText;
+  partnerCount: number;
+  subscriptionCount: number;
 }
 
 export interface ImportContext {
@@ -272,7 +287,7 @@ function createSqliteImportWriter(store: SqliteStore, sqlite: Database.Database,
   }
 
   return {
-    async write(partners, subscriptions) {
+    async write({ partners, subscriptions }) {
       for (const partner of partners) counts.partners[writePartner(partner)]++;
       for (const subscription of subscriptions) {
         counts.subscriptions[writeSubscription(subscription)]++;

@@ -412,7 +412,7 @@ async function main(): Promise<void> {
       ['node', `${machine.node} (TypeScript sources through tsx)`],
       ...active.map((p): [string, string] => [p.backend, p.describe]),
       ['redis', `${redisVersion} (private, loopback)`],
-      ['smtp', 'smtp-server sink in a child process (data read and discarded)'],
+      ['smtp', 'SMTP sink in a child process (support/smtp.ts: plain-socket SMTP with PIPELINING, data counted and discarded)'],
       ['load average 1/5/15 min', `${machineAtStart.loadAverage.join(' ')} at start, ${machine.loadAverage.join(' ')} at end (a shared machine)`],
       ...active.map((p): [string, string] => [`rows, ${p.backend}`, Object.entries(rowCounts[p.backend]!).map(([t, n]) => `${t} ${formatCount(n)}`).join(', ')]),
     ];

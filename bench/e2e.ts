@@ -466,7 +466,7 @@ async function main(): Promise<void> {
     const ceilingSecond = await measure(() => sendWithNodemailer(sink.url, messages));
     record(groups.delivery, 'ceiling: nodemailer alone, pre-built messages (run 2)', 'ceiling', 'notices', ceilingSecond, ceilingSecond.value);
     const totalReceived = (await sink.readCount()).count - countBefore.count;
-    notes.push(`SMTP sink (smtp-server in a child process, data read and discarded): ${formatCount(totalReceived)} messages received over the three delivery runs (expected ${formatCount(3 * K)})`);
+    notes.push(`SMTP sink (plain-socket SMTP in a child process, data counted and discarded): ${formatCount(totalReceived)} messages received over the three delivery runs (expected ${formatCount(3 * K)})`);
 
     // ------------------------------------------------ rendering
     const datas = notices.map((n) => JSON.parse(n.data) as NoticeData);

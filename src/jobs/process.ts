@@ -2,7 +2,6 @@ import type { Job } from 'bullmq';
 import { findDueActions } from '../policy/due.js';
 import { lifecycleActions, type LifecycleAction } from '../policy/types.js';
 import { findLedgerOutcome } from '../store/ledger.js';
-import { findNotice } from '../store/notices.js';
 import { findSubscription } from '../store/queries.js';
 import { processAutoRenew } from './auto-renew.js';
 import type { JobDeps } from './deps.js';
@@ -73,10 +72,8 @@ function createJobProcessor(deps: JobDeps) {
     }
     if (job.name === 'deliver') {
       const { messageId } = job.data as JobPayloads['deliver'];
-      const subscription = (await findNotice(deps.store, messageId))?.subscription_id ?? null;
-      const log = deps.log.child({ queue: job.queueName, job: job.name, jobId: job.id, subscription });
-      const outcome = await deliverNotice(deps, messageId);
-      log.debug({ outcome, messageId }, 'delivery done');
+      const { outcome, subscription } = await deliverNotice(deps, messageId);
+      deps.log.debug({ queue: job.queueName, job: job.name, jobId: job.id, subscription, outcome, messageId }, 'delivery done');
       return outcome;
     }
     if (!isLifecycleAction(job.name)) throw new Error(`unknown job name "${job.name}"`);

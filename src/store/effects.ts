@@ -32,3 +32,34 @@ export async function saveLifecycleState(ex: Executor, subscription: Subscriptio
       pending_invoice = ${subscription.pendingInvoice}, updated_at = ${at.toISOString()}
     WHERE id = ${subscription.id}`);
 }
+
+/**
+ * saveLifecycleState for a batch (a scan's missed rows; no cancel ticket): `next_due_on` derived
+ * for each. PostgreSQL: one statement, the states passed as one JSON parameter. SQLite: one
+ * statement each, in-process.
+ */
+export async function saveLifecycleStates(ex: Executor, subscriptions: readonly Subscription[], at: Date): Promise<void> {
+  if (subscriptions.length === 0) return;
+  if (ex.dialect === 'sqlite') {
+    for (const subscription of subscriptions) await saveLifecycleState(ex, subscription, at);
+    return;
+  }
+  const states = JSON.stringify(
+    subscriptions.map((subscription) => ({
+      id: subscription.id,
+      anniversary_on: subscription.anniversaryOn,
+      status: subscription.status,
+      done_mask: subscription.doneMask,
+      next_due_on: findNextDueOn(subscription),
+      cancelled_on: subscription.cancelledOn,
+      lapsed_on: subscription.lapsedOn,
+      pending_invoice: subscription.pendingInvoice,
+    })),
+  );
+  await ex.run(sql`
+    UPDATE subscriptions AS s SET anniversary_on = v.anniversary_on, status = v.status, done_mask = v.done_mask,
+      next_due_on = v.next_due_on, cancelled_on = v.cancelled_on, lapsed_on = v.lapsed_on,
+      pending_invoice = v.pending_invoice, updated_at = ${at.toISOString()}
+    FROM json_populate_recordset(NULL::subscriptions, CAST(${states} AS json)) AS v
+    WHERE s.id = v.id`);
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from './executor.js';
 import type { InvoiceRow } from './invoices.js';
+import { listOf } from './lists.js';
 
 /** SPEC §8's catalogue: every state change a benefits or billing system may act on. */
 export const eventTypes = [
@@ -66,6 +67,19 @@ export function describeInvoice(invoice: InvoiceRow): EventInvoice {
 
 /** Writes one event inside the caller's transaction, with the change it reports. */
 export async function recordEvent(ex: Executor, event: NewEvent): Promise<void> {
+  const row = buildEventRow(event);
+  await ex.run(sql`
+    INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
+    VALUES (${row.values})`);
+  noteEventWritten(row.eventId);
+}
+
+/**
+ * A new event's id and the values of its row, in the column order `event_id, type, occurred_at,
+ * subscription_id, partner_id, data, status, attempts`: for a statement that inserts it along with
+ * the change it reports (recordNoticeSent). Once it committed, noteEventWritten.
+ */
+export function buildEventRow(event: NewEvent): { eventId: string; values: SQL } {
   const eventId = `evt_${randomBytes(12).toString('base64url')}`;
   const data = {
     subscription: event.subscription,
@@ -74,9 +88,14 @@ export async function recordEvent(ex: Executor, event: NewEvent): Promise<void> 
     ...event.detail,
     ...(event.invoice ? { invoice: describeInvoice(event.invoice) } : {}),
   };
-  await ex.run(sql`
-    INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
-    VALUES (${eventId}, ${event.type}, ${event.at.toISOString()}, ${event.subscription}, ${event.partner}, ${JSON.stringify(data)}, 'pending', 0)`);
+  return {
+    eventId,
+    values: sql`${eventId}, ${event.type}, ${event.at.toISOString()}, ${event.subscription}, ${event.partner}, ${JSON.stringify(data)}, 'pending', 0`,
+  };
+}
+
+/** An event this process wrote, for takeCommittedEvents to enqueue once its transaction committed. */
+export function noteEventWritten(eventId: string): void {
   written.push({ eventId, writtenMs: performance.now() });
 }
 
@@ -110,19 +129,6 @@ async function findPendingEventIds(ex: Executor, eventIds: readonly string[]): P
   const rows = await ex.all<{ event_id: string }>(sql`
     SELECT event_id FROM events WHERE status = 'pending' AND event_id IN ${listOf(ex, eventIds, 'text')} ORDER BY id`);
   return rows.map((row) => row.event_id);
-}
-
-/**
- * The values of an `IN` as one bound JSON array: one statement text (compiled and prepared once)
- * whatever the list's length, and no bound on parameters. drizzle builds a fragment per bound
- * value otherwise, which costs more than the query for a batch of events.
- */
-function listOf(ex: Executor, values: readonly (string | number)[], type: 'text' | 'bigint'): SQL {
-  const json = JSON.stringify(values);
-  if (ex.dialect === 'sqlite') return sql`(SELECT value FROM json_each(${json}))`;
-  return type === 'text'
-    ? sql`(SELECT jsonb_array_elements_text(CAST(${json} AS jsonb)))`
-    : sql`(SELECT CAST(jsonb_array_elements_text(CAST(${json} AS jsonb)) AS bigint))`;
 }
 
 /**

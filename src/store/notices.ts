@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
-import type { Executor } from './executor.js';
+import { buildEventRow, noteEventWritten, recordEvent, type NewEvent } from './events.js';
+import type { Executor, Store } from './executor.js';
+import { markReminderSent } from './ledger.js';
 
 /** The outbox: every notice, written with the effect it reports and delivered after it. */
 export interface NoticeEntry {
@@ -60,12 +62,61 @@ export async function findAutoRenewNoticeId(ex: Executor, subscriptionId: string
   return row?.message_id ?? null;
 }
 
-export async function countNoticeAttempt(ex: Executor, id: number): Promise<void> {
-  await ex.run(sql`UPDATE notices SET attempts = attempts + 1 WHERE id = ${id}`);
+/**
+ * Counts one more attempt at a pending notice and returns it (`attempts` already counted), in
+ * one statement; null when it is not pending (sent, undeliverable) or unknown: findNotice tells.
+ */
+export async function claimNoticeAttempt(ex: Executor, messageId: string): Promise<NoticeRow | null> {
+  return (
+    (await ex.get<NoticeRow>(sql`
+      UPDATE notices SET attempts = attempts + 1 WHERE message_id = ${messageId} AND status = 'pending' RETURNING *`)) ?? null
+  );
 }
 
 /** Pending → sent; false when another delivery marked it first (the condition decides on both backends). */
 export async function markNoticeSent(ex: Executor, id: number, at: Date): Promise<boolean> {
   const updated = await ex.run(sql`UPDATE notices SET status = 'sent', sent_at = ${at.toISOString()} WHERE id = ${id} AND status = 'pending'`);
   return updated === 1;
+}
+
+/**
+ * Pending → sent with what goes with it, all in one transaction: a reminder's ledger entry from
+ * `sending` to `sent` (`isReminder`) and the notice.sent `event`. False, and nothing written,
+ * when another delivery marked it first: of two deliveries racing, only the one whose
+ * conditional mark took writes the event (the notice's status condition decides on both backends;
+ * on PostgreSQL the loser's UPDATE waits for the winner's row lock, then finds it sent).
+ *
+ * PostgreSQL: one statement whose CTEs write only when the mark took, instead of one round trip
+ * for each write (BEGIN and COMMIT included). SQLite: the three statements, in-process anyway.
+ */
+export async function recordNoticeSent(store: Store, notice: NoticeRow, at: Date, isReminder: boolean, event: NewEvent): Promise<boolean> {
+  if (store.dialect === 'sqlite') {
+    return store.transaction(async (tx) => {
+      if (!(await markNoticeSent(tx, notice.id, at))) return false;
+      if (isReminder) await markReminderSent(tx, notice.subscription_id, notice.kind, notice.anniversary_on);
+      await recordEvent(tx, event);
+      return true;
+    });
+  }
+  const row = buildEventRow(event);
+  const reminder = isReminder
+    ? sql`, reminder AS (
+        UPDATE actions SET outcome = 'sent'
+        WHERE subscription_id = ${notice.subscription_id} AND action = ${notice.kind} AND anniversary_on = ${notice.anniversary_on}
+          AND outcome = 'sending' AND EXISTS (SELECT 1 FROM sent))`
+    : sql``;
+  // A transaction of one statement: a connection lost before COMMIT runs it again (PostgresStore.transaction).
+  const marked = await store.transaction((tx) =>
+    tx.all(sql`
+      WITH sent AS (
+        UPDATE notices SET status = 'sent', sent_at = ${at.toISOString()} WHERE id = ${notice.id} AND status = 'pending' RETURNING id
+      )${reminder}, event AS (
+        INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
+        SELECT ${row.values} WHERE EXISTS (SELECT 1 FROM sent)
+      )
+      SELECT id FROM sent`),
+  );
+  if (marked.length === 0) return false;
+  noteEventWritten(row.eventId);
+  return true;
 }

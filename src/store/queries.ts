@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Contact, Partner, Subscription } from '../policy/types.js';
 import type { Executor } from './executor.js';
+import { listOf } from './lists.js';
 import { toPartner, toSubscription, type PartnerRow, type SubscriptionRow } from './rows.js';
 
 export async function findSubscription(ex: Executor, id: string): Promise<Subscription | null> {
@@ -19,6 +20,20 @@ export async function lockSubscription(tx: Executor, id: string): Promise<Subscr
       ? await tx.get<SubscriptionRow>(sql`SELECT * FROM subscriptions WHERE id = ${id} FOR UPDATE`)
       : await tx.get<SubscriptionRow>(sql`SELECT * FROM subscriptions WHERE id = ${id}`);
   return row ? toSubscription(row) : null;
+}
+
+/**
+ * lockSubscription for a batch (a scan's missed rows), in one statement: on PostgreSQL the rows
+ * are locked in id order, so two batches over the same rows take turns instead of deadlocking.
+ * Rows of unknown ids are left out; the order of the result is the database's.
+ */
+export async function lockSubscriptions(tx: Executor, ids: readonly string[]): Promise<Subscription[]> {
+  if (ids.length === 0) return [];
+  const rows =
+    tx.dialect === 'postgres'
+      ? await tx.all<SubscriptionRow>(sql`SELECT * FROM subscriptions WHERE id IN ${listOf(tx, ids, 'text')} ORDER BY id FOR UPDATE`)
+      : await tx.all<SubscriptionRow>(sql`SELECT * FROM subscriptions WHERE id IN ${listOf(tx, ids, 'text')}`);
+  return rows.map(toSubscription);
 }
 
 export async function findPartner(ex: Executor, id: string): Promise<Partner | null> {

@@ -22,6 +22,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { postJson } from '../src/http/post-json.js';
 import { flushWrittenEvents } from '../src/jobs/queues.js';
+import { eventBatchSize } from '../src/jobs/deliver-events.js';
 import { startSandboxRedis } from '../src/redis/sandbox.js';
 import { startRuntime } from '../src/runtime.js';
 import { databaseFile, openStore } from '../src/store/db.js';
@@ -139,7 +140,7 @@ try {
     `${formatTable(
       ['stage', 'events', 'seconds', 'per second', 'CPU µs/event', 'Redis CPU µs/event'],
       [
-        ['events: outbox → deliver-events jobs (50 each) → signed POST → delivered', String(total), daemon.seconds.toFixed(2), formatRate(eventRate), perEvent(daemon.cpuSeconds), perEvent(daemon.redisCpuSeconds)],
+        [`events: outbox → deliver-events jobs (${eventBatchSize} each) → signed POST → delivered`, String(total), daemon.seconds.toFixed(2), formatRate(eventRate), perEvent(daemon.cpuSeconds), perEvent(daemon.redisCpuSeconds)],
         [
           'bare HTTP client (postJson, same concurrency; mean of a run before and after)',
           String(total),

@@ -107,6 +107,7 @@ describe('the job board at /queues', () => {
     expect(page.text).not.toContain('googleapis');
     const queues = await send(api, 'GET', '/queues/api/queues', { cookie });
     expect(queues.json.queues.map((q: { name: string }) => q.name).sort()).toEqual(['actions', 'scans']);
+    expect(queues.json.queues.map((q: { readOnlyMode: boolean; allowRetries: boolean }) => [q.readOnlyMode, q.allowRetries])).toEqual([[false, true], [false, true]]);
 
     // The board's own requests carry no CSRF header: same-origin ones pass, a cross-site one does not.
     const host = new URL(api.baseUrl).host;
@@ -119,7 +120,10 @@ describe('the job board at /queues', () => {
     expect(obliterate.json.error).toContain('the daemon owns the rest');
 
     const viewer = (await createToken(w.store, 'board-viewer', 'viewer', new Date())).token;
-    expect((await send(api, 'GET', '/queues/api/queues', { authorization: `Bearer ${viewer}` })).status).toBe(200);
+    const seenByViewer = await send(api, 'GET', '/queues/api/queues', { authorization: `Bearer ${viewer}` });
+    expect(seenByViewer.status).toBe(200);
+    // The board shows a viewer no retry, clean or pause buttons.
+    expect(seenByViewer.json.queues.map((q: { readOnlyMode: boolean; allowRetries: boolean }) => [q.readOnlyMode, q.allowRetries])).toEqual([[true, false], [true, false]]);
     const retry = await send(api, 'PUT', '/queues/api/queues/actions/retry/failed', { authorization: `Bearer ${viewer}` });
     expect(retry).toMatchObject({ status: 403, json: { error: expect.stringContaining('has the viewer role') } });
   });

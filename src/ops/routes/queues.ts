@@ -60,6 +60,14 @@ export async function registerQueueBoard(app: FastifyInstance, context: AdminCon
       if (allowedChanges.some((pattern) => pattern.test(route))) return;
       await reply.code(403).send({ error: `${request.method} ${queuesBasePath}${route} is not offered here: the job board retries, cleans, promotes, pauses and resumes; the daemon owns the rest` });
     });
+    // A viewer's board offers no button it may not press: its list of queues says read-only
+    // (the board's own flags), and the server refuses such a change anyway (above).
+    board.addHook('onSend', async (request, _reply, payload) => {
+      if (request.actor?.role !== 'viewer' || typeof payload !== 'string' || request.routeOptions.url !== `${queuesBasePath}/api/queues`) return payload;
+      const body = JSON.parse(payload) as { queues?: Record<string, unknown>[] };
+      for (const queue of body.queues ?? []) Object.assign(queue, { readOnlyMode: true, allowRetries: false, allowCompletedRetries: false });
+      return JSON.stringify(body);
+    });
     // The board's page links Google Fonts: nothing leaves the daemon's network (its own fonts fall back).
     board.addHook('onSend', async (_request, reply, payload) => {
       if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;

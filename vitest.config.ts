@@ -7,8 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two files at a time even on two cores (vitest's default would be one): most integration
+    // Three files at a time even on two cores (vitest's default would be one): most integration
     // tests wait on child processes (daemons, CLIs, redis-server, PostgreSQL), not on the CPU.
-    maxWorkers: 2,
+    maxWorkers: 3,
   },
 });

@@ -7,6 +7,7 @@ import { buildEventJobId, enqueueEvents, waitUntilIdle } from '../../src/jobs/qu
 import type { Runtime } from '../../src/runtime.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
 import { useWorlds, type World } from '../helpers/world.js';
+import { writePendingEvents } from '../helpers/events.js';
 
 /*
  * The batched delivery path: `deliver-events` jobs of up to eventBatchSize events POSTed
@@ -38,17 +39,6 @@ async function start(): Promise<{ w: World; runtime: Runtime; r: WebhookReceiver
   return { w, runtime: await w.startRuntime(), r };
 }
 
-/** `count` events written as a job's transaction writes them, committed; returns their ids in feed order. */
-async function writeEvents(w: World, count: number): Promise<string[]> {
-  const ids = Array.from({ length: count }, (_, i) => `evt_batch${String(i).padStart(4, '0')}${randomBytes(4).toString('hex')}`);
-  for (const id of ids) {
-    await w.store.run(sql`
-      INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
-      VALUES (${id}, 'subscription.lapsed', ${new Date().toISOString()}, 'S-1', 'P-1', '{"subscription":"S-1"}', 'pending', 0)`);
-  }
-  return ids;
-}
-
 async function lines(w: World): Promise<Line[]> {
   return w.store.all<Line>(sql`SELECT event_id, status, attempts, last_error FROM events ORDER BY id`);
 }
@@ -56,7 +46,7 @@ async function lines(w: World): Promise<Line[]> {
 describe('batched event delivery', () => {
   it('delivers batches within the concurrency bound; a refused event retries on its own job, the others are sent once', async () => {
     const { w, runtime, r } = await start();
-    const ids = await writeEvents(w, eventBatchSize * 2 + 7);
+    const ids = await writePendingEvents(w, eventBatchSize * 2 + 7, 'batch');
     const refused = ids.filter((_, i) => i % 9 === 0);
     for (const id of refused) r.refusals.set(id, 1);
     await enqueueEvents(runtime.queues.actions, w.config, ids);
@@ -78,7 +68,7 @@ describe('batched event delivery', () => {
 
   it('an event refused again and again keeps its status, attempts and error on its own job; a batch skips what is delivered', async () => {
     const { w, runtime, r } = await start();
-    const [stubborn, other] = await writeEvents(w, 2);
+    const [stubborn, other] = await writePendingEvents(w, 2, 'batch');
     r.refusals.set(stubborn!, Infinity);
     await enqueueEvents(runtime.queues.actions, w.config, [stubborn!, other!]);
     await waitFor(async () => (await lines(w)).find((line) => line.event_id === stubborn)!.attempts >= 3, 'three refusals');

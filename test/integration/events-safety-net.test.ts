@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { enqueueEvents } from '../../src/jobs/queues.js';
 import type { JobPayloads } from '../../src/jobs/payloads.js';
@@ -7,6 +6,7 @@ import { requeueUndelivered } from '../../src/jobs/scan.js';
 import type { Runtime } from '../../src/runtime.js';
 import { findLastEventId } from '../../src/store/events.js';
 import { useWorlds, type World } from '../helpers/world.js';
+import { writePendingEvents } from '../helpers/events.js';
 
 /*
  * The events outbox's safety net (every scan, every daemon start) queues an undelivered event
@@ -23,16 +23,6 @@ async function start(): Promise<{ w: World; runtime: Runtime }> {
   return { w, runtime: await w.startRuntime({ hasWorkers: false }) };
 }
 
-async function writeEvents(w: World, count: number): Promise<string[]> {
-  const ids = Array.from({ length: count }, () => `evt_net${randomBytes(6).toString('hex')}`);
-  for (const id of ids) {
-    await w.store.run(sql`
-      INSERT INTO events (event_id, type, occurred_at, subscription_id, partner_id, data, status, attempts)
-      VALUES (${id}, 'subscription.lapsed', ${new Date().toISOString()}, 'S-1', 'P-1', '{"subscription":"S-1"}', 'pending', 0)`);
-  }
-  return ids;
-}
-
 /** Each event id carried by a waiting job, as often as it is carried. */
 async function queuedEventIds(runtime: Runtime): Promise<string[]> {
   const jobs = await runtime.queues.actions.getJobs(['waiting', 'delayed', 'prioritized']);
@@ -44,7 +34,7 @@ async function queuedEventIds(runtime: Runtime): Promise<string[]> {
 describe('the events safety net', () => {
   it('queues an event whose job was lost, and none that a waiting batch carries', async () => {
     const { w, runtime } = await start();
-    const [carried1, carried2, lost] = await writeEvents(w, 3);
+    const [carried1, carried2, lost] = await writePendingEvents(w, 3, 'net');
     await enqueueEvents(runtime.queues.actions, w.config, [carried1!, carried2!]);
 
     await requeueUndelivered(runtime.deps);
@@ -56,9 +46,9 @@ describe('the events safety net', () => {
 
   it("leaves events written after the scan's start to their writers", async () => {
     const { w, runtime } = await start();
-    const [before] = await writeEvents(w, 1);
+    const [before] = await writePendingEvents(w, 1, 'net');
     const lastEventId = await findLastEventId(w.store);
-    await writeEvents(w, 2); // what the scan's own jobs write while it runs, queued by their processes
+    await writePendingEvents(w, 2, 'net'); // what the scan's own jobs write while it runs, queued by their processes
     await requeueUndelivered(runtime.deps, lastEventId);
     expect(await queuedEventIds(runtime)).toEqual([before]);
   });

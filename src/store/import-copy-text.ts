@@ -62,48 +62,59 @@ function subscriptionStatement(layout: CopyTextLayout): string {
     : `COPY import_subscriptions (seq, ${copyColumns.subscriptions}, first_due_on) FROM STDIN`;
 }
 
+/** A text field, or NULL (`copyField` for the types the encoder knows). */
+function textField(value: string | null): string {
+  return value === null ? '\\N' : copyField(value);
+}
+
 /**
  * Turns batches of validated rows into COPY text, in file order: a sequence number per staged
- * row counts on from batch to batch, so one encoder serves one import.
+ * row counts on from batch to batch, so one encoder serves one import. Each line is made by one
+ * `join` and a table's lines by another: the text is flat (one piece of memory), so crossing to
+ * the writing thread copies it once instead of first flattening thousands of concatenations.
+ * Ids, dates, enumerations and flags are validated to their formats (no character COPY gives a
+ * meaning) and go as they are.
  */
 export function createCopyTextEncoder(layout: CopyTextLayout): (partners: readonly PartnerImport[], subscriptions: readonly SubscriptionImport[]) => CopyText {
   let partnerSeq = 0;
   let contactSeq = 0;
   let subscriptionSeq = 0;
-  const stamps = `\t${copyField(layout.at)}\t${copyField(layout.at)}`;
+  const at = copyField(layout.at);
   return (partners, subscriptions) => {
-    let partnerText = '';
-    let contactText = '';
+    const partnerLines: string[] = [];
+    const contactLines: string[] = [];
     for (const row of partners) {
-      if (layout.isFreshPartners) {
-        partnerText += copyField(row[0]);
-        for (let i = 1; i < 11; i++) partnerText += `\t${copyField(row[i])}`;
-        partnerText += `${stamps}\n`;
-      } else {
-        partnerText += `${++partnerSeq}`;
-        for (let i = 0; i < 11; i++) partnerText += `\t${copyField(row[i])}`;
-        partnerText += '\n';
-      }
+      const id = row[0];
+      const fields = [
+        id, textField(row[1]), row[2], `${row[3]}`, textField(row[4]), textField(row[5]), textField(row[6]),
+        textField(row[7]), textField(row[8]), textField(row[9]), `${row[10]}`,
+      ];
+      if (layout.isFreshPartners) fields.push(at, at);
+      else fields.unshift(`${++partnerSeq}`);
+      partnerLines.push(fields.join('\t'));
       const contacts = row[11];
-      const id = copyField(row[0]);
       for (let i = 0; i < contacts.length; i += 3) {
-        const contact = `${id}\t${copyField(contacts[i])}\t${copyField(contacts[i + 1])}\t${copyField(contacts[i + 2])}\n`;
-        contactText += layout.isFreshPartners ? contact : `${++contactSeq}\t${contact}`;
+        const contact = [id, textField(contacts[i]!), textField(contacts[i + 1]!), textField(contacts[i + 2]!)];
+        if (!layout.isFreshPartners) contact.unshift(`${++contactSeq}`);
+        contactLines.push(contact.join('\t'));
       }
     }
-    let subscriptionText = '';
+    const subscriptionLines: string[] = [];
     for (const row of subscriptions) {
-      if (layout.isFreshSubscriptions) {
-        subscriptionText += copyField(row[0]);
-        for (let i = 1; i < 15; i++) subscriptionText += `\t${copyField(row[i])}`;
-        // anniversary_on: the imported one; a new cycle with nothing done.
-        subscriptionText += `\t${copyField(row[6])}\tactive\t0${stamps}\n`;
-      } else {
-        subscriptionText += `${++subscriptionSeq}`;
-        for (let i = 0; i < 15; i++) subscriptionText += `\t${copyField(row[i])}`;
-        subscriptionText += '\n';
-      }
+      const fields = [
+        row[0], row[1], row[2], textField(row[3]), row[4] ?? '\\N', row[5], row[6], `${row[7]}`, `${row[8]}`, row[9] ?? '\\N',
+        textField(row[10]), textField(row[11]), textField(row[12]), textField(row[13]), row[14] ?? '\\N',
+      ];
+      // Fresh: anniversary_on is the imported one; a new cycle with nothing done.
+      if (layout.isFreshSubscriptions) fields.push(row[6], 'active', '0', at, at);
+      else fields.unshift(`${++subscriptionSeq}`);
+      subscriptionLines.push(fields.join('\t'));
     }
-    return { partners: partnerText, contacts: contactText, subscriptions: subscriptionText };
+    return { partners: lines(partnerLines), contacts: lines(contactLines), subscriptions: lines(subscriptionLines) };
   };
+}
+
+/** COPY text of these lines: each ends with a newline; none, none. */
+function lines(list: string[]): string {
+  return list.length === 0 ? '' : `${list.join('\n')}\n`;
 }

@@ -139,6 +139,20 @@ describe.each(await storeBackends())('importFile on $name', (backend) => {
     expect(JSON.parse(audit[2]!.detail!)).toEqual({ changed: ['anniversaryOn'], isNewCycle: true });
   });
 
+  it('updates a partner whose contacts alone changed (their order, one field, one more), not one whose contacts are the same', async () => {
+    const partners = ['P-1', 'P-2', 'P-3', 'P-4'].map((id) => partner(id));
+    await importFile(store, writeDocument('first.json', { partners, subscriptions: [] }), firstImportAt);
+    const [p1, p2, p3, p4] = partners.map((p) => structuredClone(p));
+    p1!.contacts.reverse();
+    p2!.contacts[1]!.email = 'changed@p-2.example';
+    p3!.contacts.push({ name: 'Contact 2', email: 'c2@p-3.example', role: 'other' });
+    const summary = await importFile(store, writeDocument('second.json', { partners: [p1, p2, p3, p4], subscriptions: [] }), secondImportAt);
+    expect(summary.partners).toEqual(counts(0, 3, 1));
+    expect(await store.all(sql`SELECT id FROM partners WHERE updated_at = ${secondImportAt.toISOString()} ORDER BY id`)).toEqual([{ id: 'P-1' }, { id: 'P-2' }, { id: 'P-3' }]);
+    expect(await store.all(sql`SELECT email FROM contacts WHERE partner_id = 'P-1' ORDER BY id`)).toEqual([{ email: 'c1@p-1.example' }, { email: 'c0@p-1.example' }]);
+    expect(await store.all(sql`SELECT count(*) AS n FROM contacts WHERE partner_id = 'P-3'`)).toEqual([{ n: 3 }]);
+  });
+
   it('lists the problems of a bad file in the same words, and writes nothing', async () => {
     const file = writeDocument('bad.json', {
       partners: [partner('P-1')],

@@ -11,9 +11,9 @@ import { customType, index, integer, pgTable, uniqueIndex } from 'drizzle-orm/pg
 
 /**
  * Every text column here is `text COLLATE "C"`: compared byte by byte, as SQLite's BINARY compares
- * (ids, dates and instants sort alike on both backends whatever the database's locale), and
- * sorted with abbreviated keys instead of strcoll, which makes building or maintaining an index
- * on ids and dates about a third cheaper than under a libc locale such as C.UTF-8. drizzle-orm
+ * (ids, dates and instants sort alike on both backends whatever the database's locale), without
+ * strcoll and, in sorts, with abbreviated keys: under a libc locale such as C.UTF-8, rebuilding
+ * the subscriptions' indexes after an import took a third more CPU (README, Benchmarks). drizzle-orm
  * 0.45 has no collation option for PostgreSQL columns (drizzle-orm issue #638), so this is a
  * custom type whose SQL type names the collation; drizzle-kit writes it as given. Same call as
  * pg-core's `text` (`{ enum }` types the values and, as there, checks nothing in the database).

@@ -117,12 +117,28 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 let leftoversDropped = false;
 
+export interface TestDatabaseOptions {
+  /**
+   * Sort text by this ICU locale (`en-US`) instead of the server's default locale, when the server
+   * has ICU (see `hasIcu`): a database whose default collation does not compare bytes.
+   */
+  icuLocale?: string;
+}
+
+/** Whether the test server was built with ICU (it then has ICU collations such as `und-x-icu`). */
+export async function hasIcu(): Promise<boolean> {
+  return withAdmin(async (client) => {
+    const { rows } = await client.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i') AS found`);
+    return rows[0]?.found === true;
+  });
+}
+
 /**
  * A new, empty database on the test server, uniquely named. Throws when the server does not
  * answer: call `isPostgresTested()` first to skip instead. The first call in a process also drops
  * the databases of earlier test processes that died before dropping theirs.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const availability = await probePostgres();
   if (!availability.isAvailable) throw new Error(skipLine(availability));
   const name = `lifecycle_t_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -137,7 +153,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         }
       }
     }
-    await client.query(`CREATE DATABASE "${name}"`);
+    const locale = options.icuLocale === undefined ? '' : ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE ${client.escapeLiteral(options.icuLocale)}`;
+    await client.query(`CREATE DATABASE "${name}"${locale}`);
   });
   const url = new URL(availability.url);
   url.pathname = `/${name}`;

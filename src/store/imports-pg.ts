@@ -294,8 +294,10 @@ async function createWriter(client: pg.PoolClient, tx: Executor, context: Import
         FROM import_subscription_changes c JOIN import_subscriptions s ON s.seq = c.seq JOIN subscriptions t ON t.id = s.id
        WHERE NOT c.is_new
        ORDER BY s.seq FOR UPDATE OF t`);
-    await tx.run(sql`CREATE TEMP TABLE import_subscription_updates (id text PRIMARY KEY, anniversary_on text, done_mask integer,
-      next_due_on text, seq integer) ON COMMIT DROP`);
+    // COLLATE "C" as in the real tables (schema-pg.ts): a join on id then compares in the collation of
+    // this table's key (an index serves only comparisons in its own collation).
+    await tx.run(sql`CREATE TEMP TABLE import_subscription_updates (id text COLLATE "C" PRIMARY KEY, anniversary_on text COLLATE "C",
+      done_mask integer, next_due_on text COLLATE "C", seq integer) ON COMMIT DROP`);
     const restarts: [Subscription, Subscription][] = [];
     let updateText = '';
     let auditText = '';

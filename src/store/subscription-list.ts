@@ -130,9 +130,9 @@ export async function readSubscriptionPage(
   }
   const where: SQL[] = [];
   if (filter.idPrefix !== undefined) {
-    // SQLite compares text bytewise: a range on the primary key. PostgreSQL's collation may not
-    // order ASCII bytewise, so there the prefix is tested as such (rows still come in id order).
-    where.push(ex.dialect === 'sqlite' ? sql`id >= ${filter.idPrefix} AND id < ${filter.idPrefix + idCeiling}` : sql`starts_with(id, ${filter.idPrefix})`);
+    // Both backends compare ids byte by byte (SQLite's BINARY, PostgreSQL's COLLATE "C" of
+    // schema-pg.ts): a range on the primary key.
+    where.push(sql`id >= ${filter.idPrefix} AND id < ${filter.idPrefix + idCeiling}`);
   }
   if (filter.partner !== undefined) where.push(sql`partner_id = ${filter.partner}`);
   if (filter.status !== undefined) where.push(sql`status = ${filter.status}`);

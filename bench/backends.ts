@@ -47,6 +47,7 @@ import { subscriptionId, writeDatasetFile } from './lib/dataset.js';
 import { describeMachine, formatCount, formatRate, formatTable, measureStage, processCpuSeconds, readCount, type Timed } from './lib/measure.js';
 import { startBenchRedis } from './lib/redis-server.js';
 import { startSmtpSinkProcess } from './lib/smtp-sink.js';
+import { waitUntilIdleTimed } from './lib/wait-idle.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -378,7 +379,7 @@ async function main(): Promise<void> {
       try {
         const timed = await measure(async () => {
           for (let i = 0; i < outbox.messageIds.length; i += 1_000) await enqueueDelivery(queues.actions, outbox.messageIds.slice(i, i + 1_000));
-          await waitUntilIdle(queues.actions, 25);
+          await waitUntilIdleTimed(queues.actions, 25);
           return outbox.messageIds.length;
         }, processes.map((p) => p.child.pid!));
         const received = (await sink.readCount()).count - sentBefore;

@@ -44,9 +44,10 @@ import { createTestDatabase, probePostgres, type TestDatabase } from '../support
 import { trackChild } from '../support/processes.js';
 import { deliveryKinds, putDeliveryNotice } from './lib/delivery-notices.js';
 import { subscriptionId, writeDatasetFile } from './lib/dataset.js';
-import { describeMachine, formatCount, formatRate, formatTable, measureStage, processCpuSeconds, readCount, type Timed } from './lib/measure.js';
+import { describeMachine, formatCount, formatRate, formatTable, measureStage, processCpuSeconds, readCount, readMachineCpu, type Timed } from './lib/measure.js';
 import { startBenchRedis } from './lib/redis-server.js';
 import { startSmtpSinkProcess } from './lib/smtp-sink.js';
+import { waitUntilIdleTimed } from './lib/wait-idle.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,6 +102,9 @@ interface StageResult {
   postgresCpuSeconds: number;
   /** Of the SMTP sink's child process. */
   sinkCpuSeconds: number;
+  /** Of the whole machine (every process, every core), busy and idle: see readMachineCpu. */
+  machineBusySeconds: number;
+  machineIdleSeconds: number;
   ratePerSecond: number;
   peakRssMb: number;
   detail: string;
@@ -108,7 +112,7 @@ interface StageResult {
 const stages: StageResult[] = [];
 const notes: string[] = [];
 
-type Measured<T> = Timed<T> & { workersCpuSeconds: number; redisCpuSeconds: number; postgresCpuSeconds: number; sinkCpuSeconds: number };
+type Measured<T> = Timed<T> & { workersCpuSeconds: number; redisCpuSeconds: number; postgresCpuSeconds: number; sinkCpuSeconds: number; machineBusySeconds: number; machineIdleSeconds: number };
 
 let readRedisCpu: () => Promise<number> = async () => 0;
 let readSinkCpu: () => Promise<number> = async () => 0;
@@ -131,11 +135,21 @@ async function readPostgresCpu(): Promise<Map<number, number>> {
 async function measure<T>(run: (sample: () => void) => Promise<T> | T, workerPids: readonly number[] = []): Promise<Measured<T>> {
   const sumWorkers = () => workerPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const [workersBefore, redisBefore, sinkBefore, pgBefore] = [sumWorkers(), await readRedisCpu(), await readSinkCpu(), await readPostgresCpu()];
+  const machineBefore = readMachineCpu();
   const timed = await measureStage(run);
+  const machineAfter = readMachineCpu();
   const [workersAfter, redisAfter, sinkAfter, pgAfter] = [sumWorkers(), await readRedisCpu(), await readSinkCpu(), await readPostgresCpu()];
   let postgresCpuSeconds = 0;
   for (const [pid, after] of pgAfter) postgresCpuSeconds += after - (pgBefore.get(pid) ?? 0);
-  return { ...timed, workersCpuSeconds: workersAfter - workersBefore, redisCpuSeconds: redisAfter - redisBefore, postgresCpuSeconds, sinkCpuSeconds: sinkAfter - sinkBefore };
+  return {
+    ...timed,
+    workersCpuSeconds: workersAfter - workersBefore,
+    redisCpuSeconds: redisAfter - redisBefore,
+    postgresCpuSeconds,
+    sinkCpuSeconds: sinkAfter - sinkBefore,
+    machineBusySeconds: machineAfter.busySeconds - machineBefore.busySeconds,
+    machineIdleSeconds: machineAfter.idleSeconds - machineBefore.idleSeconds,
+  };
 }
 
 function record<T>(stage: string, backend: Dialect, unit: string, timed: Measured<T>, count: number, detail = ''): StageResult {
@@ -150,6 +164,8 @@ function record<T>(stage: string, backend: Dialect, unit: string, timed: Measure
     redisCpuSeconds: Math.round(timed.redisCpuSeconds * 1000) / 1000,
     postgresCpuSeconds: Math.round(timed.postgresCpuSeconds * 1000) / 1000,
     sinkCpuSeconds: Math.round(timed.sinkCpuSeconds * 1000) / 1000,
+    machineBusySeconds: Math.round(timed.machineBusySeconds * 100) / 100,
+    machineIdleSeconds: Math.round(timed.machineIdleSeconds * 100) / 100,
     ratePerSecond: Math.round(count / timed.seconds),
     peakRssMb: timed.memory.peakRssMb,
     detail,
@@ -378,7 +394,7 @@ async function main(): Promise<void> {
       try {
         const timed = await measure(async () => {
           for (let i = 0; i < outbox.messageIds.length; i += 1_000) await enqueueDelivery(queues.actions, outbox.messageIds.slice(i, i + 1_000));
-          await waitUntilIdle(queues.actions, 25);
+          await waitUntilIdleTimed(queues.actions, 25);
           return outbox.messageIds.length;
         }, processes.map((p) => p.child.pid!));
         const received = (await sink.readCount()).count - sentBefore;
@@ -425,15 +441,21 @@ async function main(): Promise<void> {
       const units = stages.find((s) => s.stage === stage)!;
       return [stage, formatCount(units.count), units.unit, ...active.map((p) => cell(stage, p.backend))];
     });
-    const cpuRows = stages.map((s) => [
-      `${s.backend} · ${s.stage}`,
-      s.cpuSeconds.toFixed(2),
-      s.workersCpuSeconds > 0.005 ? s.workersCpuSeconds.toFixed(2) : '',
-      s.postgresCpuSeconds > 0.005 ? s.postgresCpuSeconds.toFixed(2) : '',
-      s.redisCpuSeconds > 0.005 ? s.redisCpuSeconds.toFixed(2) : '',
-      s.sinkCpuSeconds > 0.005 ? s.sinkCpuSeconds.toFixed(2) : '',
-      (((s.cpuSeconds + s.workersCpuSeconds + s.postgresCpuSeconds + s.redisCpuSeconds + s.sinkCpuSeconds) / s.count) * 1e6).toFixed(0),
-    ]);
+    const cpuRows = stages.map((s) => {
+      const measured = s.cpuSeconds + s.workersCpuSeconds + s.postgresCpuSeconds + s.redisCpuSeconds + s.sinkCpuSeconds;
+      return [
+        `${s.backend} · ${s.stage}`,
+        s.cpuSeconds.toFixed(2),
+        s.workersCpuSeconds > 0.005 ? s.workersCpuSeconds.toFixed(2) : '',
+        s.postgresCpuSeconds > 0.005 ? s.postgresCpuSeconds.toFixed(2) : '',
+        s.redisCpuSeconds > 0.005 ? s.redisCpuSeconds.toFixed(2) : '',
+        s.sinkCpuSeconds > 0.005 ? s.sinkCpuSeconds.toFixed(2) : '',
+        ((measured / s.count) * 1e6).toFixed(0),
+        // Cores busy on average over the stage, and of them what the processes above did not use.
+        `${(s.machineBusySeconds / s.seconds).toFixed(2)} of ${machine.cores}`,
+        Math.max(0, s.machineBusySeconds - measured).toFixed(2),
+      ];
+    });
     const text = [
       '',
       'conditions',
@@ -441,8 +463,9 @@ async function main(): Promise<void> {
       '',
       formatTable(['stage', 'count', 'unit', ...active.map((p) => `${p.backend} (wall, rate)`)], rows),
       '',
-      formatTable(['cpu seconds', 'bench', 'workers', 'postgres', 'redis', 'smtp sink', 'µs per unit, all'], cpuRows),
-      '(bench: this process, all its threads; workers: the worker processes; postgres: the server processes of this database, a lower bound)',
+      formatTable(['cpu seconds', 'bench', 'workers', 'postgres', 'redis', 'smtp sink', 'µs per unit, all', 'cores busy', 'other'], cpuRows),
+      '(bench: this process, all its threads; workers: the worker processes; postgres: the server processes of this database, a lower bound;',
+      ' cores busy: the whole machine on average over the stage; other: CPU seconds of the rest of the machine (other jobs, the kernel, PostgreSQL\'s own processes))',
       '',
       'details',
       ...stages.map((s) => `  ${s.backend} · ${s.stage}: peak RSS ${s.peakRssMb} MB; ${s.detail}`),

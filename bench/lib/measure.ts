@@ -89,6 +89,21 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * The whole machine's CPU seconds so far (/proc/stat, every core): busy (user, nice, system, irq,
+ * softirq, steal) and idle (idle, iowait). A stage's difference says whether its cores were
+ * saturated, and, less what the measured processes used, how much went to other work.
+ */
+export function readMachineCpu(): { busySeconds: number; idleSeconds: number } {
+  try {
+    const fields = /^cpu +(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]!.split(/ +/).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+    return { busySeconds: (user + nice + system + irq + softirq + steal) / 100, idleSeconds: (idle + iowait) / 100 };
+  } catch {
+    return { busySeconds: 0, idleSeconds: 0 };
+  }
+}
+
 export function describeMachine(): { cpu: string; cores: number; memoryGiB: number; node: string; platform: string; loadAverage: number[] } {
   const cpus = os.cpus();
   return {

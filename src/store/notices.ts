@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { buildEventRow, noteEventWritten, recordEvent, type NewEvent } from './events.js';
-import type { Executor, Store } from './executor.js';
+import { prepared, type Executor, type Store } from './executor.js';
 import { markReminderSent } from './ledger.js';
 
 /** The outbox: every notice, written with the effect it reports and delivered after it. */
@@ -65,11 +65,15 @@ export async function findAutoRenewNoticeId(ex: Executor, subscriptionId: string
 /**
  * Counts one more attempt at a pending notice and returns it (`attempts` already counted), in
  * one statement; null when it is not pending (sent, undeliverable) or unknown: findNotice tells.
+ * Prepared (one per delivery), so it names NoticeRow's columns rather than `*`.
  */
 export async function claimNoticeAttempt(ex: Executor, messageId: string): Promise<NoticeRow | null> {
   return (
-    (await ex.get<NoticeRow>(sql`
-      UPDATE notices SET attempts = attempts + 1 WHERE message_id = ${messageId} AND status = 'pending' RETURNING *`)) ?? null
+    (await ex.get<NoticeRow>(
+      prepared(sql`
+        UPDATE notices SET attempts = attempts + 1 WHERE message_id = ${messageId} AND status = 'pending'
+        RETURNING id, message_id, subscription_id, kind, anniversary_on, locale, recipients, data, status, attempts, sent_at`),
+    )) ?? null
   );
 }
 
@@ -80,14 +84,15 @@ export async function markNoticeSent(ex: Executor, id: number, at: Date): Promis
 }
 
 /**
- * Pending → sent with what goes with it, all in one transaction: a reminder's ledger entry from
- * `sending` to `sent` (`isReminder`) and the notice.sent `event`. False, and nothing written,
- * when another delivery marked it first: of two deliveries racing, only the one whose
- * conditional mark took writes the event (the notice's status condition decides on both backends;
- * on PostgreSQL the loser's UPDATE waits for the winner's row lock, then finds it sent).
+ * Pending → sent with what goes with it, all at once: a reminder's ledger entry from `sending` to
+ * `sent` (`isReminder`) and the notice.sent `event`. False, and nothing written, when another
+ * delivery marked it first: of two deliveries racing, only the one whose conditional mark took
+ * writes the event (the notice's status condition decides on both backends; on PostgreSQL the
+ * loser's UPDATE waits for the winner's row lock, then finds it sent).
  *
- * PostgreSQL: one statement whose CTEs write only when the mark took, instead of one round trip
- * for each write (BEGIN and COMMIT included). SQLite: the three statements, in-process anyway.
+ * PostgreSQL: one prepared statement whose CTEs write only when the mark took, run on its own
+ * (a statement commits or not as a whole: no BEGIN and COMMIT round trips). SQLite: the three
+ * statements in one transaction, in-process anyway.
  */
 export async function recordNoticeSent(store: Store, notice: NoticeRow, at: Date, isReminder: boolean, event: NewEvent): Promise<boolean> {
   if (store.dialect === 'sqlite') {
@@ -105,9 +110,11 @@ export async function recordNoticeSent(store: Store, notice: NoticeRow, at: Date
         WHERE subscription_id = ${notice.subscription_id} AND action = ${notice.kind} AND anniversary_on = ${notice.anniversary_on}
           AND outcome = 'sending' AND EXISTS (SELECT 1 FROM sent))`
     : sql``;
-  // A transaction of one statement: a connection lost before COMMIT runs it again (PostgresStore.transaction).
-  const marked = await store.transaction((tx) =>
-    tx.all(sql`
+  // Repeatable: run again after a lost connection, it writes nothing if the first run committed
+  // (the notice is no longer pending), so a connection lost at any point runs it again rather
+  // than failing the job and sending the notice a second time.
+  const marked = await store.allRepeatable(
+    prepared(sql`
       WITH sent AS (
         UPDATE notices SET status = 'sent', sent_at = ${at.toISOString()} WHERE id = ${notice.id} AND status = 'pending' RETURNING id
       )${reminder}, event AS (
@@ -116,7 +123,9 @@ export async function recordNoticeSent(store: Store, notice: NoticeRow, at: Date
       )
       SELECT id FROM sent`),
   );
-  if (marked.length === 0) return false;
+  // Noted even when nothing took: a first run that committed before its connection was lost
+  // reads as false on the second. takeCommittedEvents queues the event if it is there, and
+  // forgets the id after a minute if not.
   noteEventWritten(row.eventId);
-  return true;
+  return marked.length > 0;
 }

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { bindValue, type Executor, type Row, type Store, type TransactionOptions } from './executor.js';
+import { bindValue, isPrepared, type Executor, type Row, type Store, type TransactionOptions } from './executor.js';
 
 /** int8 (bigint: count(*), sums) as a number: every count and sum here stays far below 2^53. */
 const int8Oid = 20;
@@ -78,6 +78,12 @@ export class PostgresStore implements Store {
     return this.statement(query).then((result) => result.rowCount ?? 0);
   }
 
+  allRepeatable<T = Row>(query: SQL): Promise<T[]> {
+    const tx = this.inside.getStore();
+    if (tx) return tx.all<T>(query);
+    return this.retrying(() => this.statement(query, true)).then((result) => result.rows as T[]);
+  }
+
   /**
    * Runs `fn` in one transaction on one pooled connection. When the connection is lost before
    * COMMIT is sent (the server restarted, a connection it terminated, or none to be had while it
@@ -133,10 +139,12 @@ export class PostgresStore implements Store {
 
   /**
    * A statement outside any transaction. Only getting a connection is retried (nothing was sent
-   * yet); a statement that fails on its connection may have taken effect, and throws.
+   * yet); a statement that fails on its connection may have taken effect, and throws, unless it
+   * is `isRepeatable` (allRepeatable): then a lost connection is a LostConnection, run again.
    */
-  private async statement(query: SQL): Promise<pg.QueryResult> {
-    const client = await this.retrying(() => this.connect());
+  private async statement(query: SQL, isRepeatable = false): Promise<pg.QueryResult> {
+    // A repeatable statement is retried whole by its caller, getting a connection included.
+    const client = await (isRepeatable ? this.connect() : this.retrying(() => this.connect()));
     let lost: unknown = null;
     const onError = (error: unknown) => {
       lost ??= error;
@@ -147,6 +155,8 @@ export class PostgresStore implements Store {
       return await this.query(client, query);
     } catch (error) {
       broken = isConnectionError(error);
+      // It may have committed before the connection went: only a statement whose second run then takes no effect goes again.
+      if (isRepeatable && (isTransient(error) || (lost !== null && isTransient(lost)))) throw new LostConnection(error);
       throw error;
     } finally {
       client.removeListener('error', onError);
@@ -184,9 +194,21 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 
+  /** The name of each prepared statement's text, the same in every connection of this store. */
+  private readonly statementNames = new Map<string, string>();
+
   private query(client: pg.Pool | pg.PoolClient, query: SQL): Promise<pg.QueryResult> {
     const compiled = this.compiler.sqlToQuery(query);
-    return client.query(compiled.sql, compiled.params.map(bindValue));
+    const values = compiled.params.map(bindValue);
+    if (!isPrepared(query)) return client.query(compiled.sql, values);
+    // A named statement: node-postgres parses it on a connection the first time the connection
+    // runs it (a new connection after a reconnect too), then only binds and executes it.
+    let name = this.statementNames.get(compiled.sql);
+    if (name === undefined) {
+      name = `lifecycle_${this.statementNames.size + 1}`;
+      this.statementNames.set(compiled.sql, name);
+    }
+    return client.query({ name, text: compiled.sql, values });
   }
 }
 

@@ -49,6 +49,11 @@ export class SqliteStore implements Store {
     return this.whenFree(() => this.direct.run(query));
   }
 
+  /** As `all`: a file in this process has no connection to lose. */
+  allRepeatable<T = Row>(query: SQL): Promise<T[]> {
+    return this.all<T>(query);
+  }
+
   async transaction<T>(fn: (tx: Executor) => Promise<T>, _options?: TransactionOptions): Promise<T> {
     if (this.inside.getStore() === this) throw new Error('store.transaction: already inside a transaction; pass its tx on');
     const release = await this.acquire();

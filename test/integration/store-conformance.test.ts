@@ -4,7 +4,7 @@ import { getTableConfig as getPgTableConfig, PgTable } from 'drizzle-orm/pg-core
 import { getTableConfig as getSqliteTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolders } from '../../src/store/db.js';
-import type { Executor, Store } from '../../src/store/executor.js';
+import { prepared, type Executor, type Store } from '../../src/store/executor.js';
 import * as sqliteSchema from '../../src/store/schema.js';
 import * as pgSchema from '../../src/store/schema-pg.js';
 import { storeBackends, type StorePlace } from '../../support/backends.js';
@@ -211,6 +211,42 @@ describe.each(await storeBackends())('the store on $name', (backend) => {
       expect(await store.run(upsert('en'))).toBe(1);
       expect(await store.run(upsert('zh-TW'))).toBe(1);
       expect(await store.get(sql`SELECT locale FROM partners WHERE id = 'P-up'`)).toEqual({ locale: 'zh-TW' });
+    });
+    it('a prepared statement answers as the same text unprepared, run again and again on every connection, in two shapes and in a transaction', async () => {
+      await store.run(insertPartner('P-prep', false));
+      // Two shapes of one query, as recordNoticeSent's (with and without the reminder): two texts, two statements.
+      const byId = (id: string, withLocale: boolean) =>
+        sql`SELECT id${withLocale ? sql`, locale` : sql``} FROM partners WHERE id = ${id}`;
+      // More runs at once than a PostgreSQL pool has connections: each connection prepares each text once.
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => store.get(prepared(byId(i % 3 === 0 ? 'nobody' : 'P-prep', i % 2 === 0)))),
+      );
+      const expected = await Promise.all(Array.from({ length: 24 }, (_, i) => store.get(byId(i % 3 === 0 ? 'nobody' : 'P-prep', i % 2 === 0))));
+      expect(answers).toEqual(expected);
+      expect(answers[1]).toEqual({ id: 'P-prep' });
+      expect(answers[2]).toEqual({ id: 'P-prep', locale: 'en' });
+      expect(
+        await store.transaction(async (tx) => {
+          expect(await tx.run(prepared(sql`UPDATE partners SET locale = ${'zh-TW'} WHERE id = ${'P-prep'}`))).toBe(1);
+          return tx.get(prepared(byId('P-prep', true)));
+        }),
+      ).toEqual({ id: 'P-prep', locale: 'zh-TW' });
+    });
+
+    it('allRepeatable answers as all does; inside a transaction it joins it', async () => {
+      const mark = (id: string) => sql`UPDATE partners SET name = 'marked' WHERE id = ${id} AND name <> 'marked' RETURNING id`;
+      await store.run(insertPartner('P-rep', false));
+      expect(await store.allRepeatable(prepared(mark('P-rep')))).toEqual([{ id: 'P-rep' }]);
+      // Run a second time it takes no effect: what makes a statement repeatable.
+      expect(await store.allRepeatable(prepared(mark('P-rep')))).toEqual([]);
+      await store.run(insertPartner('P-rep-tx', false));
+      await expect(
+        store.transaction(async () => {
+          expect(await store.allRepeatable(mark('P-rep-tx'))).toEqual([{ id: 'P-rep-tx' }]);
+          throw new Error('undo');
+        }),
+      ).rejects.toThrow('undo');
+      expect(await store.get(sql`SELECT name FROM partners WHERE id = 'P-rep-tx'`)).toEqual({ name: 'Partner P-rep-tx' });
     });
   });
 

@@ -147,6 +147,9 @@ export interface TestRedis {
   readonly url: string;
   /** Stops the server (SIGTERM: it fsyncs the AOF) and starts it again on the same port and data. */
   restart(): Promise<void>;
+  /** Stops the server (SIGTERM), keeping its port and data for `resume()`: Redis down for a while. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -159,6 +162,8 @@ export async function startTestRedis(options: { password?: string } = {}): Promi
       await server.terminate();
       await server.start();
     },
+    pause: () => server.terminate(),
+    resume: () => server.start(),
     stop: () => server.remove(),
   };
 }

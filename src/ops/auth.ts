@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Executor } from '../store/executor.js';
 import { findTokenByHash, hashToken, recordTokenUse, type TokenRole } from '../store/tokens.js';
-import { createFailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
+import type { FailureLimiter } from './failure-limiter.js';
 import type { Sessions } from './session.js';
 
 /** Who a request authenticated as; `ref` names it in logs and the audit trail. */
@@ -44,7 +44,8 @@ export interface TokenCheckOptions {
   adminToken: string | null;
   store: Executor;
   log: Logger;
-  limiter?: FailureLimiterOptions;
+  /** Failed authentications per address, shared by the daemons on one Redis. */
+  limiter: FailureLimiter;
   /** The limiter's and last use's clock: real time, not the runtime's (possibly simulated) day. */
   nowMs?: () => number;
   /** Console sessions: a request without a bearer token may present the session cookie. */
@@ -76,14 +77,31 @@ async function authenticate(options: TokenCheckOptions, adminHash: Buffer | null
  */
 export function createTokenCheck(options: TokenCheckOptions) {
   const adminHash = options.adminToken ? hashBytes(options.adminToken) : null;
-  const limiter = createFailureLimiter(options.limiter);
+  const { limiter } = options;
   const nowMs = options.nowMs ?? Date.now;
+  let isLimiterDown = false;
+  /**
+   * The limiter's answer, or `fallback` while its Redis does not answer: authentication goes on
+   * unlimited (operators keep their API while Redis is down, and the jobs stop anyway), said
+   * once in the log until Redis answers again.
+   */
+  const askLimiter = async <T>(ask: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      const answer = await ask();
+      isLimiterDown = false;
+      return answer;
+    } catch (error) {
+      if (!isLimiterDown) options.log.warn({ err: error }, 'admin API: failed authentications are not limited while Redis does not answer');
+      isLimiterDown = true;
+      return fallback;
+    }
+  };
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const client = request.ip;
     // The route's pattern, not the URL: a query string could carry anything, a token included.
     const where = { client, method: request.method, route: request.routeOptions.url };
     const now = nowMs();
-    const retryAfterMs = limiter.findRetryAfterMs(client, now);
+    const retryAfterMs = await askLimiter(() => limiter.findRetryAfterMs(client, now), 0);
     if (retryAfterMs > 0) {
       const seconds = Math.ceil(retryAfterMs / 1000);
       await reply.code(429).header('retry-after', String(seconds)).send({ error: `too many failed authentications from ${client}: try again in ${seconds} s` });
@@ -101,7 +119,9 @@ export function createTokenCheck(options: TokenCheckOptions) {
     if ('reason' in outcome) {
       // A revoked token's name says who still uses it; the name is no secret (`tokenName`: `token` keys are redacted).
       options.log.warn({ ...where, reason: outcome.reason, ...(outcome.tokenName ? { tokenName: outcome.tokenName } : {}) }, 'admin API authentication failed');
-      if (limiter.recordFailure(client, now)) options.log.warn(where, 'admin API: too many failed authentications, this address is refused (429) for a while');
+      if (await askLimiter(() => limiter.recordFailure(client, now), false)) {
+        options.log.warn(where, 'admin API: too many failed authentications, this address is refused (429) for a while');
+      }
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: outcome.message });
       return;
     }

@@ -1,8 +1,12 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
+import { once } from 'node:events';
+import { setTimeout } from 'node:timers/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest, type FastifySchemaValidationError } from 'fastify';
+import { Redis } from 'ioredis';
 import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { createTokenCheck } from './auth.js';
+import { createFailureLimiter } from './failure-limiter.js';
 import type { AdminContext } from './context.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -94,7 +98,18 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   registerConsoleRoutes(app);
   await app.register(cookie);
   const sessions = createSessions({ store: context.store, adminToken: context.config.adminToken });
-  const tokenCheck = createTokenCheck({ adminToken: context.config.adminToken, store: context.store, log: context.log.child({ component: 'admin-api' }), sessions });
+  // A connection of its own whose commands fail at once while Redis is away (the check then lets
+  // authentication go on unlimited) instead of holding the request until Redis is back, as the
+  // workers' connections wait for it. Its first connection is awaited (briefly), so the first
+  // failures after a start are counted.
+  const limiterRedis = new Redis({ ...context.connection, maxRetriesPerRequest: 0, connectTimeout: 1_000, enableOfflineQueue: false });
+  limiterRedis.on('error', () => {});
+  await Promise.race([once(limiterRedis, 'ready').catch(() => {}), setTimeout(2_000, undefined, { ref: false })]);
+  app.addHook('onClose', async () => {
+    limiterRedis.disconnect();
+  });
+  const limiter = createFailureLimiter(limiterRedis, context.config.queuePrefix);
+  const tokenCheck = createTokenCheck({ adminToken: context.config.adminToken, store: context.store, log: context.log.child({ component: 'admin-api' }), sessions, limiter });
   await registerQueueBoard(app, context, tokenCheck);
   await app.register(async (api) => {
     api.addHook('onRequest', tokenCheck);

@@ -249,6 +249,29 @@ describe('admin API authentication', () => {
     const text = capture.lines.join('');
     for (const secret of [...wrong, token, 'other-wrong']) expect(text).not.toContain(secret);
   });
+
+  it('two daemons on one Redis count an address\'s failures together: six through one and four through the other block it on both', async () => {
+    const { w, api } = await start();
+    const other = await servers.openApi(w);
+    for (let i = 0; i < 6; i++) expect((await api.call('GET', '/api/queues', { token: `wrong-${i}` })).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await other.call('GET', '/api/queues', { token: `wrong-${i}` })).status).toBe(401);
+    expect((await other.call('GET', '/api/queues', { token: 'wrong-9' })).status).toBe(401);
+    expect((await api.call('GET', '/api/queues')).status).toBe(429);
+    expect((await other.call('GET', '/api/queues')).status).toBe(429);
+  });
+
+  it('while Redis is down, failures are not limited but still refused, a right token gets in, and the log says so once', async () => {
+    const capture = captureLog();
+    const { api } = await start({ ADMIN_TOKEN: token }, D, { log: capture.log });
+    await servers.redis.pause();
+    try {
+      for (let i = 0; i < 12; i++) expect((await api.call('GET', '/api/subscriptions?limit=1', { token: `wrong-${i}` })).status).toBe(401);
+      expect((await api.call('GET', '/api/subscriptions?limit=1')).status).toBe(200);
+      expect(capture.entries().filter((entry) => String(entry.msg).startsWith('admin API: failed authentications are not limited'))).toHaveLength(1);
+    } finally {
+      await servers.redis.resume();
+    }
+  });
 });
 
 describe('admin API routes', () => {

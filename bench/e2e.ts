@@ -29,7 +29,7 @@ import { pino } from 'pino';
 import { createTestGateway } from '../src/billing/gateway.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { JobDeps } from '../src/jobs/deps.js';
-import { createQueues, enqueueActions, enqueueDelivery, waitUntilIdle, buildActionJobId, type ActionToEnqueue, type Queues } from '../src/jobs/queues.js';
+import { createQueues, enqueueActions, enqueueDelivery, buildActionJobId, type ActionToEnqueue, type Queues } from '../src/jobs/queues.js';
 import { runScan } from '../src/jobs/scan.js';
 import { createLocaleFormat } from '../src/mail/format.js';
 import { buildMessageId, buildNoticeHeaders } from '../src/mail/headers.js';
@@ -46,6 +46,7 @@ import type { SqliteStore as Store } from '../src/store/sqlite.js';
 import type { NoticeRow } from '../src/store/notices.js';
 import { toSubscription, type SubscriptionRow } from '../src/store/rows.js';
 import { deliveryKinds, putDeliveryNotice } from './lib/delivery-notices.js';
+import { waitUntilIdleTimed } from './lib/wait-idle.js';
 import { buildE2eDatabaseInChild, type BuildResult } from './lib/e2e-build.js';
 import { measureScanMemoryInChild } from './lib/scan-memory.js';
 import { collectGarbage, describeMachine, formatCount, formatRate, formatTable, measureStage, readCount, type MemoryPeak, type Timed } from './lib/measure.js';
@@ -452,7 +453,7 @@ async function main(): Promise<void> {
     const countBeforeE2e = await sink.readCount();
     const endToEnd = await measure(async () => {
       for (let i = 0; i < messageIds.length; i += 1_000) await enqueueDelivery(runtime.queues.actions, messageIds.slice(i, i + 1_000));
-      await waitUntilIdle(runtime.queues.actions, 25);
+      await waitUntilIdleTimed(runtime.queues.actions);
       return messageIds.length;
     });
     const sentInDb = store.connection.prepare("SELECT COUNT(*) FROM notices WHERE status = 'sent'").pluck().get() as number;

@@ -32,11 +32,11 @@ import type { JobDeps } from '../src/jobs/deps.js';
 import { createQueues, enqueueActions, enqueueDelivery, buildActionJobId, type ActionToEnqueue, type Queues } from '../src/jobs/queues.js';
 import { runScan } from '../src/jobs/scan.js';
 import { createLocaleFormat } from '../src/mail/format.js';
-import { buildMessageId, buildNoticeHeaders } from '../src/mail/headers.js';
+import { buildNoticeMessage } from '../src/mail/mailer.js';
 import { buildNoticeValues } from '../src/mail/notice-values.js';
 import { compileMjml, createNoticeRenderer, expandNoticeSources, placeholderNames } from '../src/mail/render.js';
 import { compileTemplate, fillTemplate } from '../src/mail/template.js';
-import { locales, type NoticeData, type Recipient } from '../src/mail/types.js';
+import { locales, type NoticeData, type Recipient, type RenderedNotice } from '../src/mail/types.js';
 import { addDays } from '../src/policy/dates.js';
 import { findDueActions, findMissedActions } from '../src/policy/due.js';
 import { startRuntime } from '../src/runtime.js';
@@ -310,23 +310,12 @@ function readNotices(store: Store, messageIds: readonly string[]): NoticeRow[] {
   return messageIds.map((id) => select.get(id) as NoticeRow);
 }
 
-/** What the mailer hands nodemailer for a notice (src/mail/mailer.ts), built before the clock starts. */
-function buildMessages(notices: readonly NoticeRow[], render: (data: NoticeData) => { subject: string; html: string; text: string }, config: Readonly<Config>): SendMailOptions[] {
+/** What the mailer hands nodemailer for each notice, built before the clock starts. */
+function buildMessages(notices: readonly NoticeRow[], render: (data: NoticeData) => RenderedNotice, config: Readonly<Config>): SendMailOptions[] {
   return notices.map((notice) => {
     const data = JSON.parse(notice.data) as NoticeData;
     const recipients = JSON.parse(notice.recipients) as Recipient[];
-    const rendered = render(data);
-    return {
-      from: config.mailFrom,
-      to: recipients.map((r) => ({ name: r.name, address: r.email })),
-      subject: rendered.subject,
-      text: rendered.text,
-      html: rendered.html,
-      messageId: buildMessageId(data, config.mailDomain),
-      headers: buildNoticeHeaders(data),
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    };
+    return buildNoticeMessage(render(data), data, recipients, { from: config.mailFrom, domain: config.mailDomain });
   });
 }
 
@@ -438,7 +427,10 @@ async function main(): Promise<void> {
     const notices = readNotices(store, messageIds);
     const renderer = await createNoticeRenderer();
     let messages = buildMessages(notices, (data) => renderer.render(data), config);
-    const messageBytes = messages.reduce((sum, m) => sum + Buffer.byteLength(String(m.html)) + Buffer.byteLength(String(m.text)), 0);
+    const messageBytes = notices.reduce((sum, notice) => {
+      const rendered = renderer.render(JSON.parse(notice.data) as NoticeData);
+      return sum + Buffer.byteLength(rendered.html) + Buffer.byteLength(rendered.text);
+    }, 0);
     notes.push(`delivery: ${formatCount(K)} notices of kinds ${deliveryKinds.join(', ')}, 1–3 recipients each, average HTML + text ${(messageBytes / K / 1024).toFixed(1)} KiB; nodemailer pool defaults (5 connections, 100 messages each); nodemailer alone keeps ${ceilingInFlight} messages in flight`);
     const countBefore = await sink.readCount();
     const ceilingFirst = await measure(() => sendWithNodemailer(sink.url, messages));

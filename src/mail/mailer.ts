@@ -5,6 +5,7 @@ import path from 'node:path';
 import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
 import { PermanentError } from '../errors.js';
 import { buildMessageId, buildNoticeHeaders, buildOutboxFileName } from './headers.js';
+import { buildTextPart } from './text-part.js';
 import type { NoticeData, Recipient, RenderedNotice } from './types.js';
 import { isProcessAlive } from '../process-alive.js';
 
@@ -69,22 +70,9 @@ export function createMailer(options: MailerOptions): Mailer {
           : `notice ${data.kind} for subscription ${data.subscriptionId}: no valid recipient address (${invalid.join(', ')})`,
       );
     }
-    const messageId = buildMessageId(data, options.domain);
-    const message: SendMailOptions = {
-      from: options.from,
-      to: valid.map((recipient) => ({ name: recipient.name, address: recipient.email })),
-      subject: rendered.subject,
-      text: rendered.text,
-      html: rendered.html,
-      messageId,
-      // The notice's own time (the simulated day in `simulate`); old outbox rows without one get the send time.
-      ...(data.messageDate && !Number.isNaN(Date.parse(data.messageDate)) ? { date: new Date(data.messageDate) } : {}),
-      headers: buildNoticeHeaders(data),
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    };
+    const message = buildNoticeMessage(rendered, data, valid, options);
     const result = await deliver.send(message, data, valid.map((recipient) => recipient.email));
-    return { messageId, accepted: result.accepted, rejected: [...invalid, ...result.rejected] };
+    return { messageId: message.messageId, accepted: result.accepted, rejected: [...invalid, ...result.rejected] };
   }
 
   return {
@@ -104,6 +92,28 @@ export function createMailer(options: MailerOptions): Mailer {
       await Promise.all(inFlight);
       await deliver.close();
     },
+  };
+}
+
+/** What nodemailer is handed for a notice: the text and HTML parts come encoded (see buildTextPart). */
+export function buildNoticeMessage(
+  rendered: RenderedNotice,
+  data: NoticeData,
+  recipients: readonly Recipient[],
+  options: Pick<MailerOptions, 'from' | 'domain'>,
+): SendMailOptions & { messageId: string } {
+  return {
+    from: options.from,
+    to: recipients.map((recipient) => ({ name: recipient.name, address: recipient.email })),
+    subject: rendered.subject,
+    text: buildTextPart('text/plain', rendered.text),
+    html: buildTextPart('text/html', rendered.html),
+    messageId: buildMessageId(data, options.domain),
+    // The notice's own time (the simulated day in `simulate`); old outbox rows without one get the send time.
+    ...(data.messageDate && !Number.isNaN(Date.parse(data.messageDate)) ? { date: new Date(data.messageDate) } : {}),
+    headers: buildNoticeHeaders(data),
+    disableFileAccess: true,
+    disableUrlAccess: true,
   };
 }
 

@@ -26,6 +26,8 @@ export interface Config {
   smtpUrl: string | null;
   /** SMTP_MAX_PER_SECOND: rate limit of the SMTP pool. @defaultValue unlimited */
   smtpMaxPerSecond: number | null;
+  /** SMTP_MAX_CONNECTIONS: connections the SMTP pool opens at most. @defaultValue 5 */
+  smtpMaxConnections: number;
   /** MAIL_FROM. @defaultValue `Partner Program <no-reply@membership-lifecycle.local>` */
   mailFrom: string;
   /** MAIL_DOMAIN: the right-hand side of Message-IDs. @defaultValue `membership-lifecycle.local` */
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     queuePrefix,
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     smtpMaxPerSecond: smtpMax === null ? null : integer('SMTP_MAX_PER_SECOND', 0, 1, 100_000),
+    smtpMaxConnections: integer('SMTP_MAX_CONNECTIONS', 5, 1, 100),
     mailFrom: text('MAIL_FROM') ?? 'Partner Program <no-reply@membership-lifecycle.local>',
     mailDomain,
     renewUrl: url('RENEW_URL', ['http:', 'https:']) ?? 'https://partner.microsoft.com/dashboard/account/v3/membership/offers',

@@ -94,6 +94,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     from: config.mailFrom,
     domain: config.mailDomain,
     ...(config.smtpMaxPerSecond ? { maxMessagesPerSecond: config.smtpMaxPerSecond } : {}),
+    maxConnections: config.smtpMaxConnections,
   });
   const queues = createQueues({ ...options.connection, maxRetriesPerRequest: 3 }, prefix, config);
   // Without a listener an 'error' (Redis restarting) would be thrown and end the process.

@@ -78,6 +78,9 @@ export interface SmtpTestServer {
   readonly rawMessages: Buffer[];
   /** Resolves once at least `count` messages have arrived in total. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ParsedMail[]>;
+  /** The most client sessions open at once since creation or the last resetPeakSessions(). */
+  readonly peakSessions: number;
+  resetPeakSessions(): void;
   /** Answers every RCPT TO with this reply until called with undefined. */
   setRejecting(reply: SmtpReply | undefined): void;
   /** Stops listening and drops open connections (pooled clients see the server go away). */
@@ -92,9 +95,19 @@ export async function startSmtpServer(): Promise<SmtpTestServer> {
   const rawMessages: Buffer[] = [];
   const arrivals = new EventEmitter();
   let rejecting: SmtpReply | undefined;
+  let openSessions = 0;
+  let peakSessions = 0;
   const listener = createListener(
     {
       disabledCommands: ['STARTTLS'],
+      onConnect(_session, callback) {
+        openSessions += 1;
+        peakSessions = Math.max(peakSessions, openSessions);
+        callback();
+      },
+      onClose() {
+        openSessions -= 1;
+      },
       onRcptTo(_address, _session, callback) {
         if (!rejecting) return callback();
         callback(Object.assign(new Error(rejecting.message), { responseCode: rejecting.code }));
@@ -150,6 +163,12 @@ export async function startSmtpServer(): Promise<SmtpTestServer> {
     messages,
     rawMessages,
     waitForMessages,
+    get peakSessions() {
+      return peakSessions;
+    },
+    resetPeakSessions() {
+      peakSessions = openSessions;
+    },
     setRejecting(reply) {
       rejecting = reply;
     },

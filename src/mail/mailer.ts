@@ -5,7 +5,7 @@ import path from 'node:path';
 import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
 import { PermanentError } from '../errors.js';
 import { buildMessageId, buildNoticeHeaders, buildOutboxFileName } from './headers.js';
-import { buildTextPart } from './text-part.js';
+import { buildQuotedPrintablePart } from './quoted-printable.js';
 import type { NoticeData, Recipient, RenderedNotice } from './types.js';
 import { isProcessAlive } from '../process-alive.js';
 
@@ -22,6 +22,8 @@ export interface MailerOptions {
   domain: string;
   /** SMTP only. @defaultValue no limit */
   maxMessagesPerSecond?: number;
+  /** SMTP only: connections the pool opens at most. @defaultValue 5 */
+  maxConnections?: number;
 }
 
 export interface SendResult {
@@ -56,7 +58,7 @@ export function createMailer(options: MailerOptions): Mailer {
     throw new Error(`mail domain "${options.domain}" is not a host name (letters, digits, dots, hyphens)`);
   }
   const deliver = options.smtpUrl
-    ? createSmtpDelivery(options.smtpUrl, options.maxMessagesPerSecond)
+    ? createSmtpDelivery(options.smtpUrl, options.maxMessagesPerSecond, options.maxConnections)
     : createOutboxDelivery(options.outboxDir);
   const inFlight = new Set<Promise<unknown>>();
   let isClosed = false;
@@ -95,7 +97,7 @@ export function createMailer(options: MailerOptions): Mailer {
   };
 }
 
-/** What nodemailer is handed for a notice: the text and HTML parts come encoded (see buildTextPart). */
+/** What nodemailer is handed for a notice: the text and HTML parts come encoded (see buildQuotedPrintablePart). */
 export function buildNoticeMessage(
   rendered: RenderedNotice,
   data: NoticeData,
@@ -106,8 +108,8 @@ export function buildNoticeMessage(
     from: options.from,
     to: recipients.map((recipient) => ({ name: recipient.name, address: recipient.email })),
     subject: rendered.subject,
-    text: buildTextPart('text/plain', rendered.text),
-    html: buildTextPart('text/html', rendered.html),
+    text: buildQuotedPrintablePart('text/plain', rendered.text),
+    html: buildQuotedPrintablePart('text/html', rendered.html),
     messageId: buildMessageId(data, options.domain),
     // The notice's own time (the simulated day in `simulate`); old outbox rows without one get the send time.
     ...(data.messageDate && !Number.isNaN(Date.parse(data.messageDate)) ? { date: new Date(data.messageDate) } : {}),
@@ -123,10 +125,11 @@ interface Delivery {
   close(): Promise<void>;
 }
 
-function createSmtpDelivery(smtpUrl: string, maxMessagesPerSecond: number | undefined): Delivery {
+function createSmtpDelivery(smtpUrl: string, maxMessagesPerSecond: number | undefined, maxConnections = 5): Delivery {
   const transport = nodemailer.createTransport({
     url: smtpUrl,
     pool: true,
+    maxConnections,
     connectionTimeout: connectionTimeoutMs,
     greetingTimeout: greetingTimeoutMs,
     socketTimeout: socketTimeoutMs,

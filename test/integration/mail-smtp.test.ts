@@ -40,7 +40,7 @@ afterAll(async () => {
   await rm(scratchDir, { recursive: true, force: true });
 });
 
-function openMailer(options: { smtpUrl?: string; outboxDir?: string } = {}): Mailer {
+function openMailer(options: { smtpUrl?: string; outboxDir?: string; maxConnections?: number } = {}): Mailer {
   const mailer = createMailer({ outboxDir: path.join(scratchDir, 'unused-outbox'), from, domain, ...options });
   mailers.push(mailer);
   return mailer;
@@ -89,6 +89,24 @@ describe('SMTP delivery', () => {
     expect(to.map((address) => address.address)).toEqual(recipients.map((recipient) => recipient.email));
     expect(to.map((address) => address.name)).toEqual(['Mei Lin', '王小明']);
     expectSpecHeaders(message, data);
+    // Both parts quoted-printable (Chinese text), in lines a relay passes unchanged.
+    expect(raw.match(/^Content-Transfer-Encoding: quoted-printable$/gim)).toHaveLength(2);
+    expect(raw.split('\r\n').filter((line) => line.length > 76)).toEqual([]);
+  });
+
+  it('opens at most SMTP_MAX_CONNECTIONS connections however many messages wait', async () => {
+    const sendBurst = async (mailer: Mailer, first: number): Promise<void> => {
+      const notices = Array.from({ length: 12 }, (_, i): NoticeData => ({ ...buildNotice(), subscriptionId: `S-burst-${first + i}` }));
+      const before = smtp.messages.length;
+      smtp.resetPeakSessions();
+      await Promise.all(notices.map((data) => mailer.send(renderer.render(data), data, recipients)));
+      await smtp.waitForMessages(before + notices.length);
+    };
+    await sendBurst(openMailer({ smtpUrl: smtp.url, maxConnections: 2 }), 0);
+    expect(smtp.peakSessions).toBe(2);
+    // The pool's default opens more for the same burst: the limit above is the option's doing.
+    await sendBurst(openMailer({ smtpUrl: smtp.url }), 100);
+    expect(smtp.peakSessions).toBeGreaterThan(2);
   });
 
   it('fails transiently (plain Error) when no server is listening', async () => {

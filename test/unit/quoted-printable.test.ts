@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTextPart, encodeQuotedPrintable } from '../../src/mail/text-part.js';
+import { buildQuotedPrintablePart, encodeQuotedPrintable } from '../../src/mail/quoted-printable.js';
 
 /** RFC 2045 §6.7 decoding, written independently of the encoder: soft breaks out, =XX to bytes. */
 function decode(encoded: string): string {
@@ -83,26 +83,10 @@ describe('encodeQuotedPrintable', () => {
   });
 });
 
-describe('buildTextPart', () => {
-  const split = (raw: string): { headers: string; body: string } => {
-    const [headers = '', body = ''] = raw.split('\r\n\r\n', 2);
-    return { headers, body };
-  };
-
-  it('sends printable ASCII in short lines as it is (7bit), with CRLF line ends', () => {
-    const { headers, body } = split(buildTextPart('text/plain', `Dear Mei,\n${'x'.repeat(76)}\n\tRenew by 2020-07-22 = soon.\n`).raw);
-    expect(headers).toBe('Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit');
-    expect(body).toBe(`Dear Mei,\r\n${'x'.repeat(76)}\r\n\tRenew by 2020-07-22 = soon.\r\n`);
-  });
-
-  it.each([
-    ['a line over 76 characters', 'x'.repeat(77)],
-    ['non-ASCII text', '續約'],
-    ['a control character', 'a\u0007b'],
-  ])('encodes %s as quoted-printable', (_name, text) => {
-    const { headers, body } = split(buildTextPart('text/html', text).raw);
-    expect(headers).toBe('Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable');
-    expect(body).toBe(encodeQuotedPrintable(text));
-    expect(decode(body)).toBe(text);
+describe('buildQuotedPrintablePart', () => {
+  it('is the part headers, a blank line and the encoded body', () => {
+    expect(buildQuotedPrintablePart('text/html', '<p>續約 = renew</p>\n').raw).toBe(
+      'Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>=E7=BA=8C=E7=B4=84 =3D renew</p>\r\n',
+    );
   });
 });

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { InputError, NotFoundError, RefusedError } from '../errors.js';
 import { putNoticeInOutbox } from '../jobs/notices.js';
 import { checkPaymentConfirmation, findChangeWhileCharging, voidReasons, type InvoiceFacts } from '../policy/payment.js';
-import { checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../policy/renewal.js';
+import { checkCancellation, checkManualRenewal, checkReactivationRequest, validateBillTo } from '../policy/renewal.js';
 import { applyCancellation, applyReactivation, applyRenewal, awaitPayment } from '../policy/transitions.js';
 import type { Partner, Subscription } from '../policy/types.js';
 import { recordAudit, saveLifecycleState } from '../store/effects.js';
@@ -90,6 +90,25 @@ async function recordPaidRenewal(
   return messageId;
 }
 
+/**
+ * R5: the renewal invoice a reactivation replaces (issued before the lapse job ran) can no longer be
+ * paid: voided as the lapse would have voided it, so that no invoice is left pending with nothing to renew.
+ */
+async function voidReplacedInvoice(tx: Executor, subscription: Subscription, partner: Partner, at: Date): Promise<void> {
+  const number = subscription.pendingInvoice;
+  if (!number) return;
+  await settleInvoice(tx, number, { status: 'void', failureReason: voidReasons.lapsed, at });
+  await recordEvent(tx, {
+    type: 'invoice.voided',
+    at,
+    subscription: subscription.id,
+    partner: partner.id,
+    anniversary: subscription.anniversaryOn,
+    detail: { reason: voidReasons.lapsed },
+    invoice: await findInvoice(tx, number),
+  });
+}
+
 async function chargeAndApply(
   deps: OperatorDeps,
   subscription: Subscription,
@@ -154,6 +173,7 @@ async function chargeAndApply(
       });
       return new RefusedError('R7', `the charge of invoice ${invoice.number} failed: ${charge.message} (${charge.reason})`);
     }
+    if (purpose === 'reactivation') await voidReplacedInvoice(tx, fresh, partner, at);
     if (charge.status === 'pending') {
       await settleInvoice(tx, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
       await saveLifecycleState(tx, awaitPayment(fresh, invoice.number), at);
@@ -210,7 +230,8 @@ export async function renewSubscription(deps: OperatorDeps, id: string, asOf: st
 /** R14: a lapsed subscription comes back by paying the fee while an exception allows it. */
 export async function reactivateSubscription(deps: OperatorDeps, id: string, asOf: string): Promise<OperatorResult> {
   const { subscription, partner } = await load(deps.store, id, false);
-  const grant = checkReactivation(subscription, partner, asOf);
+  const pending = subscription.pendingInvoice ? await findInvoice(deps.store, subscription.pendingInvoice) : null;
+  const grant = checkReactivationRequest(subscription, partner, asOf, pending?.purpose ?? null);
   if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
   return chargeAndApply(deps, subscription, partner, 'reactivation', grant.newAnniversary, asOf);
 }

@@ -93,6 +93,24 @@ export function checkReactivation(subscription: Subscription, partner: Partner, 
   return { ok: true, newAnniversary: addDays(subscription.anniversaryOn, manualRenewalDays), waivedBy: eligible.id };
 }
 
+/**
+ * R14 as an operator asks for it: checkReactivation, refused while a reactivation already waits
+ * for its payment (R7: one invoice to pay, as for a renewal). A pending renewal invoice does not
+ * stand in the way: past A + 30 it can no longer be paid (R5). `pendingPurpose` is the purpose of
+ * the pending invoice, null when unknown.
+ */
+export function checkReactivationRequest(
+  subscription: Subscription,
+  partner: Partner,
+  asOf: IsoDate,
+  pendingPurpose: 'auto-renew' | 'renewal' | 'reactivation' | null,
+): RenewalGrant | Refusal {
+  const grant = checkReactivation(subscription, partner, asOf);
+  const invoice = subscription.pendingInvoice;
+  if (!grant.ok || !invoice || pendingPurpose === 'auto-renew' || pendingPurpose === 'renewal') return grant;
+  return refuse('R7', `a reactivation is already waiting for payment of invoice ${invoice} (lifecycle payments confirm ${invoice})`);
+}
+
 /** The failures found before charging (R7, R13); the gateway's are the rest of RenewalFailureReason. */
 export type AutoRenewalFailure = Extract<RenewalFailureReason, 'no-payment-method' | 'invalid-address'>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findExceptions } from '../../src/policy/exceptions.js';
 import { selectRecipients } from '../../src/policy/recipients.js';
-import { checkAutoRenewal, checkCancellation, checkManualRenewal, checkReactivation, validateBillTo } from '../../src/policy/renewal.js';
+import { checkAutoRenewal, checkCancellation, checkManualRenewal, checkReactivation, checkReactivationRequest, validateBillTo } from '../../src/policy/renewal.js';
 import type { Contact, Role } from '../../src/policy/types.js';
 import { buildBillTo, buildCompetency, buildContact, buildPartner, buildSubscription } from './builders.js';
 
@@ -324,6 +324,32 @@ describe('R14 covid-19-2020: checkReactivation', () => {
       rule: 'R6',
       reason: 'lapsed on 2020-04-01: the renewal window ran from 2020-03-02 to 2020-03-31; it can be reactivated (lifecycle reactivate)',
     });
+  });
+});
+
+describe('R14 covid-19-2020: checkReactivationRequest (an operator asks for one)', () => {
+  const lapsed = buildCompetency({ anniversaryOn: '2020-03-01', status: 'lapsed', lapsedOn: '2020-04-01' });
+  const granted = { ok: true, newAnniversary: '2021-03-01', waivedBy: 'covid-19-2020' };
+
+  it('refuses while a reactivation waits for its payment (R7): one invoice to pay', () => {
+    expect(checkReactivationRequest({ ...lapsed, pendingInvoice: 'INV-2020-000007' }, partner, '2020-05-01', 'reactivation')).toEqual({
+      ok: false,
+      rule: 'R7',
+      reason: 'a reactivation is already waiting for payment of invoice INV-2020-000007 (lifecycle payments confirm INV-2020-000007)',
+    });
+  });
+
+  it.each([
+    { name: 'nothing pending', pendingInvoice: null, purpose: null },
+    { name: 'a renewal invoice unpaid past A + 30 (the lapse job has not run)', pendingInvoice: 'INV-2020-000003', purpose: 'renewal' as const },
+    { name: 'an auto-renew invoice unpaid past A + 30', pendingInvoice: 'INV-2020-000003', purpose: 'auto-renew' as const },
+  ])('allows it with $name', ({ pendingInvoice, purpose }) => {
+    const subscription = { ...lapsed, status: 'active' as const, lapsedOn: null, pendingInvoice };
+    expect(checkReactivationRequest(subscription, partner, '2020-04-02', purpose)).toEqual(granted);
+  });
+
+  it('gives checkReactivation\'s refusal first (R14 after 2020-06-30)', () => {
+    expect(checkReactivationRequest({ ...lapsed, pendingInvoice: 'INV-2020-000007' }, partner, '2020-07-01', 'reactivation')).toMatchObject({ ok: false, rule: 'R14' });
   });
 });
 

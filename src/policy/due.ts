@@ -32,10 +32,14 @@ export function isDone(subscription: Subscription, action: LifecycleAction): boo
   return (subscription.doneMask & actionBits[action]) !== 0;
 }
 
-/** R7: only an Action Pack with auto-renew on renews itself; R9: competencies never do. */
+/**
+ * R7: only an Action Pack with auto-renew on renews itself, and not a cycle whose renewal already
+ * waits for its payment (an operator's, made while the auto-renew had not run): one invoice per
+ * cycle. R9: competencies never do.
+ */
 function isApplicable(subscription: Subscription, action: LifecycleAction): boolean {
   if (subscription.status !== 'active') return false;
-  if (action === 'auto-renew') return subscription.offer === 'action_pack' && subscription.isAutoRenew;
+  if (action === 'auto-renew') return subscription.offer === 'action_pack' && subscription.isAutoRenew && subscription.pendingInvoice === null;
   return true;
 }
 

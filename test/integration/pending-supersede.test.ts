@@ -60,3 +60,24 @@ describe('a reactivation waiting for its payment is not issued twice (R7, R14)',
     await expect(confirmPayment(operator, renewal.invoice!, '2020-03-25')).rejects.toMatchObject({ rule: 'R5' });
   });
 });
+
+describe('an auto-renew that did not run on A does not invoice a cycle an operator already renewed (R7)', () => {
+  it('down on A, renewed by bank transfer on A + 1: the catch-up scan issues no second invoice, and the first still renews', async () => {
+    const A = '2019-09-15';
+    const w = await worlds.create({ ...outboxMail, PAYMENT_GATEWAY: 'test' }, '2019-09-16');
+    await w.import([{ id: 'AR-1', anniversaryOn: A, autoRenew: true, bankTransfer: true }]);
+    const runtime = await w.startRuntime();
+    const operator = { store: w.store, config: w.config, gateway: runtime.deps.gateway, now: () => new Date(), operator: 'test' };
+    const renewal = await renewSubscription(operator, 'AR-1', '2019-09-16');
+    expect(renewal.outcome).toBe('pending-payment');
+
+    w.today = '2019-09-17';
+    await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
+    await waitUntilIdle(runtime.queues.actions);
+    expect(invoices(w, 'AR-1').map((i) => `${i.number} ${i.purpose} ${i.status}`)).toEqual([`${renewal.invoice} renewal pending`]);
+    expect(pendingOf(w, 'AR-1')).toBe(renewal.invoice);
+    expect((await w.ledger()).filter((row) => row.subscription === 'AR-1').map((row) => `${row.action} ${row.outcome}`)).toEqual(['remind-before skipped:missed']);
+
+    expect(await confirmPayment(operator, renewal.invoice!, '2019-09-20')).toMatchObject({ outcome: 'renewed', newAnniversary: '2020-09-14' });
+  });
+});

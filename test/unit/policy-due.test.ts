@@ -119,6 +119,15 @@ describe('findDueActions: done actions and ended subscriptions', () => {
     expect(findDueActions(pending, '2019-09-24')).toEqual(['remind-after']);
     expect(findDueActions(pending, '2019-10-02')).toEqual(['lapse']);
   });
+
+  it('does not auto-renew what an operator\'s renewal already invoiced (R7: one invoice per cycle), before or after its range', () => {
+    // Down on A: the operator renewed on A + 1 by bank transfer before the auto-renew ran.
+    const pending = { ...autoRenewingPack, doneMask: actionBits['remind-before'], pendingInvoice: 'INV-1' };
+    expect(findDueActions(pending, '2019-09-02')).toEqual([]);
+    expect(findDueActions(pending, '2019-09-24')).toEqual(['remind-after']);
+    expect(findMissedActions(pending, '2019-10-02')).toEqual(['remind-after']);
+    expect(findNextDueOn(pending)).toBe('2019-09-24');
+  });
 });
 
 describe('findMissedActions: catching up after downtime', () => {

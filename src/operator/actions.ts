@@ -8,6 +8,7 @@ import { checkPaymentConfirmation, findChangeWhileCharging, voidReasons, type In
 import { checkCancellation, checkManualRenewal, checkReactivationRequest, validateBillTo } from '../policy/renewal.js';
 import { applyCancellation, applyReactivation, applyRenewal, awaitPayment } from '../policy/transitions.js';
 import type { Partner, Subscription } from '../policy/types.js';
+import { todayIn } from '../policy/dates.js';
 import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
 import type { Executor, Store } from '../store/executor.js';
@@ -17,7 +18,7 @@ import { findPartner, findSubscription, lockSubscription } from '../store/querie
 
 export interface OperatorDeps {
   store: Store;
-  config: Pick<Config, 'renewUrl' | 'supportUrl' | 'mailDomain'>;
+  config: Pick<Config, 'renewUrl' | 'supportUrl' | 'mailDomain' | 'timeZone'>;
   gateway: PaymentGateway;
   now(): Date;
   /** Who acts, for the audit trail. */
@@ -35,6 +36,16 @@ export interface OperatorResult {
   /** A notice waiting in the outbox for the daemon to deliver. */
   messageId?: string;
   message: string;
+}
+
+/**
+ * An operator acts as of today or a past day. A day that has not come would charge today inside a
+ * window that opens later (R6), move the end of benefits past A (R11), or date a payment that
+ * cannot have arrived: the future is for `scan --dry-run` and `simulate`.
+ */
+function refuseFutureDay(deps: OperatorDeps, asOf: string): void {
+  const today = todayIn(deps.config.timeZone, deps.now());
+  if (asOf > today) throw new InputError(`${asOf} is after today (${today}): an operator acts as of today or a past day`);
 }
 
 /** The subscription and its partner; inside a transaction (`isLocked`) its row is held until the commit (PostgreSQL `FOR UPDATE`). */
@@ -221,6 +232,7 @@ async function chargeAndApply(
 
 /** R6 (and R9): an operator renews inside the window on the partner's behalf. */
 export async function renewSubscription(deps: OperatorDeps, id: string, asOf: string): Promise<OperatorResult> {
+  refuseFutureDay(deps, asOf);
   const { subscription, partner } = await load(deps.store, id, false);
   const grant = checkManualRenewal(subscription, partner, asOf);
   if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
@@ -229,6 +241,7 @@ export async function renewSubscription(deps: OperatorDeps, id: string, asOf: st
 
 /** R14: a lapsed subscription comes back by paying the fee while an exception allows it. */
 export async function reactivateSubscription(deps: OperatorDeps, id: string, asOf: string): Promise<OperatorResult> {
+  refuseFutureDay(deps, asOf);
   const { subscription, partner } = await load(deps.store, id, false);
   const pending = subscription.pendingInvoice ? await findInvoice(deps.store, subscription.pendingInvoice) : null;
   const grant = checkReactivationRequest(subscription, partner, asOf, pending?.purpose ?? null);
@@ -238,6 +251,7 @@ export async function reactivateSubscription(deps: OperatorDeps, id: string, asO
 
 /** R11: cancelled from a support request; benefits end at A (or that day, inside the window), nothing more is sent or charged. */
 export async function cancelSubscription(deps: OperatorDeps, id: string, ticket: string, asOf: string): Promise<OperatorResult> {
+  refuseFutureDay(deps, asOf);
   return deps.store.transaction(async (tx): Promise<OperatorResult> => {
     const { subscription, partner } = await load(tx, id, true);
     const grant = checkCancellation(subscription, ticket, asOf);
@@ -288,6 +302,7 @@ function toInvoiceFacts(invoice: InvoiceRow): InvoiceFacts {
  * effect, if the day of the payment still allows it (R5, R14).
  */
 export async function confirmPayment(deps: OperatorDeps, number: string, asOf: string): Promise<OperatorResult> {
+  refuseFutureDay(deps, asOf);
   return deps.store.transaction(async (tx): Promise<OperatorResult> => {
     const found = await findInvoice(tx, number);
     if (!found) throw new NotFoundError(`no invoice "${number}"`);

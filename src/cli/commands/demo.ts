@@ -78,9 +78,10 @@ async function runDemo(config: Readonly<Config>, store: Store): Promise<void> {
   days.push(...(await runTimeLapse(config, store, log, { from: '2019-08-15', to: '2019-09-24' }, printDay)));
 
   // The demo's operator acts on simulated days: its notices are dated the day it acts, like the jobs'.
+  // Noon UTC is that day (or the next) in every time zone, so its --as-of is never after its today.
   let operatorDay = '2019-09-25';
   const app = await createApp(config, { role: 'cli', log, store });
-  const operator = app.operatorDeps('demo', () => new Date(`${operatorDay}T10:00:00Z`));
+  const operator = app.operatorDeps('demo', () => new Date(`${operatorDay}T12:00:00Z`));
   say('\n2019-09-25  operator: lifecycle renew S-7 --as-of 2019-09-25');
   say(`  ${(await renewSubscription(operator, 'S-7', '2019-09-25')).message}`);
   operatorDay = '2019-09-26';

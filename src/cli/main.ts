@@ -77,7 +77,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    // `--help`, `help`, `--version`: done. The help commander shows for a missing (sub)command is a usage error.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
     return 2;
   }
   // Secrets are hidden; a problem may quote stored or imported text, whose control characters are

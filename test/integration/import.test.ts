@@ -886,4 +886,21 @@ describe('lifecycle usage errors', () => {
     expect(result.stdout).toBe('');
     expect(errorLines(result.stderr).length).toBeGreaterThanOrEqual(1);
   });
+
+  it.each([
+    { name: 'no command', args: [] },
+    { name: 'payments without its subcommand', args: ['payments'] },
+    { name: 'tokens without its subcommand', args: ['tokens'] },
+  ])('exits 2 on $name, the usage on stderr', async ({ args }) => {
+    const result = await runLifecycle(args, { dataDir });
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^Usage: lifecycle/);
+    expect(result.status).toBe(2);
+  });
+
+  it.each([{ args: ['--help'] }, { args: ['help'] }, { args: ['help', 'payments'] }])('exits 0 on $args, the help on stdout', async ({ args }) => {
+    const result = await runLifecycle(args, { dataDir });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: lifecycle/);
+  });
 });

@@ -13,7 +13,8 @@ export interface ImportSummary {
   subscriptions: Record<WriteResult, number>;
 }
 
-async function fileSize(file: string): Promise<number> {
+/** The size of a file that can be imported; an InputError naming it when it is missing or not a file. */
+export async function checkImportFile(file: string): Promise<number> {
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new InputError(`${file}: not a file`);
@@ -78,7 +79,7 @@ export interface ImportOptions {
  * work take about as long as each other, and each has a core.
  */
 export async function importFile(store: Store, file: string, now: Date, options: ImportOptions = {}): Promise<ImportSummary> {
-  const size = await fileSize(file);
+  const size = await checkImportFile(file);
   const format = await detectFormat(file);
   const summary: ImportSummary = {
     file: options.source ?? file,

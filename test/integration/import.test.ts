@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -870,6 +870,18 @@ describe('lifecycle scan and show after importing the examples', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(errorLines(result.stderr)).toEqual(['error: no subscription "S-404" (ids are those given at import)']);
+  });
+});
+
+describe('lifecycle import: a file that is not there', () => {
+  it('is one error line, exit status 1, and creates no data directory', async () => {
+    const freshDir = path.join(dataDir, 'never-created');
+    const missing = path.join(dataDir, 'no-such-file.json');
+    const result = await runLifecycle(['import', missing], { dataDir: freshDir });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(errorLines(result.stderr)).toEqual([`error: ${missing}: no such file`]);
+    expect(existsSync(freshDir)).toBe(false);
   });
 });
 

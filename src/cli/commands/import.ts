@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { importFile, type ImportSummary } from '../../import/import-file.js';
+import { checkImportFile, importFile, type ImportSummary } from '../../import/import-file.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
 
@@ -11,6 +11,8 @@ export function registerImport(program: Command, context: CliContext): void {
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, options: { json?: boolean }) => {
       const started = performance.now();
+      // Before the store opens: a mistyped path creates no database or data directory.
+      await checkImportFile(file);
       const progress = process.stderr.isTTY ? createProgressLine() : undefined;
       let summary;
       try {

@@ -12,7 +12,7 @@ import { todayIn } from '../policy/dates.js';
 import { recordAudit, saveLifecycleState } from '../store/effects.js';
 import { recordEvent } from '../store/events.js';
 import type { Executor, Store } from '../store/executor.js';
-import { createInvoice, findInvoice, settleInvoice, settlePendingInvoice, type InvoiceRow } from '../store/invoices.js';
+import { createInvoice, findInvoice, settleInvoice, settleInvoiceVoidedByLapse, settlePendingInvoice, type InvoiceRow } from '../store/invoices.js';
 import { claimLedgerKey } from '../store/ledger.js';
 import { findPartner, findSubscription, lockSubscription } from '../store/queries.js';
 
@@ -65,6 +65,7 @@ async function recordPaidRenewal(
   partner: Partner,
   invoice: InvoiceRow,
   asOf: string,
+  undoesLapseOf?: string,
 ): Promise<string> {
   const at = deps.now();
   const key = invoice.purpose === 'reactivation' ? 'reactivate' : 'renew';
@@ -86,7 +87,11 @@ async function recordPaidRenewal(
   const renewed = key === 'reactivate' ? applyReactivation(subscription, invoice.renews_to) : applyRenewal(subscription, invoice.renews_to);
   await saveLifecycleState(tx, renewed, at);
   const eventBase = { at, subscription: subscription.id, partner: partner.id, anniversary: subscription.anniversaryOn, invoice: await findInvoice(tx, invoice.number) };
-  await recordEvent(tx, { ...eventBase, type: key === 'reactivate' ? 'subscription.reactivated' : 'subscription.renewed', detail: { action: key, newAnniversary: invoice.renews_to } });
+  await recordEvent(tx, {
+    ...eventBase,
+    type: key === 'reactivate' ? 'subscription.reactivated' : 'subscription.renewed',
+    detail: { action: key, newAnniversary: invoice.renews_to, ...(undoesLapseOf ? { undoesLapseOf } : {}) },
+  });
   await recordEvent(tx, { ...eventBase, type: 'invoice.paid', detail: { action: key } });
   await recordAudit(tx, {
     at,
@@ -96,7 +101,7 @@ async function recordPaidRenewal(
     event: key === 'reactivate' ? 'reactivated' : 'renewed',
     actor: 'operator',
     actorRef: deps.operator,
-    detail: { invoice: invoice.number, from: subscription.anniversaryOn, to: invoice.renews_to },
+    detail: { invoice: invoice.number, from: subscription.anniversaryOn, to: invoice.renews_to, ...(undoesLapseOf ? { undoesLapseOf } : {}) },
   });
   return messageId;
 }
@@ -313,10 +318,12 @@ export async function confirmPayment(deps: OperatorDeps, number: string, asOf: s
     if (!grant.ok) throw new RefusedError(grant.rule, grant.reason);
     const at = deps.now();
     // Paid once: of two confirmations racing, the second finds it settled (the UPDATE's condition decides).
-    if (!(await settlePendingInvoice(tx, number, { status: 'paid', paidOn: asOf, at }))) {
-      throw new RefusedError('R7', `invoice ${number} is no longer pending`);
-    }
-    const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf);
+    const isSettled = grant.undoesLapseOf
+      ? await settleInvoiceVoidedByLapse(tx, number, { paidOn: asOf, at })
+      : await settlePendingInvoice(tx, number, { status: 'paid', paidOn: asOf, at });
+    if (!isSettled) throw new RefusedError('R7', `invoice ${number} is no longer ${grant.undoesLapseOf ? 'void' : 'pending'}`);
+    const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf, grant.undoesLapseOf);
+    const undone = grant.undoesLapseOf ? ` (paid in time: the lapse of ${grant.undoesLapseOf} is undone)` : '';
     return {
       subscription: subscription.id,
       outcome: grant.outcome,
@@ -324,7 +331,7 @@ export async function confirmPayment(deps: OperatorDeps, number: string, asOf: s
       newAnniversary: grant.newAnniversary,
       invoice: number,
       messageId,
-      message: `invoice ${number} paid on ${asOf}: ${subscription.id} ${grant.outcome} to ${grant.newAnniversary}`,
+      message: `invoice ${number} paid on ${asOf}: ${subscription.id} ${grant.outcome} to ${grant.newAnniversary}${undone}`,
     };
   });
 }

@@ -54,6 +54,8 @@ export interface PaymentGrant {
   ok: true;
   outcome: Extract<ActionOutcome, 'renewed' | 'reactivated'>;
   newAnniversary: IsoDate;
+  /** The lapse this payment undoes: the invoice was paid inside the window, confirmed after the lapse job ran. */
+  undoesLapseOf?: IsoDate;
 }
 
 /** The sentence that says a cycle's window and lapse day, for every R5 refusal of a payment. */
@@ -74,12 +76,39 @@ function refuseSettled(subscription: Subscription, invoice: InvoiceFacts): Refus
   return refuse('R12', `invoice ${invoice.number} is ${invoice.status}${invoice.failureReason ? ` (${invoice.failureReason})` : ''}, not pending`);
 }
 
+function isVoidedByLapse(invoice: InvoiceFacts): boolean {
+  return invoice.status === 'void' && invoice.failureReason === voidReasons.lapsed;
+}
+
+/**
+ * R5 judged by the payment's day: a renewal invoice the lapse job voided was still payable until
+ * A + 30. Paid by then (the money arrived in time, its confirmation did not), the renewal takes
+ * effect and undoes the lapse; paid later, it is refused as before.
+ */
+function checkPaymentAfterLapse(subscription: Subscription, invoice: InvoiceFacts, asOf: IsoDate): PaymentGrant | Refusal {
+  const { windowCloses, lapsesOn } = findCycleDates(invoice.anniversaryOn);
+  if (asOf > windowCloses) return refuseSettled(subscription, invoice);
+  if (asOf < invoice.issuedOn) {
+    return refuse('R12', `invoice ${invoice.number} was issued on ${invoice.issuedOn}: a payment cannot arrive before it, on ${asOf}`);
+  }
+  if (subscription.anniversaryOn !== invoice.anniversaryOn || subscription.status !== 'lapsed') {
+    const now = subscription.status === 'cancelled' ? 'cancelled' : subscription.anniversaryOn !== invoice.anniversaryOn ? `in cycle ${subscription.anniversaryOn}` : subscription.status;
+    return refuse('R6', `invoice ${invoice.number} renews cycle ${invoice.anniversaryOn}, which lapsed on ${lapsesOn}; ${subscription.id} is now ${now}`);
+  }
+  if (subscription.pendingInvoice) {
+    return refuse('R7', `invoice ${invoice.number} was paid in time, but ${subscription.id} has had invoice ${subscription.pendingInvoice} pending since its lapse: one payment renews a cycle`);
+  }
+  return { ok: true, outcome: 'renewed', newAnniversary: invoice.renewsTo, undoesLapseOf: subscription.lapsedOn ?? lapsesOn };
+}
+
 /**
  * R5, R7, R14: may a payment received on `asOf` settle this invoice? Judged by the date alone,
- * never by whether the lapse job has run: a renewal paid after A + 30 is refused, and a
- * reactivation counts only until its exception's deadline.
+ * never by whether the lapse job has run: a renewal paid after A + 30 is refused, one paid by then
+ * renews even after the lapse voided its invoice, and a reactivation counts only until its
+ * exception's deadline.
  */
 export function checkPaymentConfirmation(subscription: Subscription, partner: Partner, invoice: InvoiceFacts, asOf: IsoDate): PaymentGrant | Refusal {
+  if (isVoidedByLapse(invoice) && invoice.purpose !== 'reactivation') return checkPaymentAfterLapse(subscription, invoice, asOf);
   if (invoice.status !== 'pending') return refuseSettled(subscription, invoice);
   if (subscription.anniversaryOn !== invoice.anniversaryOn) {
     return refuse('R6', `invoice ${invoice.number} renews cycle ${invoice.anniversaryOn}, but ${subscription.id} is now in cycle ${subscription.anniversaryOn}`);

@@ -32,7 +32,8 @@ function findPayBy(subscription: Subscription, partner: Partner | null, purpose:
 function describePending(subscription: Subscription, payBy: IsoDate | null, asOf: IsoDate): string {
   const invoice = subscription.pendingInvoice;
   if (!invoice) return '';
-  if (payBy && asOf > payBy) return `; invoice ${invoice} was not paid by ${payBy} and can no longer be confirmed`;
+  // Judged by the payment's day (R5, R14): confirmed later, a payment that arrived by then still counts.
+  if (payBy && asOf > payBy) return `; invoice ${invoice} counts only if it was paid by ${payBy}`;
   return `; invoice ${invoice} awaits payment${payBy ? `, last day to pay ${payBy}` : ''}`;
 }
 

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { voidReasons } from '../policy/payment.js';
 import type { Executor } from './executor.js';
 
 export interface InvoiceRow {
@@ -83,6 +84,17 @@ export async function settleInvoice(ex: Executor, number: string, change: Invoic
       failure_reason = COALESCE(${change.failureReason ?? null}, failure_reason),
       gateway_ref = COALESCE(${change.gatewayRef ?? null}, gateway_ref), updated_at = ${change.at.toISOString()}
     WHERE number = ${number}`);
+}
+
+/**
+ * R5 by the payment's day: an invoice the lapse voided, paid by A + 30 after all, becomes paid.
+ * False when another transaction got there first (the UPDATE's condition decides, as below).
+ */
+export async function settleInvoiceVoidedByLapse(ex: Executor, number: string, change: { paidOn: string; at: Date }): Promise<boolean> {
+  const updated = await ex.run(sql`
+    UPDATE invoices SET status = 'paid', paid_on = ${change.paidOn}, failure_reason = NULL, updated_at = ${change.at.toISOString()}
+    WHERE number = ${number} AND status = 'void' AND failure_reason = ${voidReasons.lapsed}`);
+  return updated === 1;
 }
 
 /**

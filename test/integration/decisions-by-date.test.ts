@@ -62,13 +62,28 @@ describe('payments confirm is judged by the day of the payment (R5), whether or 
     expect(stateOf(w, 'B-late')).toEqual({ status: 'active', anniversary_on: '2019-09-15', pending_invoice: late, lapsed_on: null });
 
     const show = await cli(['show', 'B-late', '--as-of', '2019-10-25']);
-    expect(show.stdout).toContain(`  status        lapsed since 2019-10-16 (the lapse is not processed yet); invoice ${late} was not paid by 2019-10-15 and can no longer be confirmed\n`);
+    expect(show.stdout).toContain(`  status        lapsed since 2019-10-16 (the lapse is not processed yet); invoice ${late} counts only if it was paid by 2019-10-15\n`);
 
-    // Once the lapse job has voided it, the refusal still names R5 and the lapse day.
+    // The lapse job voids the unpaid invoices; a payment is still judged by its day, not by that.
     await scanOn(w, api, '2019-10-25');
-    const voided = await api.call('POST', `/api/invoices/${late}/confirm`, { body: { asOf: '2019-10-14' } });
-    expect(voided.json).toEqual({ rule: 'R5', error: `invoice ${late} was voided when B-late lapsed on 2019-10-16, unpaid: ${window}; B-late lapsed on 2019-10-16` });
-    expect((await api.call('GET', '/api/subscriptions/B-late?asOf=2019-12-01')).json).toMatchObject({ status: 'lapsed', summary: 'lapsed since 2019-10-16', lapsedOn: '2019-10-16', benefitsEndOn: null });
+    expect(stateOf(w, 'B-31')).toMatchObject({ status: 'lapsed', lapsed_on: '2019-10-16', pending_invoice: null });
+    const tooLate = await api.call('POST', `/api/invoices/${dayAfter}/confirm`, { body: { asOf: '2019-10-16' } });
+    expect(tooLate.json).toEqual({ rule: 'R5', error: `invoice ${dayAfter} was voided when B-31 lapsed on 2019-10-16, unpaid: ${window}; B-31 lapsed on 2019-10-16` });
+    expect((await api.call('GET', '/api/subscriptions/B-31?asOf=2019-12-01')).json).toMatchObject({ status: 'lapsed', summary: 'lapsed since 2019-10-16', lapsedOn: '2019-10-16', benefitsEndOn: null });
+
+    // Money that arrived on 2019-10-14, confirmed after the lapse ran: the renewal takes effect and the lapse is undone.
+    const eventsBefore = (await api.call('GET', '/api/events?limit=500')).json.events.length as number;
+    const inTime = await api.call('POST', `/api/invoices/${late}/confirm`, { body: { asOf: '2019-10-14' } });
+    expect(inTime.status).toBe(200);
+    expect(inTime.json).toMatchObject({ outcome: 'renewed', newAnniversary: '2020-09-15', invoice: late });
+    expect(inTime.json.message).toContain('the lapse of 2019-10-16 is undone');
+    expect(stateOf(w, 'B-late')).toEqual({ status: 'active', anniversary_on: '2020-09-15', pending_invoice: null, lapsed_on: null });
+    const events = (await api.call('GET', '/api/events?limit=500')).json.events.slice(eventsBefore) as { type: string; data: Record<string, unknown> }[];
+    expect(events.map((event) => event.type)).toEqual(['subscription.renewed', 'invoice.paid']);
+    expect(events[0]!.data).toMatchObject({ subscription: 'B-late', anniversary: '2019-09-15', undoesLapseOf: '2019-10-16', newAnniversary: '2020-09-15' });
+    expect(events[1]!.data).toMatchObject({ invoice: { number: late, status: 'paid' } });
+    const again = await api.call('POST', `/api/invoices/${late}/confirm`, { body: { asOf: '2019-10-14' } });
+    expect(again.json.rule).toBe('R12');
   });
 
   it('the manual gateway: renewed on 2019-10-10, confirmed on 2019-10-20 or 2019-10-16 is refused, on 2019-10-15 accepted', async () => {

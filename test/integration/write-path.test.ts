@@ -159,6 +159,36 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
     await expect(confirmPayment(operator, voided!.number, today)).rejects.toMatchObject({ rule: expect.any(String) });
   });
 
+  it('an invoice the lapse voided, paid inside the window: two confirmations at once renew once and undo the lapse', async () => {
+    const { store, deps, operator } = await start();
+    const anniversary = addDays(today, -40);
+    await seed(store, [{ id: 'S-paid-late', anniversary, method: 'bank_transfer' }]);
+    const invoice = await store.transaction(async (tx) => {
+      const row = await createInvoice(tx, { subscriptionId: 'S-paid-late', anniversary, purpose: 'auto-renew', offer: 'action_pack', amountMinor: 100, currency: 'USD', method: 'bank_transfer', renewsTo: addDays(anniversary, 365), issuedOn: anniversary, at: now() });
+      await tx.run(sql`UPDATE subscriptions SET pending_invoice = ${row.number} WHERE id = 'S-paid-late'`);
+      return row;
+    });
+    expect(await processLapse(deps, { subscription: 'S-paid-late', anniversary, foundOn: today }, 'l1')).toBe('lapsed');
+    expect(await store.get(sql`SELECT status FROM invoices WHERE number = ${invoice.number}`)).toEqual({ status: 'void' });
+
+    const paidOn = addDays(anniversary, 20);
+    const results = await Promise.allSettled([confirmPayment(operator, invoice.number, paidOn), confirmPayment(operator, invoice.number, paidOn)]);
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(await store.get(sql`SELECT status, anniversary_on, lapsed_on, pending_invoice FROM subscriptions WHERE id = 'S-paid-late'`)).toEqual({
+      status: 'active',
+      anniversary_on: invoice.renews_to,
+      lapsed_on: null,
+      pending_invoice: null,
+    });
+    expect(await store.get(sql`SELECT status, paid_on, failure_reason FROM invoices WHERE number = ${invoice.number}`)).toEqual({ status: 'paid', paid_on: paidOn, failure_reason: null });
+    expect(await store.all(sql`SELECT type FROM events WHERE subscription_id = 'S-paid-late' AND type <> 'notice.sent' ORDER BY id`)).toEqual([
+      { type: 'subscription.lapsed' },
+      { type: 'invoice.voided' },
+      { type: 'subscription.renewed' },
+      { type: 'invoice.paid' },
+    ]);
+  });
+
   /** A gateway whose answer waits for `release()`: what another transaction does meanwhile is the race. */
   function createPausedGateway(answer: ChargeResult): { gateway: PaymentGateway; isCharging: Promise<void>; release: () => void } {
     let release!: () => void;

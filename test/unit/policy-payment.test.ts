@@ -45,14 +45,23 @@ describe('checkPaymentConfirmation (R5: a renewal is paid by A + 30, whatever ra
     expect(checkPaymentConfirmation(subscription, partner, invoice, asOf)).toEqual({ ok: false, rule: 'R5', reason: tooLate(asOf) });
   });
 
-  it('refuses an invoice voided by the lapse, naming R5 and the lapse day', () => {
+  describe('an invoice the lapse voided (its payment confirmed after the lapse job ran)', () => {
     const lapsed = { ...bankTransfer, status: 'lapsed' as const, lapsedOn: '2019-10-16', pendingInvoice: null };
     const voided = buildInvoice({ status: 'void', failureReason: voidReasons.lapsed });
-    expect(checkPaymentConfirmation(lapsed, partner, voided, '2019-10-14')).toEqual({
-      ok: false,
-      rule: 'R5',
-      reason:
-        'invoice INV-2019-000001 was voided when S-1 lapsed on 2019-10-16, unpaid: the renewal window of anniversary 2019-09-15 ran from 2019-09-16 to 2019-10-15 (the last day to pay); S-1 lapsed on 2019-10-16',
+    const voidedUnpaid =
+      'invoice INV-2019-000001 was voided when S-1 lapsed on 2019-10-16, unpaid: the renewal window of anniversary 2019-09-15 ran from 2019-09-16 to 2019-10-15 (the last day to pay); S-1 lapsed on 2019-10-16';
+
+    it.each(['2019-09-15', '2019-10-14', '2019-10-15'])('paid on %s, inside the window: renews and undoes the lapse', (asOf) => {
+      expect(checkPaymentConfirmation(lapsed, partner, voided, asOf)).toEqual({ ok: true, outcome: 'renewed', newAnniversary: '2020-09-15', undoesLapseOf: '2019-10-16' });
+    });
+
+    it.each([
+      { name: 'paid on A + 31', subscription: lapsed, invoice: voided, asOf: '2019-10-16', rule: 'R5', reason: voidedUnpaid },
+      { name: 'paid before it was issued', subscription: lapsed, invoice: buildInvoice({ status: 'void', failureReason: voidReasons.lapsed, issuedOn: '2019-09-20' }), asOf: '2019-09-18', rule: 'R12', reason: 'invoice INV-2019-000001 was issued on 2019-09-20: a payment cannot arrive before it, on 2019-09-18' },
+      { name: 'after a reactivation started a new cycle', subscription: { ...lapsed, status: 'active' as const, anniversaryOn: '2020-09-15', lapsedOn: null }, invoice: voided, asOf: '2019-10-14', rule: 'R6', reason: 'invoice INV-2019-000001 renews cycle 2019-09-15, which lapsed on 2019-10-16; S-1 is now in cycle 2020-09-15' },
+      { name: 'while a reactivation invoice is pending', subscription: { ...lapsed, pendingInvoice: 'INV-2020-000009' }, invoice: voided, asOf: '2019-10-14', rule: 'R7', reason: 'invoice INV-2019-000001 was paid in time, but S-1 has had invoice INV-2020-000009 pending since its lapse: one payment renews a cycle' },
+    ])('refuses it $name', ({ subscription, invoice, asOf, rule, reason }) => {
+      expect(checkPaymentConfirmation(subscription, partner, invoice, asOf)).toEqual({ ok: false, rule, reason });
     });
   });
 

@@ -74,7 +74,7 @@ describe('findStanding: what a person means', () => {
     expect(findStanding(lapsed, partner, '2020-08-01')).toMatchObject({ status: 'lapsed', summary: 'lapsed since 2020-04-10' });
   });
 
-  it('a pending invoice: the last day to pay, then that it can no longer be confirmed', () => {
+  it('a pending invoice: the last day to pay, then that only a payment made by then counts', () => {
     const pending = { ...subscription, pendingInvoice: 'INV-2019-000001' };
     expect(findStanding(pending, partner, '2019-09-20')).toEqual({
       status: 'renewal-window',
@@ -83,7 +83,7 @@ describe('findStanding: what a person means', () => {
       payBy: '2019-10-15',
     });
     expect(findStanding(pending, partner, '2019-10-16').summary).toBe(
-      'lapsed since 2019-10-16 (the lapse is not processed yet); invoice INV-2019-000001 was not paid by 2019-10-15 and can no longer be confirmed',
+      'lapsed since 2019-10-16 (the lapse is not processed yet); invoice INV-2019-000001 counts only if it was paid by 2019-10-15',
     );
   });
 
@@ -100,7 +100,7 @@ describe('findStanding: what a person means', () => {
   it('a pending reactivation is payable until the exception\'s deadline', () => {
     const lapsed = buildCompetency({ anniversaryOn: '2020-03-10', status: 'lapsed', lapsedOn: '2020-04-10', pendingInvoice: 'INV-2020-000009' });
     expect(findStanding(lapsed, partner, '2020-06-30')).toMatchObject({ summary: 'lapsed since 2020-04-10; invoice INV-2020-000009 awaits payment, last day to pay 2020-06-30', payBy: '2020-06-30' });
-    expect(findStanding(lapsed, partner, '2020-07-01').summary).toBe('lapsed since 2020-04-10; invoice INV-2020-000009 was not paid by 2020-06-30 and can no longer be confirmed');
+    expect(findStanding(lapsed, partner, '2020-07-01').summary).toBe('lapsed since 2020-04-10; invoice INV-2020-000009 counts only if it was paid by 2020-06-30');
   });
 });
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { CronExpressionParser } from 'cron-parser';
 import { isTimeZone } from './policy/dates.js';
 import { redactUrl, rememberSecrets, secretsOfUrl } from './redact.js';
 
@@ -96,6 +97,19 @@ function readInstructions(value: string | null): string | null {
   return value === null ? null : value.replace(/\\n/g, '\n');
 }
 
+/** pino's levels, and `silent`. */
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Why cron-parser (BullMQ's) refuses a pattern, or null when it takes it. */
+function findCronProblem(pattern: string, timeZone: string): string | null {
+  try {
+    CronExpressionParser.parse(pattern, { tz: timeZone });
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** A bootstrap token anyone could guess would make every named token's role moot. */
 export const minAdminTokenLength = 24;
 
@@ -159,6 +173,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const scanCron = text('SCAN_CRON') ?? '0 6 * * *';
   const cronFields = scanCron.split(/\s+/).length;
   if (cronFields < 5 || cronFields > 6) problems.push(`SCAN_CRON=${scanCron}: expected a cron pattern of 5 or 6 fields, e.g. "0 6 * * *"`);
+  else {
+    // The parser BullMQ schedules with: a pattern it refuses would otherwise stop the daemon after Redis started, naming no variable.
+    const cronProblem = findCronProblem(scanCron, isTimeZone(timeZone) ? timeZone : 'UTC');
+    if (cronProblem) problems.push(`SCAN_CRON=${scanCron}: ${cronProblem}, e.g. "0 6 * * *"`);
+  }
   const paymentGateway = (text('PAYMENT_GATEWAY') ?? 'manual') as PaymentGatewayName;
   if (!['manual', 'test', 'webhook'].includes(paymentGateway)) {
     problems.push(`PAYMENT_GATEWAY=${paymentGateway}: expected manual, test or webhook`);
@@ -189,6 +208,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push(`ADMIN_TOKEN: ${adminTokenLength} characters, at least ${minAdminTokenLength} (e.g. openssl rand -base64 32)`);
   }
   if (!isLoopback && !adminToken) problems.push(`ADMIN_HOST=${adminHost}: listening beyond loopback needs ADMIN_TOKEN`);
+
+  const readLogLevel = (): string => {
+    const value = text('LOG_LEVEL') ?? 'info';
+    if (!logLevels.includes(value)) problems.push(`LOG_LEVEL=${value}: expected one of ${logLevels.join(', ')}`);
+    return value;
+  };
 
   const dataDir = path.resolve(text('LIFECYCLE_DATA_DIR') ?? 'data');
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
@@ -226,7 +251,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     eventsWebhookSecret,
     httpConnectTimeoutMs: integer('HTTP_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     httpTimeoutMs: integer('HTTP_TIMEOUT_MS', 15_000, 100, 600_000),
-    logLevel: text('LOG_LEVEL') ?? 'info',
+    logLevel: readLogLevel(),
   };
   // Even a configuration refused: its secrets must not show in what follows (error lines, logs).
   rememberSecrets(secretValuesOf(env));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -100,12 +100,17 @@ describe('the daemon on its embedded defaults, driven through the CLI', () => {
 
   it('refuses to start with bad configuration, one line per problem', async () => {
     const dataDir = tempDir();
-    const result = await runLifecycle(['start'], { dataDir, env: { LIFECYCLE_TZ: 'Mars/Olympus', PAYMENT_GATEWAY: 'cash' } });
+    const env = { LIFECYCLE_TZ: 'Mars/Olympus', PAYMENT_GATEWAY: 'cash', SCAN_CRON: '99 6 * * *', LOG_LEVEL: 'loud' };
+    const result = await runLifecycle(['start'], { dataDir, env });
     expect(result.status).toBe(1);
     expect(errorLines(result.stderr)).toEqual([
       expect.stringContaining('LIFECYCLE_TZ=Mars/Olympus: not an IANA time zone name'),
+      expect.stringContaining('SCAN_CRON=99 6 * * *: Constraint error, got value 99 expected range 0-59'),
       expect.stringContaining('PAYMENT_GATEWAY=cash: expected manual, test or webhook'),
+      expect.stringContaining('LOG_LEVEL=loud: expected one of fatal, error, warn, info, debug, trace, silent'),
     ]);
+    // Refused before anything started: no private Redis, no database in the data dir.
+    expect(readdirSync(dataDir)).toEqual([]);
   });
 
   it('says how to fix a missing redis-server', async () => {

@@ -19,7 +19,7 @@ export interface ChargeAfterChange {
  * (findChangeWhileCharging): the invoice tells what happened to the money, the subscription is left
  * as the change left it. Paid: the invoice is paid and an `invoice.paid` event and an audit entry
  * say that a refund is due (the gateway took it; only the billing system can give it back).
- * Pending: the invoice is voided, nothing was taken. Failed: recorded as failed.
+ * Pending: the invoice is voided (an `invoice.voided` event), nothing was taken. Failed: recorded as failed.
  */
 export async function settleChargeAfterChange(
   tx: Executor,
@@ -45,7 +45,19 @@ export async function settleChargeAfterChange(
       charge.status === 'pending'
         ? { status: 'void' as const, failureReason: voidReasons.changedWhileCharging, gatewayRef: charge.reference, at }
         : { status: 'failed' as const, failureReason: charge.reason, at };
-    await settlePendingInvoice(tx, invoice.number, settled);
+    const isVoided = (await settlePendingInvoice(tx, invoice.number, settled)) && settled.status === 'void';
+    // The gateway was asked for it (a webhook gateway answered pending): a billing system must learn it is void.
+    if (isVoided) {
+      await recordEvent(tx, {
+        type: 'invoice.voided',
+        at,
+        subscription: subscription.id,
+        partner: subscription.partnerId,
+        anniversary: subscription.anniversaryOn,
+        detail: { reason: voidReasons.changedWhileCharging, action: options.action },
+        invoice: await findInvoice(tx, invoice.number),
+      });
+    }
   }
   const isRefundDue = charge.status === 'paid';
   const why = `${subscription.id} changed while invoice ${invoice.number} was charged: ${change.description}`;

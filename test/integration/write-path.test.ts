@@ -238,6 +238,11 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
     const paid = await store.all<{ subscription_id: string; data: string }>(sql`SELECT subscription_id, data FROM events WHERE type = 'invoice.paid'`);
     expect(paid.map((row) => [row.subscription_id, JSON.parse(row.data).refundDue])).toEqual([['S-card', 'it was cancelled meanwhile (on 2019-09-20)']]);
     expect(await count(store, sql`SELECT COUNT(*) AS n FROM events WHERE type IN ('subscription.renewed', 'subscription.renewal_pending')`)).toBe(0);
+    // The gateway was asked for the pending one: the billing system learns that it is void.
+    const voided = await store.all<{ subscription_id: string; data: string }>(sql`SELECT subscription_id, data FROM events WHERE type = 'invoice.voided'`);
+    expect(voided.map((row) => [row.subscription_id, JSON.parse(row.data).reason, JSON.parse(row.data).invoice.status])).toEqual([
+      ['S-bank', 'the subscription changed while it was charged', 'void'],
+    ]);
     expect(await count(store, sql`SELECT COUNT(*) AS n FROM notices`)).toBe(0); // no receipt, no invoice to pay
   });
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { isTimeZone } from './policy/dates.js';
 import { redactUrl, rememberSecrets, secretsOfUrl } from './redact.js';
 
@@ -209,6 +210,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (!isLoopback && !adminToken) problems.push(`ADMIN_HOST=${adminHost}: listening beyond loopback needs ADMIN_TOKEN`);
 
+  // Without an address nodemailer would send every notice from the null sender `<>`, as a bounce is.
+  const readMailFrom = (): string => {
+    const value = text('MAIL_FROM') ?? 'Partner Program <no-reply@membership-lifecycle.local>';
+    const addresses = addressparser(value, { flatten: true });
+    if (addresses.length !== 1 || !/^[^\s@]+@[^\s@]+$/.test(addresses[0]!.address)) {
+      problems.push(`MAIL_FROM=${value}: expected one address, e.g. "Partner Program <no-reply@example.com>"`);
+    }
+    return value;
+  };
   const readLogLevel = (): string => {
     const value = text('LOG_LEVEL') ?? 'info';
     if (!logLevels.includes(value)) problems.push(`LOG_LEVEL=${value}: expected one of ${logLevels.join(', ')}`);
@@ -226,7 +236,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     smtpMaxPerSecond: smtpMax === null ? null : integer('SMTP_MAX_PER_SECOND', 0, 1, 100_000),
     smtpMaxConnections: integer('SMTP_MAX_CONNECTIONS', 5, 1, 100),
-    mailFrom: text('MAIL_FROM') ?? 'Partner Program <no-reply@membership-lifecycle.local>',
+    mailFrom: readMailFrom(),
     mailDomain,
     renewUrl: url('RENEW_URL', ['http:', 'https:']) ?? 'https://partner.microsoft.com/dashboard/account/v3/membership/offers',
     supportUrl: url('SUPPORT_URL', ['http:', 'https:']) ?? 'https://partner.microsoft.com/support',

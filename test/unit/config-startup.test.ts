@@ -22,3 +22,13 @@ describe('SCAN_CRON and LOG_LEVEL are checked with the rest of the configuration
     ]);
   });
 });
+
+describe('MAIL_FROM', () => {
+  it.each(['Partner Program <no-reply@partners.example.com>', 'lifecycle@localhost', '"Renewals, Partner Program" <renewals@example.com>'])('%s is accepted', (from) => {
+    expect(readProblems({ MAIL_FROM: from })).toEqual([]);
+  });
+
+  it.each(['Partner Program', 'Partner Program <no-reply>', 'a@example.com, b@example.com'])('%s, not one address, is one problem', (from) => {
+    expect(readProblems({ MAIL_FROM: from })).toEqual([`MAIL_FROM=${from}: expected one address, e.g. "Partner Program <no-reply@example.com>"`]);
+  });
+});

@@ -38,7 +38,8 @@ export async function readEventPage(
  * writes one transaction at a time: never). Every id up to the sequence's last value was taken by
  * a transaction in flight at the snapshot taken after it, or one ended before; once those have ended
  * (waited for up to `settleMs`), all of them are final. Otherwise only the unbroken run of ids
- * after the cursor is: a missing id may belong to an open transaction.
+ * after the cursor is: a missing id may belong to an open transaction. (Every event is inserted
+ * after an earlier write of its transaction, so its transaction has an xid when it takes the id.)
  */
 async function findSettledEventId(ex: Executor, afterId: number, settleMs: number): Promise<number> {
   // The sequence's last value, or the largest id when rows came with theirs (`db copy` sets the sequence past them, unused).

@@ -94,7 +94,7 @@ export async function processAutoRenew(deps: JobDeps, data: ActionJobData, jobId
     const fresh = current!; // the same cycle: its latest state, not the one read before the charge
     if (charge.status === 'failed') {
       await settleInvoice(tx, invoice.number, { status: 'failed', failureReason: charge.reason, at });
-      return finishFailure(deps, tx, subscription, partner, charge.reason, charge.message, invoice.number, jobId);
+      return finishFailure(deps, tx, fresh, partner, charge.reason, charge.message, invoice.number, jobId);
     }
     const isPaid = charge.status === 'paid';
     await settleInvoice(tx, invoice.number, { status: isPaid ? 'paid' : 'pending', paidOn: isPaid ? today : null, gatewayRef: charge.reference, at });

@@ -246,6 +246,21 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
     expect(await count(store, sql`SELECT COUNT(*) AS n FROM notices`)).toBe(0); // no receipt, no invoice to pay
   });
 
+  it('a declined auto-renewal keeps what other jobs recorded while it was charged (a catch-up reminder sent meanwhile)', async () => {
+    const { store, deps } = await start();
+    const anniversary = addDays(today, -25); // a catch-up day: auto-renew and remind-after both due
+    await seed(store, [{ id: 'S-declined', anniversary, method: 'credit_card' }]);
+    const job = { subscription: 'S-declined', anniversary, foundOn: today };
+    const paused = createPausedGateway({ status: 'failed', reason: 'declined', message: 'card declined' });
+    const renewal = processAutoRenew({ ...deps, gateway: paused.gateway }, job, 'a-1');
+    await paused.isCharging;
+    expect(await processReminder(deps, 'remind-after', job, 'r-1')).toBe('sent');
+    paused.release();
+    expect(await renewal).toBe('failed:declined');
+    // auto-renew (2) and remind-after (4): the reminder's mark is not overwritten by the state read before the charge.
+    expect(await store.get(sql`SELECT done_mask FROM subscriptions WHERE id = 'S-declined'`)).toEqual({ done_mask: 6 });
+  });
+
   it("an operator's renewal charged while another operator cancels is refused, its payment flagged for a refund", async () => {
     const { store, operator } = await start();
     await seed(store, [{ id: 'S-manual', anniversary: addDays(today, -5), method: 'credit_card' }]);

@@ -83,6 +83,19 @@ export function redactUrl(value: string): string {
   }
 }
 
+/**
+ * Where an outbound request goes, for messages: scheme, host and path. User-info, query and
+ * fragment are dropped, as a key may ride in any of them (`?api_key=…`).
+ */
+export function describeEndpoint(value: string): string {
+  try {
+    const url = new URL(value);
+    return redact(`${url.protocol}//${url.host}${url.pathname}`);
+  } catch {
+    return redactUrl(value);
+  }
+}
+
 /** An error's message (and stack) redacted in place, so whoever stores or shows it next sees no secret. */
 export function redactError<T>(error: T): T {
   if (error instanceof Error) {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { OutboundHttpError, postJson } from '../http/post-json.js';
-import { redactUrl } from '../redact.js';
+import { describeEndpoint } from '../redact.js';
 import type { Payment } from '../policy/types.js';
 
 export interface ChargeRequest {
@@ -74,7 +74,7 @@ const defaultLimits: WebhookLimits = { connectTimeoutMs: 5_000, timeoutMs: 15_00
  * signed body carries the card token), an answer over the size bound or another 4xx is permanent.
  */
 export function createWebhookGateway(url: string, secret: string, limits: WebhookLimits = defaultLimits): PaymentGateway {
-  const where = redactUrl(url);
+  const where = describeEndpoint(url);
   return {
     name: 'webhook',
     async charge(request) {

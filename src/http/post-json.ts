@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { redactUrl } from '../redact.js';
+import { describeEndpoint } from '../redact.js';
 
 /**
  * One POST of a JSON body to a webhook (payments now, events later), hardened (SPEC §9):
@@ -44,7 +44,7 @@ export function postJson(url: string, body: string, options: PostJsonOptions): P
   // node:http would turn user-info into an Authorization header for whoever answers: never sent.
   target.username = '';
   target.password = '';
-  const where = redactUrl(`${target.origin}${target.pathname}`);
+  const where = describeEndpoint(url);
   const maxBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
   const client = target.protocol === 'https:' ? https : http;
   return new Promise<JsonPostAnswer>((resolve, reject) => {

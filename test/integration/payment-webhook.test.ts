@@ -182,4 +182,16 @@ describe('webhook payment gateway: hostile answers (SPEC §9)', () => {
     expect(error.message).toMatch(/answered 503/);
     expect(error.message).not.toContain('hunter2-SECRET');
   });
+
+  it('never puts the query string of the URL (where a key may ride) in a failure reason', async () => {
+    const down = await startRawEndpoint((_req, res) => res.writeHead(503).end());
+    closers.push(down.close);
+    const error = (await createWebhookGateway(`${down.url}?api_key=key-SECRET-42#frag`, secret, limits).charge(request).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(`payment webhook ${down.url} answered 503; will retry`);
+    const refused = await startRawEndpoint((_req, res) => res.writeHead(404).end());
+    closers.push(refused.close);
+    const permanent = (await createWebhookGateway(`${refused.url}?api_key=key-SECRET-42`, secret, limits).charge(request).catch((e: unknown) => e)) as Error;
+    expect(permanent).toBeInstanceOf(PermanentError);
+    expect(permanent.message).not.toContain('SECRET');
+  });
 });

@@ -322,6 +322,17 @@ export async function confirmPayment(deps: OperatorDeps, number: string, asOf: s
       ? await settleInvoiceVoidedByLapse(tx, number, { paidOn: asOf, at })
       : await settlePendingInvoice(tx, number, { status: 'paid', paidOn: asOf, at });
     if (!isSettled) throw new RefusedError('R7', `invoice ${number} is no longer ${grant.undoesLapseOf ? 'void' : 'pending'}`);
+    if (grant.voidsInvoice && (await settlePendingInvoice(tx, grant.voidsInvoice, { status: 'void', failureReason: voidReasons.renewalPaidInTime, at }))) {
+      await recordEvent(tx, {
+        type: 'invoice.voided',
+        at,
+        subscription: subscription.id,
+        partner: partner.id,
+        anniversary: subscription.anniversaryOn,
+        detail: { reason: voidReasons.renewalPaidInTime },
+        invoice: await findInvoice(tx, grant.voidsInvoice),
+      });
+    }
     const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf, grant.undoesLapseOf);
     const undone = grant.undoesLapseOf ? ` (paid in time: the lapse of ${grant.undoesLapseOf} is undone)` : '';
     return {

@@ -22,6 +22,7 @@ export const voidReasons = {
   cancelled: 'cancelled',
   cycleRestarted: 'cycle restarted by import',
   changedWhileCharging: 'the subscription changed while it was charged',
+  renewalPaidInTime: 'the renewal it replaced was paid in time',
 } as const;
 
 /** What changed a subscription between the charge's decision and its answer (see findChangeWhileCharging). */
@@ -56,6 +57,8 @@ export interface PaymentGrant {
   newAnniversary: IsoDate;
   /** The lapse this payment undoes: the invoice was paid inside the window, confirmed after the lapse job ran. */
   undoesLapseOf?: IsoDate;
+  /** A reactivation invoice issued since the lapse, no longer needed: to be voided with the payment. */
+  voidsInvoice?: string;
 }
 
 /** The sentence that says a cycle's window and lapse day, for every R5 refusal of a payment. */
@@ -95,10 +98,9 @@ function checkPaymentAfterLapse(subscription: Subscription, invoice: InvoiceFact
     const now = subscription.status === 'cancelled' ? 'cancelled' : subscription.anniversaryOn !== invoice.anniversaryOn ? `in cycle ${subscription.anniversaryOn}` : subscription.status;
     return refuse('R6', `invoice ${invoice.number} renews cycle ${invoice.anniversaryOn}, which lapsed on ${lapsesOn}; ${subscription.id} is now ${now}`);
   }
-  if (subscription.pendingInvoice) {
-    return refuse('R7', `invoice ${invoice.number} was paid in time, but ${subscription.id} has had invoice ${subscription.pendingInvoice} pending since its lapse: one payment renews a cycle`);
-  }
-  return { ok: true, outcome: 'renewed', newAnniversary: invoice.renewsTo, undoesLapseOf: subscription.lapsedOn ?? lapsesOn };
+  // Only a reactivation can be pending after a lapse; the renewal paid in time makes it moot.
+  const voidsInvoice = subscription.pendingInvoice ? { voidsInvoice: subscription.pendingInvoice } : {};
+  return { ok: true, outcome: 'renewed', newAnniversary: invoice.renewsTo, undoesLapseOf: subscription.lapsedOn ?? lapsesOn, ...voidsInvoice };
 }
 
 /**

@@ -51,13 +51,22 @@ describe('a reactivation waiting for its payment is not issued twice (R7, R14)',
     const events = w.store.connection.prepare("SELECT type FROM events WHERE subscription_id = 'RP-2' ORDER BY id").pluck().all();
     expect(events).toEqual(['subscription.renewal_pending', 'invoice.voided', 'subscription.renewal_pending']);
 
-    // The lapse job keeps the reactivation's invoice; the voided renewal stays refused.
+    // The lapse job keeps the reactivation's invoice; the voided renewal counts only if paid by A + 30.
     w.today = '2020-04-12';
     const runtime = await w.startRuntime();
     await runScan(runtime.deps, { trigger: 'operator', asOf: w.today });
     await waitUntilIdle(runtime.queues.actions);
     expect(pendingOf(w, 'RP-2')).toBe(reactivation.invoice);
-    await expect(confirmPayment(operator, renewal.invoice!, '2020-03-25')).rejects.toMatchObject({ rule: 'R5' });
+    await expect(confirmPayment(operator, renewal.invoice!, '2020-04-10')).rejects.toMatchObject({ rule: 'R5' });
+    // Paid on 2020-03-25 after all (confirmed late): the renewal counts and the reactivation's invoice is voided.
+    const inTime = await confirmPayment(operator, renewal.invoice!, '2020-03-25');
+    expect(inTime).toMatchObject({ outcome: 'renewed', newAnniversary: renewal.newAnniversary });
+    expect(pendingOf(w, 'RP-2')).toBeNull();
+    expect(invoices(w, 'RP-2').map((i) => `${i.number === renewal.invoice ? 'renewal' : 'reactivation'} ${i.status} ${i.failure_reason ?? ''}`.trim())).toEqual([
+      'renewal paid',
+      'reactivation void the renewal it replaced was paid in time',
+    ]);
+    await expect(confirmPayment(operator, reactivation.invoice!, '2020-04-12')).rejects.toMatchObject({ rule: 'R12' });
   });
 });
 

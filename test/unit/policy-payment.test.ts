@@ -55,11 +55,20 @@ describe('checkPaymentConfirmation (R5: a renewal is paid by A + 30, whatever ra
       expect(checkPaymentConfirmation(lapsed, partner, voided, asOf)).toEqual({ ok: true, outcome: 'renewed', newAnniversary: '2020-09-15', undoesLapseOf: '2019-10-16' });
     });
 
+    it('paid in time while a reactivation invoice waits: renews, and that invoice is to be voided', () => {
+      expect(checkPaymentConfirmation({ ...lapsed, pendingInvoice: 'INV-2020-000009' }, partner, voided, '2019-10-14')).toEqual({
+        ok: true,
+        outcome: 'renewed',
+        newAnniversary: '2020-09-15',
+        undoesLapseOf: '2019-10-16',
+        voidsInvoice: 'INV-2020-000009',
+      });
+    });
+
     it.each([
       { name: 'paid on A + 31', subscription: lapsed, invoice: voided, asOf: '2019-10-16', rule: 'R5', reason: voidedUnpaid },
       { name: 'paid before it was issued', subscription: lapsed, invoice: buildInvoice({ status: 'void', failureReason: voidReasons.lapsed, issuedOn: '2019-09-20' }), asOf: '2019-09-18', rule: 'R12', reason: 'invoice INV-2019-000001 was issued on 2019-09-20: a payment cannot arrive before it, on 2019-09-18' },
       { name: 'after a reactivation started a new cycle', subscription: { ...lapsed, status: 'active' as const, anniversaryOn: '2020-09-15', lapsedOn: null }, invoice: voided, asOf: '2019-10-14', rule: 'R6', reason: 'invoice INV-2019-000001 renews cycle 2019-09-15, which lapsed on 2019-10-16; S-1 is now in cycle 2020-09-15' },
-      { name: 'while a reactivation invoice is pending', subscription: { ...lapsed, pendingInvoice: 'INV-2020-000009' }, invoice: voided, asOf: '2019-10-14', rule: 'R7', reason: 'invoice INV-2019-000001 was paid in time, but S-1 has had invoice INV-2020-000009 pending since its lapse: one payment renews a cycle' },
     ])('refuses it $name', ({ subscription, invoice, asOf, rule, reason }) => {
       expect(checkPaymentConfirmation(subscription, partner, invoice, asOf)).toEqual({ ok: false, rule, reason });
     });

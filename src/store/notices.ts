@@ -27,6 +27,8 @@ export interface NoticeRow {
   status: 'pending' | 'sent' | 'undeliverable';
   attempts: number;
   sent_at: string | null;
+  /** While pending, the end of the claim of the delivery handing it to SMTP (claimNoticeAttempt). */
+  claimed_until: string | null;
 }
 
 /**
@@ -63,18 +65,28 @@ export async function findAutoRenewNoticeId(ex: Executor, subscriptionId: string
 }
 
 /**
- * Counts one more attempt at a pending notice and returns it (`attempts` already counted), in
- * one statement; null when it is not pending (sent, undeliverable) or unknown: findNotice tells.
+ * Claims a pending notice for one delivery until `claimedUntil`, counting one more attempt, and
+ * returns it (`attempts` already counted), in one statement; null when it is not pending (sent,
+ * undeliverable), unknown, or claimed by another delivery that has not let go and whose claim has
+ * not run out: findNotice tells. The condition decides on both backends (on PostgreSQL a second
+ * claim waits for the first's row lock, then finds it claimed), so a job run again while its
+ * first run still hands the notice to SMTP (a stalled job) does not send it a second time.
  * Prepared (one per delivery), so it names NoticeRow's columns rather than `*`.
  */
-export async function claimNoticeAttempt(ex: Executor, messageId: string): Promise<NoticeRow | null> {
+export async function claimNoticeAttempt(ex: Executor, messageId: string, at: Date, claimedUntil: Date): Promise<NoticeRow | null> {
   return (
     (await ex.get<NoticeRow>(
       prepared(sql`
-        UPDATE notices SET attempts = attempts + 1 WHERE message_id = ${messageId} AND status = 'pending'
-        RETURNING id, message_id, subscription_id, kind, anniversary_on, locale, recipients, data, status, attempts, sent_at`),
+        UPDATE notices SET attempts = attempts + 1, claimed_until = ${claimedUntil.toISOString()}
+        WHERE message_id = ${messageId} AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ${at.toISOString()})
+        RETURNING id, message_id, subscription_id, kind, anniversary_on, locale, recipients, data, status, attempts, sent_at, claimed_until`),
     )) ?? null
   );
+}
+
+/** A delivery whose hand-off failed lets go of its claim (only its own: one that ran out may be another's now). */
+export async function releaseNoticeClaim(ex: Executor, notice: NoticeRow): Promise<void> {
+  await ex.run(sql`UPDATE notices SET claimed_until = NULL WHERE id = ${notice.id} AND status = 'pending' AND claimed_until = ${notice.claimed_until}`);
 }
 
 /** Pending → sent; false when another delivery marked it first (the condition decides on both backends). */

@@ -164,6 +164,11 @@ export const notices = pgTable(
     attempts: integer('attempts').notNull().default(0),
     sentAt: text('sent_at'),
     createdAt: text('created_at').notNull(),
+    /**
+     * While pending: the instant until which one delivery holds it, between its claim and the
+     * 'sent' mark (a job run again while the first run still sends waits for it).
+     */
+    claimedUntil: text('claimed_until'),
   },
   (t) => [index('notices_subscription_idx').on(t.subscriptionId), index('notices_status_idx').on(t.status)],
 );

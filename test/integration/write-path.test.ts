@@ -42,6 +42,7 @@ const config = {
   timeZone: 'UTC',
   eventsWebhookUrl: 'https://hooks.example/lifecycle',
   jobBackoffMs: 10,
+  jobLockMs: 30_000,
 } as unknown as Readonly<Config>;
 
 async function seed(ex: Executor, subscriptions: { id: string; anniversary: string; method: 'credit_card' | 'bank_transfer' | null }[]): Promise<void> {
@@ -113,7 +114,7 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
   });
 
   it('two runs of the same job at once take effect once: lapse, reminder, auto-renewal', async () => {
-    const { store, deps } = await start();
+    const { store, deps, sent } = await start();
     await seed(store, [
       { id: 'S-lapse', anniversary: addDays(today, -31), method: null },
       { id: 'S-remind', anniversary: addDays(today, 10), method: null },
@@ -123,21 +124,80 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
     const lapse = job('S-lapse', addDays(today, -31));
     const remind = job('S-remind', addDays(today, 10));
     const renew = job('S-renew', today);
-    const outcomes = await Promise.all([
-      processLapse(deps, lapse, 'l1'),
-      processLapse(deps, lapse, 'l2'),
-      processReminder(deps, 'remind-before', remind, 'r1'),
-      processReminder(deps, 'remind-before', remind, 'r2'),
-      processAutoRenew(deps, renew, 'a1'),
-      processAutoRenew(deps, renew, 'a2'),
-    ]);
+    const runs = [
+      () => processLapse(deps, lapse, 'l1'),
+      () => processLapse(deps, lapse, 'l2'),
+      () => processReminder(deps, 'remind-before', remind, 'r1'),
+      () => processReminder(deps, 'remind-before', remind, 'r2'),
+      () => processAutoRenew(deps, renew, 'a1'),
+      () => processAutoRenew(deps, renew, 'a2'),
+    ];
+    // A run that finds its notice being handed to SMTP by the other throws to be retried; its retry takes no effect either.
+    const outcomes = await Promise.all(
+      runs.map((run) => run().catch((error: Error) => (/is being handed to SMTP by another delivery/.test(error.message) ? run() : Promise.reject(error)))),
+    );
     expect(outcomes).toEqual(['lapsed', 'lapsed', 'sent', 'sent', 'renewed', 'renewed']);
+    expect(sent).toHaveLength(3);
+    expect(new Set(sent).size).toBe(3);
     expect(await store.all(sql`SELECT event FROM audit_events ORDER BY event`)).toEqual([{ event: 'auto-renewed' }, { event: 'lapsed' }]);
     expect(await count(store, sql`SELECT COUNT(*) AS n FROM notices`)).toBe(3);
     expect(await count(store, sql`SELECT COUNT(*) AS n FROM invoices`)).toBe(1);
     const { renews_to: renewsTo } = (await store.get<{ renews_to: string }>(sql`SELECT renews_to FROM invoices`))!;
     expect(await store.get(sql`SELECT anniversary_on, done_mask FROM subscriptions WHERE id = 'S-renew'`)).toEqual({ anniversary_on: renewsTo, done_mask: 0 });
     expect(await store.all(sql`SELECT outcome FROM actions WHERE subscription_id = 'S-remind'`)).toEqual([{ outcome: 'sent' }]);
+  });
+
+  it('a job run again while its first run is still handing the notice to SMTP (a stalled job) sends it once', async () => {
+    const { store, deps, sent } = await start();
+    await seed(store, [
+      { id: 'S-remind', anniversary: addDays(today, 10), method: null },
+      { id: 'S-lapse', anniversary: addDays(today, -31), method: null },
+    ]);
+    for (const [action, id, anniversary] of [['remind-before', 'S-remind', addDays(today, 10)], ['lapse', 'S-lapse', addDays(today, -31)]] as const) {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const handOffs: (() => void)[] = [];
+      const handedOff = [0, 1].map((i) => new Promise<void>((resolve) => (handOffs[i] = resolve)));
+      let calls = 0;
+      const slow = {
+        ...deps,
+        sendNotice: async (notice: { message_id: string }) => {
+          handOffs[calls++]?.();
+          await released;
+          sent.push(notice.message_id);
+        },
+      } as JobDeps;
+      const data = { subscription: id, anniversary, foundOn: today };
+      const run = (jobId: string) => (action === 'lapse' ? processLapse(slow, data, jobId) : processReminder(slow, action, data, jobId));
+      const first = run(`${action}-1`);
+      await handedOff[0];
+      // The same job taken again by another worker (its lock lost): the notice is being sent, not to be sent again.
+      const again = run(`${action}-2`).then((outcome) => ({ outcome }), (error: Error) => ({ error: error.message }));
+      await Promise.race([again, handedOff[1]]);
+      release();
+      const second = await again;
+      expect(await first).toBe(action === 'lapse' ? 'lapsed' : 'sent');
+      expect(second).toEqual({ error: expect.stringMatching(/is being handed to SMTP by another delivery/) });
+      // Its retry finds the notice sent.
+      expect(await run(`${action}-3`)).toBe(action === 'lapse' ? 'lapsed' : 'sent');
+    }
+    expect(sent).toHaveLength(2);
+    expect(new Set(sent).size).toBe(2);
+    expect(await store.all(sql`SELECT status, attempts FROM notices ORDER BY id`)).toEqual([
+      { status: 'sent', attempts: 1 },
+      { status: 'sent', attempts: 1 },
+    ]);
+  });
+
+  it('a notice whose hand-off failed is free for the next attempt at once', async () => {
+    const { store, deps, sent } = await start();
+    await seed(store, [{ id: 'S-remind', anniversary: addDays(today, 10), method: null }]);
+    const data = { subscription: 'S-remind', anniversary: addDays(today, 10), foundOn: today };
+    const failing = { ...deps, sendNotice: async () => Promise.reject(new Error('421 try later')) } as JobDeps;
+    await expect(processReminder(failing, 'remind-before', data, 'r1')).rejects.toThrow('421 try later');
+    expect(await processReminder(deps, 'remind-before', data, 'r2')).toBe('sent');
+    expect(sent).toHaveLength(1);
+    expect(await store.get(sql`SELECT status, attempts FROM notices`)).toEqual({ status: 'sent', attempts: 2 });
   });
 
   it('two confirmations of one pending invoice pay it once; a cancellation voids the other pending one', async () => {

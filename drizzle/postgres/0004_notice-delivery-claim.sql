@@ -1,0 +1,1 @@
+ALTER TABLE "notices" ADD COLUMN "claimed_until" text COLLATE "C";

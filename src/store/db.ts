@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
@@ -14,7 +13,6 @@ import { tightenDataDir, touchPrivateFile } from '../files.js';
 import { redact, redactError, rememberSecrets, secretsOfUrl } from '../redact.js';
 import type { Store } from './executor.js';
 import { describePostgresUrl, PostgresStore, type PostgresStoreOptions } from './postgres.js';
-import * as schema from './schema.js';
 import { SqliteStore } from './sqlite.js';
 
 /** `src/store` and `dist/store` are both two levels below the package root. */
@@ -50,14 +48,42 @@ export function openStore(file: string, options: OpenStoreOptions = {}): SqliteS
   const sqlite = new Database(file, mode === 'read-only' ? { readonly: true, fileMustExist: true } : { fileMustExist: mode === 'existing' });
   // An import holds the write lock for seconds; daemons wait for it rather than fail.
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
-  const db = drizzle(sqlite, { schema });
   if (mode !== 'read-only') {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
-    migrate(db, { migrationsFolder: migrationsFolders.sqlite });
+    migrateSqlite(sqlite, migrationsFolders.sqlite);
   }
   return new SqliteStore(sqlite);
+}
+
+/**
+ * drizzle's SQLite migrator, applied under the database's write lock: drizzle reads what is
+ * applied before its BEGIN, so two processes opening one file at once (a daemon and `lifecycle
+ * import` after an upgrade) both applied the pending migrations, and the second failed to start
+ * ("index … already exists"). Here a process that finds one pending takes the lock (`BEGIN
+ * IMMEDIATE`, waiting up to the busy timeout), reads again, and applies only what is still
+ * pending; one that finds none takes no lock. The same table and rows as drizzle's.
+ */
+function migrateSqlite(sqlite: Database.Database, migrationsFolder: string): void {
+  const migrations = readMigrationFiles({ migrationsFolder });
+  sqlite.exec('CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)');
+  const readLast = () => Number((sqlite.prepare('SELECT MAX(created_at) AS last FROM "__drizzle_migrations"').get() as { last: number | null }).last ?? -1);
+  const isPending = (last: number) => migrations.some((migration) => last < migration.folderMillis);
+  if (!isPending(readLast())) return;
+  sqlite.exec('BEGIN IMMEDIATE');
+  try {
+    const last = readLast();
+    for (const migration of migrations) {
+      if (last >= migration.folderMillis) continue;
+      for (const statement of migration.sql) sqlite.prepare(statement).run();
+      sqlite.prepare('INSERT INTO "__drizzle_migrations" ("hash", "created_at") VALUES (?, ?)').run(migration.hash, migration.folderMillis);
+    }
+    sqlite.exec('COMMIT');
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    throw error;
+  }
 }
 
 /** Where the data lives: a SQLite file, or a PostgreSQL database (`postgres://` or `postgresql://`). */

@@ -7,7 +7,7 @@ import { findLastEventId, listUndeliveredEvents } from '../store/events.js';
 import { claimLedgerKeys, type ActionEntry } from '../store/ledger.js';
 import { listPendingNotices } from '../store/notices.js';
 import { lockSubscriptions } from '../store/queries.js';
-import { failScanRun, finishScanRun, startScanRun } from '../store/scan-runs.js';
+import { failScanRun, finishScanRun, recordScanHeartbeat, startScanRun } from '../store/scan-runs.js';
 import { PermanentError } from '../errors.js';
 import type { JobDeps } from './deps.js';
 import type { ScanJobData, ScanResult } from './payloads.js';
@@ -59,10 +59,21 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
   // The CLI and the API refuse it first; this guards any other producer.
   const refusal = explainFutureScan(asOf, deps.today());
   if (refusal) throw new PermanentError(refusal);
-  const scanId = await startScanRun(store, asOf, job.trigger, deps.now());
-  if (scanId === null) {
-    return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped: `the daily scan of ${asOf} ran already` };
+  // A daily scan whose heartbeat is older than two job locks died with its process: it may be taken over.
+  const heartbeatMs = deps.config.jobLockMs / 2;
+  const startedAt = deps.now();
+  const scanId = await startScanRun(store, asOf, job.trigger, startedAt, new Date(startedAt.getTime() - 4 * heartbeatMs));
+  if (scanId === 'done' || scanId === 'running') {
+    const skipped = scanId === 'done' ? `the daily scan of ${asOf} ran already` : `the daily scan of ${asOf} is running (started by this or another daemon)`;
+    return { scanId: null, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0, skipped };
   }
+  let lastHeartbeatMs = startedAt.getTime();
+  const beat = async (): Promise<void> => {
+    const now = deps.now();
+    if (now.getTime() - lastHeartbeatMs < heartbeatMs) return;
+    lastHeartbeatMs = now.getTime();
+    await recordScanHeartbeat(store, scanId, now);
+  };
   const result: ScanResult = { scanId, asOf, due: 0, enqueued: 0, missed: 0, redelivered: 0 };
   // The safety net at the end looks only at events older than this scan: the jobs it enqueues write
   // events of their own meanwhile, which their processes queue once committed.
@@ -133,6 +144,7 @@ async function scanAsOf(deps: JobDeps, job: ScanJobData): Promise<ScanResult> {
         await recordMissed();
         await send(batch);
         batch = [];
+        await beat();
       }
     }
     await recordMissed();

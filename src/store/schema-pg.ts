@@ -205,6 +205,8 @@ export const scanRuns = pgTable(
     enqueuedCount: integer('enqueued_count').notNull().default(0),
     missedCount: integer('missed_count').notNull().default(0),
     error: text('error'),
+    /** Written by a running scan every few seconds: a daily scan whose heartbeat stopped (its process died) may be taken over. */
+    heartbeatAt: text('heartbeat_at'),
   },
   (t) => [
     // One daily scan per day, however many daemons fire it.

@@ -12,6 +12,7 @@ import { cancelSubscription, confirmPayment, renewSubscription, type OperatorDep
 import { addDays } from '../../src/policy/dates.js';
 import type { Executor, Store } from '../../src/store/executor.js';
 import { createInvoice } from '../../src/store/invoices.js';
+import { finishScanRun, startScanRun } from '../../src/store/scan-runs.js';
 import { storeBackends, type StorePlace } from '../../support/backends.js';
 
 // The daemon's write path on each backend, without Redis (a queue that records what it is given):
@@ -111,6 +112,22 @@ describe.each(await storeBackends())('the write path on $name', (backend) => {
     expect(await store.get(sql`SELECT done_mask FROM subscriptions WHERE id = 'S-late'`)).toEqual({ done_mask: 7 });
     expect(await runScan(deps, { trigger: 'daily' })).toMatchObject({ scanId: null, skipped: `the daily scan of ${today} ran already` });
     expect(await store.all(sql`SELECT status, missed_count FROM scan_runs`)).toEqual([{ status: 'done', missed_count: 3 }]);
+  });
+
+  it('a daily scan running elsewhere is not run again; one whose heartbeat stopped is taken over', async () => {
+    const { store, deps } = await start();
+    const at = now();
+    const stale = (ms: number) => new Date(at.getTime() - ms);
+    const first = await startScanRun(store, today, 'daily', at, stale(60_000));
+    expect(first).toEqual(expect.any(Number));
+    // Another daemon's scheduler fires meanwhile: the scan is running, with a fresh heartbeat.
+    expect(await runScan(deps, { trigger: 'daily' })).toMatchObject({ scanId: null, skipped: `the daily scan of ${today} is running (started by this or another daemon)` });
+    expect(await startScanRun(store, today, 'daily', new Date(at.getTime() + 59_000), new Date(at.getTime() - 1_000))).toBe('running');
+    // Its heartbeat is older than the lease: its process died, the scan is taken over (the same row).
+    expect(await startScanRun(store, today, 'daily', new Date(at.getTime() + 61_000), new Date(at.getTime() + 1_000))).toBe(first);
+    await finishScanRun(store, first as number, { due: 0, enqueued: 0, missed: 0 }, at);
+    expect(await startScanRun(store, today, 'daily', new Date(at.getTime() + 600_000), new Date(at.getTime() + 500_000))).toBe('done');
+    expect(await store.all(sql`SELECT status FROM scan_runs`)).toEqual([{ status: 'done' }]);
   });
 
   it('two runs of the same job at once take effect once: lapse, reminder, auto-renewal', async () => {

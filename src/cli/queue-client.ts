@@ -1,6 +1,7 @@
 import { QueueEvents } from 'bullmq';
 import { closeProducerQueues, openProducerQueues, type ProducerQueues } from '../app.js';
-import { cliConnectTimeoutMs } from '../redis/connect.js';
+import { InputError } from '../errors.js';
+import { cliConnectTimeoutMs, describeRedisUrl } from '../redis/connect.js';
 import { withDeadline } from '../redis/deadline.js';
 
 /** A close that cannot reach Redis must not hold the command: bounded, then cut. */
@@ -15,6 +16,27 @@ import { enqueueDelivery, flushWrittenEvents, scanQueueName } from '../jobs/queu
 import type { ScanResult } from '../jobs/payloads.js';
 import type { CliContext } from './context.js';
 
+const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Runs `task` on the daemon's queues (opened for the command); a Redis that cannot be reached or
+ * refuses our login is said as such, naming REDIS_URL or the daemon's private Redis, instead of a
+ * bare `connect ECONNREFUSED …`.
+ */
+export async function withQueues<T>(context: CliContext, task: (queues: ProducerQueues) => Promise<T>): Promise<T> {
+  const queues = openQueues(context);
+  try {
+    return await task(queues);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const message = (error as Error).message;
+    if (!unreachableCodes.has(code) && !/NOAUTH|WRONGPASS|Connection is closed|no answer within/.test(message)) throw error;
+    const { redisUrl } = context.config;
+    const where = redisUrl ? `Redis at ${describeRedisUrl(redisUrl)} (REDIS_URL)` : `the daemon's Redis (${queues.connection.host}:${queues.connection.port})`;
+    throw new InputError(`cannot reach ${where}: ${message.replace(/^Redis: /, '')}`);
+  }
+}
+
 /** The queues of the running daemon, found through REDIS_URL or the data dir (SPEC §5); closed with the command. */
 export function openQueues(context: CliContext): ProducerQueues {
   const queues = openProducerQueues(context.config);
@@ -24,14 +46,15 @@ export function openQueues(context: CliContext): ProducerQueues {
 
 /** Has the daemon scan now and waits for the result. */
 export async function requestScan(context: CliContext, asOf: string, timeoutMs = 10 * 60_000): Promise<ScanResult> {
-  const { scans, connection } = openQueues(context);
-  // A blocking connection: BullMQ wants (and warns unless) maxRetriesPerRequest is null.
-  const events = new QueueEvents(scanQueueName, { connection: { ...connection, maxRetriesPerRequest: null }, prefix: context.config.queuePrefix });
-  events.on('error', () => {});
-  context.onClose(() => closeWithin(events.close(), [events]));
-  await withDeadline(events.waitUntilReady(), cliConnectTimeoutMs + 500, 'Redis');
-  const job = await scans.add('scan', { trigger: 'operator', asOf }, { jobId: `operator-${asOf}-${Date.now()}` });
-  return (await job.waitUntilFinished(events, timeoutMs)) as ScanResult;
+  return withQueues(context, async ({ scans, connection }) => {
+    // A blocking connection: BullMQ wants (and warns unless) maxRetriesPerRequest is null.
+    const events = new QueueEvents(scanQueueName, { connection: { ...connection, maxRetriesPerRequest: null }, prefix: context.config.queuePrefix });
+    events.on('error', () => {});
+    context.onClose(() => closeWithin(events.close(), [events]));
+    await withDeadline(events.waitUntilReady(), cliConnectTimeoutMs + 500, 'Redis');
+    const job = await scans.add('scan', { trigger: 'operator', asOf }, { jobId: `operator-${asOf}-${Date.now()}` });
+    return (await job.waitUntilFinished(events, timeoutMs)) as ScanResult;
+  });
 }
 
 /** Hands an outbox notice to the daemon now; without a daemon it waits for the next scan. */

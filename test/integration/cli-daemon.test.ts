@@ -146,3 +146,18 @@ describe('the daemon on its embedded defaults, driven through the CLI', () => {
     expect(existsSync(path.join(dataDir, 'outbox'))).toBe(false);
   });
 });
+
+describe('commands that need the queue, when Redis does not answer', () => {
+  it('say which Redis they could not reach (REDIS_URL, its password hidden), one line, exit status 1', async () => {
+    const dataDir = tempDir();
+    expect((await runLifecycle(['import', examples], { dataDir })).status).toBe(0);
+    const port = await findFreePort(); // nothing listens there
+    const env = { REDIS_URL: `redis://:s3cret-Pass@127.0.0.1:${port}` };
+    for (const args of [['scan', '--as-of', '2019-08-20'], ['retry', '--all-failed']]) {
+      const result = await runLifecycle(args, { dataDir, env });
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(result.stderr).not.toContain('s3cret');
+      expect(errorLines(result.stderr), args.join(' ')).toEqual([`error: cannot reach Redis at redis://***@127.0.0.1:${port} (REDIS_URL): connect ECONNREFUSED 127.0.0.1:${port}`]);
+    }
+  });
+});

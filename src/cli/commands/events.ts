@@ -3,7 +3,7 @@ import { InputError } from '../../errors.js';
 import { maxRedelivery, redeliverEvents } from '../../jobs/queues.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../context.js';
-import { openQueues } from '../queue-client.js';
+import { withQueues } from '../queue-client.js';
 
 /** A feed id as given on the command line: a whole number from 1. */
 function readEventId(name: string, value: string, problems: string[]): number {
@@ -27,8 +27,8 @@ export function registerEvents(program: Command, context: CliContext): void {
       if (problems.length === 0 && to - from >= maxRedelivery) problems.push(`FROM…TO: ${to - from + 1} events; at most ${maxRedelivery} at a time`);
       if (!context.config.eventsWebhookUrl) problems.push('EVENTS_WEBHOOK_URL: unset, so events are not delivered (the feed GET /api/events serves them)');
       if (problems.length > 0) throw new InputError('nothing redelivered', problems);
-      const { actions } = openQueues(context);
-      const eventIds = await redeliverEvents(actions, context.config, (await context.existingStore()), from, to);
+      const store = await context.existingStore();
+      const eventIds = await withQueues(context, ({ actions }) => redeliverEvents(actions, context.config, store, from, to));
       if (options.json) return printJson({ from, to, queued: eventIds.length });
       process.stdout.write(`${eventIds.length} event(s) queued for redelivery (${from}…${to}); the daemon sends them\n`);
     });

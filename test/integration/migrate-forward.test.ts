@@ -113,7 +113,10 @@ const pgJournal = JSON.parse(readFileSync(path.join(migrationsFolders.postgres, 
 const releasedPgMigrations = ['0000_init', '0001_console-status-index', '0002_console-sessions'];
 
 /** Columns that migrations after the release's add (each a text column, null in every old row): left out of the comparisons. */
-const laterColumns = [{ table: 'notices', column: 'claimed_until' }];
+const laterColumns = [
+  { table: 'notices', column: 'claimed_until' },
+  { table: 'scan_runs', column: 'heartbeat_at' },
+];
 
 /** The text columns of the public tables and their collation (null: the database's default), later columns left out. */
 async function textColumns(ex: Executor) {

@@ -106,21 +106,16 @@ async function recordPaidRenewal(
   return messageId;
 }
 
-/**
- * R5: the renewal invoice a reactivation replaces (issued before the lapse job ran) can no longer be
- * paid: voided as the lapse would have voided it, so that no invoice is left pending with nothing to renew.
- */
-async function voidReplacedInvoice(tx: Executor, subscription: Subscription, partner: Partner, at: Date): Promise<void> {
-  const number = subscription.pendingInvoice;
-  if (!number) return;
-  await settleInvoice(tx, number, { status: 'void', failureReason: voidReasons.lapsed, at });
+/** Voids a pending invoice that nothing can renew any more, with its `invoice.voided` event; a settled one is left alone. */
+async function voidPendingInvoice(tx: Executor, subscription: Subscription, partner: Partner, number: string, reason: string, at: Date): Promise<void> {
+  if (!(await settlePendingInvoice(tx, number, { status: 'void', failureReason: reason, at }))) return;
   await recordEvent(tx, {
     type: 'invoice.voided',
     at,
     subscription: subscription.id,
     partner: partner.id,
     anniversary: subscription.anniversaryOn,
-    detail: { reason: voidReasons.lapsed },
+    detail: { reason },
     invoice: await findInvoice(tx, number),
   });
 }
@@ -189,7 +184,9 @@ async function chargeAndApply(
       });
       return new RefusedError('R7', `the charge of invoice ${invoice.number} failed: ${charge.message} (${charge.reason})`);
     }
-    if (purpose === 'reactivation') await voidReplacedInvoice(tx, fresh, partner, at);
+    // R5: the renewal invoice a reactivation replaces (issued before the lapse job ran) can no longer
+    // be paid: voided as the lapse would have voided it, so no invoice stays pending with nothing to renew.
+    if (purpose === 'reactivation' && fresh.pendingInvoice) await voidPendingInvoice(tx, fresh, partner, fresh.pendingInvoice, voidReasons.lapsed, at);
     if (charge.status === 'pending') {
       await settleInvoice(tx, invoice.number, { status: 'pending', gatewayRef: charge.reference, at });
       await saveLifecycleState(tx, awaitPayment(fresh, invoice.number), at);
@@ -322,17 +319,7 @@ export async function confirmPayment(deps: OperatorDeps, number: string, asOf: s
       ? await settleInvoiceVoidedByLapse(tx, number, { paidOn: asOf, at })
       : await settlePendingInvoice(tx, number, { status: 'paid', paidOn: asOf, at });
     if (!isSettled) throw new RefusedError('R7', `invoice ${number} is no longer ${grant.undoesLapseOf ? 'void' : 'pending'}`);
-    if (grant.voidsInvoice && (await settlePendingInvoice(tx, grant.voidsInvoice, { status: 'void', failureReason: voidReasons.renewalPaidInTime, at }))) {
-      await recordEvent(tx, {
-        type: 'invoice.voided',
-        at,
-        subscription: subscription.id,
-        partner: partner.id,
-        anniversary: subscription.anniversaryOn,
-        detail: { reason: voidReasons.renewalPaidInTime },
-        invoice: await findInvoice(tx, grant.voidsInvoice),
-      });
-    }
+    if (grant.voidsInvoice) await voidPendingInvoice(tx, subscription, partner, grant.voidsInvoice, voidReasons.renewalPaidInTime, at);
     const messageId = await recordPaidRenewal(deps, tx, subscription, partner, { ...invoice, status: 'paid' }, asOf, grant.undoesLapseOf);
     const undone = grant.undoesLapseOf ? ` (paid in time: the lapse of ${grant.undoesLapseOf} is undone)` : '';
     return {

@@ -1,5 +1,6 @@
 import { markDone } from '../policy/transitions.js';
 import { saveLifecycleState } from '../store/effects.js';
+import { findInvoice } from '../store/invoices.js';
 import { claimLedgerKey, findLedgerOutcome } from '../store/ledger.js';
 import { lockSubscription } from '../store/queries.js';
 import type { JobDeps } from './deps.js';
@@ -24,9 +25,12 @@ export async function processReminder(
     if (!check.ok) return check.outcome;
     const { subscription, partner } = check;
     const at = deps.now();
+    // R7: a renewal waiting for payment (bank transfer, manual gateway) is reminded of its invoice, not told to renew.
+    const pending = action === 'remind-after' && subscription.pendingInvoice ? await findInvoice(tx, subscription.pendingInvoice) : null;
     const { isDeliverable } = await putNoticeInOutbox(tx, deps.config, action, subscription, partner, at, {
       ...findNoticeClock(deps),
       gatewayName: deps.gateway.name,
+      ...(pending?.status === 'pending' ? { invoice: pending } : {}),
     });
     const result = isDeliverable ? 'sending' : 'undeliverable';
     await claimLedgerKey(tx, {

@@ -108,6 +108,8 @@ export function buildNoticeData(
       data.payBy = i.purpose === 'reactivation' && exception?.reactivationDeadline ? exception.reactivationDeadline : dates.windowCloses;
       data.paymentInstructions = (config.paymentInstructions ?? defaultPaymentInstructions)[partner.locale] ?? defaultPaymentInstructions.en;
     }
+    // R7: a renewal waiting for payment can't be renewed by hand; its reminder after asks for the payment by A + 30.
+    if (kind === 'remind-after' && i.status === 'pending') data.payBy = dates.windowCloses;
   }
   // A competency renewed without its requirements met, or brought back after a lapse, was renewed under the exception.
   if (exception?.isEligible && subscription.offer === 'competency' && (data.isReactivation || !subscription.isRequirementsMet)) {

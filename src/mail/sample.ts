@@ -85,6 +85,7 @@ export const sampleVariants: Readonly<Record<NoticeKind, readonly SampleVariant[
   'remind-after': [
     { name: 'exception', describes: 'competency under the COVID-19 exception, 7 days left', build: (l) => ({ ...competency('remind-after', l), daysLeft: 7, writtenOn: '2020-04-02' }) },
     { name: 'one-day-left', describes: 'Action Pack caught up late: 1 day left', build: (l) => ({ ...actionPack('remind-after', l), daysLeft: 1, writtenOn: '2019-09-30' }) },
+    { name: 'invoice-pending', describes: 'auto-renew by bank transfer still waiting for payment: pay the invoice by A + 30', build: (l) => ({ ...actionPack('remind-after', l), isAutoRenewing: true, daysLeft: 7, writtenOn: '2019-09-24', payBy: '2019-10-01', invoice: invoice('SAMPLE-INV-4', '475.00', 'pending', 'bank_transfer', '2019-09-01') }) },
   ],
   'auto-renew-receipt': [
     { name: 'on-anniversary', describes: 'card charged on A', build: (l) => ({ ...actionPack('auto-renew-receipt', l), writtenOn: '2019-09-01', chargedOn: '2019-09-01', newAnniversary: '2020-09-01', invoice: invoice('SAMPLE-INV-1', '475.00', 'paid', 'credit_card', '2019-09-01') }) },

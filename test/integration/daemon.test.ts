@@ -144,6 +144,27 @@ describe.each(await storeBackends())('scan and jobs on a real Redis and SMTP ser
 });
 
 describe('scan and jobs on a real Redis, SQLite file and SMTP server', () => {
+  it('the reminder after of a bank-transfer renewal waiting for payment asks for that invoice by A + 30, not for a renewal (R7, R4)', async () => {
+    const A = addDays(D, -23);
+    const w = await newWorld(A);
+    await w.import([{ id: 'A9-bank', anniversaryOn: A, autoRenew: true, bankTransfer: true }]);
+    const runtime = await w.startRuntime();
+    await runScan(runtime.deps, { trigger: 'operator', asOf: A });
+    await waitUntilIdle(runtime.queues.actions);
+    w.today = D; // A + 23: the payment hasn't arrived
+    await runScan(runtime.deps, { trigger: 'operator', asOf: D });
+    await waitUntilIdle(runtime.queues.actions);
+    const notices = received('A9-bank');
+    const issued = notices.find((m) => m.headers.get('x-lifecycle-notice') === 'invoice-pending');
+    const reminder = notices.find((m) => m.headers.get('x-lifecycle-notice') === 'remind-after');
+    const number = /Invoice (\S+):/.exec(String(issued?.subject))?.[1];
+    expect(number).toBeDefined();
+    expect(reminder?.text).toContain(`Invoice ${number} of`);
+    expect(reminder?.text).toContain('Last day to pay: October 7, 2019'); // A + 30
+    expect(reminder?.text).toContain('Pay it by October 7, 2019');
+    expect(reminder?.text).not.toContain('Renew now');
+  });
+
   it('with the SMTP server down, notices wait and are retried; none is lost, none doubled', async () => {
     const w = await newWorld();
     const ids = Array.from({ length: 12 }, (_, i) => `A5-${i}`);

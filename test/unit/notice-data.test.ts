@@ -100,3 +100,27 @@ describe('a second exception needs only its entry in the table (R14)', () => {
   });
 });
 
+
+// R7: a bank-transfer (or manual) renewal waiting for payment still gets the reminder after (R4),
+// but a manual renewal is refused while that invoice is pending: the reminder must ask for the payment.
+describe('remind-after of a renewal waiting for payment', () => {
+  const pending = {
+    number: 'INV-7', purpose: 'auto-renew' as const, amount_minor: 47500, currency: 'USD', method: 'bank_transfer',
+    status: 'pending' as const, issued_on: '2019-09-01', paid_on: null,
+  };
+  const subscription = buildSubscription({ isAutoRenew: true, pendingInvoice: 'INV-7', payment: { method: 'bank_transfer', contactName: 'Mei', phone: '1', email: 'mei@contoso.example' } });
+
+  it.each([
+    ['en', 'INV-7', 'October 1, 2019', 'Renew now'],
+    ['zh-TW', 'INV-7', '2019年10月1日', '立即續約'],
+  ] as const)('names the invoice and its last day to pay, not "renew now" (%s)', (locale, number, payBy, renewNow) => {
+    const data = buildNoticeData(links, 'remind-after', subscription, buildPartner({ locale }), { writtenOn: '2019-09-24', invoice: pending });
+    expect(data.payBy).toBe('2019-10-01');
+    const rendered = renderer.render(data);
+    for (const part of [rendered.text, rendered.html]) {
+      expect(part).toContain(number);
+      expect(part).toContain(payBy);
+      expect(part).not.toContain(renewNow);
+    }
+  });
+});

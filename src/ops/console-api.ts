@@ -11,7 +11,7 @@ import { toSubscription } from '../store/rows.js';
 import { readSubscriptionPage, type SubscriptionListCursor, type SubscriptionListFilter } from '../store/subscription-list.js';
 import type { AdminContext } from './context.js';
 import { buildForecast, forecastDays, type Forecast } from './forecast.js';
-import { buildLimitSchema, daySchema } from './schemas.js';
+import { buildLimitSchema, buildOneLineSchema, daySchema, oneLinePattern } from './schemas.js';
 
 interface ListQuery {
   q?: string;
@@ -36,7 +36,8 @@ function decodeCursor(value: string, byDue: boolean): SubscriptionListCursor {
   if (!byDue) return { id: value };
   try {
     const [nextDueOn, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
-    if (typeof nextDueOn === 'string' && typeof id === 'string') return { nextDueOn, id };
+    const isOneLine = (text: unknown): text is string => typeof text === 'string' && new RegExp(oneLinePattern).test(text);
+    if (isOneLine(nextDueOn) && isOneLine(id)) return { nextDueOn, id };
   } catch {
     // reported below
   }
@@ -121,14 +122,14 @@ export function registerConsoleApi(app: FastifyInstance, context: AdminContext):
           type: 'object',
           additionalProperties: false,
           properties: {
-            q: { type: 'string', minLength: 1, maxLength: 200, description: 'the start of a subscription id' },
-            partner: { type: 'string', minLength: 1 },
+            q: buildOneLineSchema(200, 'the start of a subscription id'),
+            partner: buildOneLineSchema(200, 'a partner id'),
             status: { type: 'string', enum: ['active', 'lapsed', 'cancelled'], description: 'the stored status' },
             offer: { type: 'string', enum: [...offers] },
             anniversaryFrom: daySchema,
             anniversaryTo: daySchema,
             dueWithin: { type: 'integer', minimum: 0, maximum: maxDueWithin, description: 'only those with something pending within this many days of today (0: due today or overdue); ordered by that day' },
-            after: { type: 'string', minLength: 1, maxLength: 1_000, description: 'the `next` of the previous page' },
+            after: buildOneLineSchema(1_000, 'the `next` of the previous page'),
             limit: buildLimitSchema(500, 100),
           },
         },
@@ -223,7 +224,7 @@ export function registerConsoleApi(app: FastifyInstance, context: AdminContext):
         summary: 'A notice rendered as the HTML email it was (or will be) sent as, from the content fixed when its action took effect',
         description: 'Served with a `sandbox` content security policy: no script runs, nothing is fetched; the console shows it in a sandboxed frame.',
         tags: ['notices'],
-        params: { type: 'object', required: ['messageId'], properties: { messageId: { type: 'string', minLength: 1, maxLength: 512 } } },
+        params: { type: 'object', required: ['messageId'], properties: { messageId: buildOneLineSchema(512) } },
         response: { 200: { type: 'string', description: 'text/html' } },
       },
     },

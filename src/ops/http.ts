@@ -23,6 +23,7 @@ import { registerSessionRoute } from './routes/session.js';
 import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 import { registerConsoleApi } from './console-api.js';
 import { addErrorResponses } from './openapi.js';
+import { oneLinePattern } from './schemas.js';
 import { createSessions, registerSignInRoutes } from './session.js';
 import { redact } from '../redact.js';
 
@@ -43,8 +44,9 @@ function formatSchemaError(errors: FastifySchemaValidationError[], dataVar: stri
   const error = errors[0];
   if (!error) return new Error(`${dataVar}: invalid`);
   const where = `${dataVar}${error.instancePath}`;
-  const params = error.params as { additionalProperty?: string; format?: string };
+  const params = error.params as { additionalProperty?: string; format?: string; pattern?: string };
   if (error.keyword === 'additionalProperties') return new Error(`${where}: unknown field "${params.additionalProperty}"`);
+  if (error.keyword === 'pattern' && params.pattern === oneLinePattern) return new Error(`${where}: holds a control character (one line of printable text expected)`);
   if (error.keyword === 'format' && params.format === 'date') return new Error(`${where}: not a real calendar date (expected YYYY-MM-DD)`);
   return new Error(`${where} ${error.message ?? 'is invalid'}`);
 }

@@ -29,12 +29,20 @@ export const subscriptionParamsSchema = {
   },
 } as const;
 
+/** No control character (a NUL ends PostgreSQL's text): one line of printable text. */
+export const oneLinePattern = '^[^\\u0000-\\u001f\\u007f-\\u009f]+$';
+
+/** A free-text query or path value: what the store may be asked about, so no control character. */
+export function buildOneLineSchema(maxLength: number, description?: string) {
+  return { type: 'string', minLength: 1, maxLength, pattern: oneLinePattern, ...(description ? { description } : {}) } as const;
+}
+
 /** A support ticket id (R11): one line, at most `textLimits.ticket` characters. */
 export const ticketSchema = {
   type: 'string',
   minLength: 1,
   maxLength: textLimits.ticket,
-  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]+$',
+  pattern: oneLinePattern,
   description: `the support request id, one line of at most ${textLimits.ticket} characters`,
 } as const;
 

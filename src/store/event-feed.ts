@@ -11,6 +11,14 @@ export interface FailedEventDelivery {
   lastError: string | null;
 }
 
+/** PostgreSQL's events.id is an `integer`: a larger bound would fail the statement, and no id lies beyond it. */
+const maxPgEventId = 2_147_483_647;
+
+/** An id bound as the backend can compare it: on PostgreSQL at most the largest `integer`. */
+export function capEventId(ex: Executor, id: number): number {
+  return ex.dialect === 'postgres' ? Math.min(id, maxPgEventId) : id;
+}
+
 /** How long a feed read on PostgreSQL waits for the transactions in flight to end (see findSettledEventId). */
 export const defaultFeedSettleMs = 1_000;
 
@@ -21,11 +29,12 @@ export const defaultFeedSettleMs = 1_000;
  */
 export async function readEventPage(
   ex: Executor,
-  afterId: number,
+  cursor: number,
   limit: number,
   status?: EventRow['status'],
   options: { settleMs?: number } = {},
 ): Promise<EventRow[]> {
+  const afterId = capEventId(ex, cursor);
   const upToId = ex.dialect === 'postgres' ? await findSettledEventId(ex, afterId, options.settleMs ?? defaultFeedSettleMs) : null;
   const upTo = upToId === null ? sql`` : sql` AND id <= ${upToId}`;
   if (status) return ex.all<EventRow>(sql`SELECT * FROM events WHERE status = ${status} AND id > ${afterId}${upTo} ORDER BY id LIMIT ${limit}`);

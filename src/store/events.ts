@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
+import { capEventId } from './event-feed.js';
 import type { Executor } from './executor.js';
 import type { InvoiceRow } from './invoices.js';
 import { listOf } from './lists.js';
@@ -171,8 +172,9 @@ export async function markEventUndelivered(ex: Executor, id: number, error: stri
 
 /** An operator's redelivery: the events with feed ids `from`…`to` go back to pending. Returns their ids in feed order. */
 export async function markEventsForRedelivery(ex: Executor, from: number, to: number): Promise<string[]> {
+  if (capEventId(ex, from) < from) return [];
   const rows = await ex.all<{ id: number; event_id: string }>(sql`
-    UPDATE events SET status = 'pending' WHERE id BETWEEN ${from} AND ${to} RETURNING id, event_id`);
+    UPDATE events SET status = 'pending' WHERE id BETWEEN ${from} AND ${capEventId(ex, to)} RETURNING id, event_id`);
   return rows.sort((a, b) => a.id - b.id).map((row) => row.event_id);
 }
 

@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { confirmPayment } from '../../operator/actions.js';
 import type { AdminContext } from '../context.js';
 import { formatInvoiceText, readInvoiceDocument } from '../invoice-document.js';
-import { asOfBodySchema, type AsOfBody } from '../schemas.js';
+import { asOfBodySchema, buildOneLineSchema, type AsOfBody } from '../schemas.js';
 import { buildOperatorDeps, finishOperatorAction } from './subscriptions.js';
 
 const numberParamsSchema = {
   type: 'object',
   required: ['number'],
-  properties: { number: { type: 'string', minLength: 1, maxLength: 100, description: 'e.g. INV-2019-000003' } },
+  properties: { number: buildOneLineSchema(100, 'e.g. INV-2019-000003') },
 } as const;
 
 export function registerInvoiceRoutes(app: FastifyInstance, context: AdminContext): void {

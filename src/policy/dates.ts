@@ -1,8 +1,6 @@
 /** Calendar dates as `YYYY-MM-DD` strings: no time of day, no time zone (SPEC §1). */
 export type IsoDate = string;
 
-const msPerDay = 86_400_000;
-
 /** The value of the decimal digits of `text` from `start` to `end`, or −1 if one is not a digit. */
 function readDigits(text: string, start: number, end: number): number {
   let value = 0;
@@ -35,12 +33,15 @@ function daysInMonth(year: number, month: number): number {
   return month === 2 ? (isLeapYear(year) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
 }
 
-/** Days since 1970-01-01. */
+/** Days since 1970-01-01: Howard Hinnant's days_from_civil (Date.UTC reads years 0-99 as 1900-1999). */
 export function toDayNumber(date: IsoDate): number {
-  const y = Number(date.slice(0, 4));
   const m = Number(date.slice(5, 7));
   const d = Number(date.slice(8, 10));
-  return Date.UTC(y, m - 1, d) / msPerDay;
+  const y = Number(date.slice(0, 4)) - (m <= 2 ? 1 : 0);
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  return era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
 }
 
 /** Howard Hinnant's civil_from_days: no Date object, as this runs for every row of an import and a scan. */

@@ -67,6 +67,13 @@ describe('toDayNumber and fromDayNumber', () => {
     }
     expect(mismatches).toEqual([]);
   });
+
+  it('years 0000 to 0099 are those years, not 1900 to 1999 (the API takes any YYYY-MM-DD: /api/plan?from=0019-09-01)', () => {
+    expect(toDayNumber('0000-03-01')).toBe(-719_468);
+    expect(addDays('0019-09-01', 30)).toBe('0019-10-01');
+    expect(daysBetween('0099-12-31', '0100-01-01')).toBe(1);
+    expect(fromDayNumber(toDayNumber('0001-01-01'))).toBe('0001-01-01');
+  });
 });
 
 describe('addYears (R1, R7: same calendar date, Feb 29 → Feb 28)', () => {

@@ -50,4 +50,28 @@ describe.each(await storeBackends())('admin API input on $name', (backend) => {
     expect(beyond.status).toBe(200);
     expect(beyond.json).toEqual({ from: 3_000_000_000, to: 3_000_000_009, queued: 0 });
   });
+
+  it('renew, cancel, reactivate and confirm as of a day that has not come are refused with 400, as the CLI refuses them, and change nothing', async () => {
+    const api = await start({ PAYMENT_GATEWAY: 'manual' });
+    await api.call('PUT', '/api/subscriptions/S-2', { body: { partnerId: 'P-1', offer: 'action_pack', purchasedOn: '2018-09-25' } });
+    const pending = await api.call('POST', '/api/subscriptions/S-2/renew', { body: { asOf: D } });
+    expect(pending.json).toMatchObject({ outcome: 'pending-payment' });
+    // The harness's operator clock is the real one (its program day is D): a day far after both.
+    const later = '2999-01-01';
+    const future = /^2999-01-01 is after today \(\d{4}-\d\d-\d\d\): an operator acts as of today or a past day$/;
+    const cases: [path: string, body: object][] = [
+      ['/api/subscriptions/S-1/renew', { asOf: later }],
+      ['/api/subscriptions/S-1/cancel', { ticket: 'SR-1', asOf: later }],
+      ['/api/subscriptions/S-1/reactivate', { asOf: later }],
+      [`/api/invoices/${pending.json.invoice}/confirm`, { asOf: later }],
+    ];
+    const before = await api.call('GET', '/api/subscriptions/S-1');
+    for (const [path, body] of cases) {
+      const reply = await api.call('POST', path, { body });
+      expect({ path, status: reply.status }).toEqual({ path, status: 400 });
+      expect(reply.json.error).toMatch(future);
+    }
+    expect((await api.call('GET', '/api/subscriptions/S-1')).json).toEqual(before.json);
+    expect((await api.call('GET', `/api/invoices/${pending.json.invoice}`)).json.status).toBe('pending');
+  });
 });

@@ -42,6 +42,9 @@ export interface SupervisionEvents {
 
 /** How often a supervising daemon checks that its redis-server still runs. */
 const superviseIntervalMs = 250;
+/** After a failed restart the next try waits this long, doubled at each failure up to `restartBackoffMaxMs`. */
+const restartBackoffMs = 1_000;
+const restartBackoffMaxMs = 30_000;
 /** A stop never waits longer than this for the redis-server's SHUTDOWN. */
 const stopTimeoutMs = 5_000;
 
@@ -213,9 +216,13 @@ function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, 
   let timer: NodeJS.Timeout | undefined;
   let restarting = false;
   let stopped = false;
+  // One outage is reported once, and a server that will not start (port taken, disk full, bad
+  // AOF) is tried again with backoff, not four times a second with two log lines each.
+  let failures = 0;
+  let nextTryAt = 0;
   const restart = async (events: SupervisionEvents) => {
     restarting = true;
-    events.died(info.pid);
+    if (failures === 0) events.died(info.pid);
     try {
       const next = spawnRedisServer(confFileOf(dataDir));
       const pid = next.pid;
@@ -229,9 +236,12 @@ function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, 
       child = next;
       writeInfo(dataDir, info);
       spawnRedisWatchdog(redisInfoFile(dataDir), pid);
+      failures = 0;
       events.restarted(pid);
     } catch (error) {
-      events.restartFailed(error as Error); // tried again at the next tick
+      failures += 1;
+      nextTryAt = Date.now() + Math.min(restartBackoffMs * 2 ** (failures - 1), restartBackoffMaxMs);
+      events.restartFailed(error as Error);
     } finally {
       restarting = false;
     }
@@ -242,7 +252,7 @@ function makeHandle(dataDir: string, info: EmbeddedRedisInfo, isOwner: boolean, 
     supervise(events) {
       if (!isOwner || timer) return;
       timer = setInterval(() => {
-        if (!stopped && !restarting && !isProcessAlive(info.pid)) void restart(events);
+        if (!stopped && !restarting && Date.now() >= nextTryAt && !isProcessAlive(info.pid)) void restart(events);
       }, superviseIntervalMs);
       timer.unref();
     },

@@ -63,9 +63,13 @@ export interface App {
   close(timeoutMs?: number): Promise<void>;
 }
 
-/** Retries wait milliseconds, not minutes: a simulated calendar. Its events stay in the sandbox: a rehearsal tells benefits systems nothing. */
+/**
+ * Retries wait milliseconds, not minutes: a simulated calendar. Its events stay in the sandbox: a rehearsal tells benefits
+ * systems nothing. Nor does it charge a card: the payment webhook is not called, renewals wait for payment as with `manual`.
+ */
 function simulatedConfig(config: Readonly<Config>): Readonly<Config> {
-  return { ...config, redisUrl: null, smtpUrl: null, jobBackoffMs: 20, eventsWebhookUrl: null, eventsWebhookSecret: null };
+  const paymentGateway = config.paymentGateway === 'webhook' ? 'manual' : config.paymentGateway;
+  return { ...config, redisUrl: null, smtpUrl: null, jobBackoffMs: 20, eventsWebhookUrl: null, eventsWebhookSecret: null, paymentGateway, paymentWebhookUrl: null, paymentWebhookSecret: null };
 }
 
 /** The operator's name for the audit trail: LIFECYCLE_OPERATOR, else the login name. */

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -88,6 +90,38 @@ describe('simulate is a sandbox', () => {
     expect(inSandbox.actions.map((a) => `${a.action} ${a.outcome}`)).toEqual(['remind-before sent', 'auto-renew renewed']);
     const configured = JSON.parse((await runLifecycle(['show', 'S-1', '--json'], { dataDir, env: {} })).stdout) as { actions: unknown[] };
     expect(configured.actions).toEqual([]);
+  });
+
+  it('calls no payment webhook and no events webhook: a rehearsed renewal charges no card; with PAYMENT_GATEWAY=webhook it waits for payment as with manual', async () => {
+    const requests: string[] = [];
+    // A real payment endpoint that would say every charge is paid.
+    const server = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      request.resume();
+      response.setHeader('content-type', 'application/json').end('{"status":"paid","reference":"ch_real"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const env = {
+        PAYMENT_GATEWAY: 'webhook',
+        PAYMENT_WEBHOOK_URL: `${base}/charge`,
+        PAYMENT_WEBHOOK_SECRET: 'a-payment-webhook-secret-of-some-length',
+        EVENTS_WEBHOOK_URL: `${base}/events`,
+        EVENTS_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+      };
+      const dataDir = tempDir();
+      expect((await runLifecycle(['import', examples], { dataDir, env })).status).toBe(0);
+      const result = await runLifecycle(['simulate', '--from', '2019-08-31', '--to', '2019-09-02', '--into', path.join(tempDir(), 'sandbox'), '--json'], { dataDir, env, timeoutMs: 60_000 });
+      expect(errorLines(result.stderr)).toEqual([]);
+      expect(result.status).toBe(0);
+      const { days } = JSON.parse(result.stdout) as { days: { date: string; actions: { subscription: string; action: string; outcome: string }[] }[] };
+      expect(days.find((d) => d.date === '2019-09-01')!.actions.map((a) => `${a.subscription} ${a.action} ${a.outcome}`)).toEqual(['S-1 auto-renew pending-payment']);
+      expect(requests).toEqual([]);
+      expect(result.stderr).toContain('PAYMENT_GATEWAY=webhook is not called');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('leaves the database and WAL a crashed daemon left byte-for-byte as they were (no checkpoint), and defaults to a new temporary directory', async () => {

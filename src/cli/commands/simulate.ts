@@ -51,8 +51,10 @@ export function registerSimulate(program: Command, context: CliContext): void {
       const { dataDir, location, days } = await simulateInSandbox(context.config, log, range, {
         ...(options.into !== undefined ? { into: options.into } : {}),
         ...(options.intoDatabase !== undefined ? { intoDatabase: options.intoDatabase } : {}),
-        onSandbox: (dir, into) =>
-          say(`simulate: sandbox in ${dir}${into.startsWith(dir) ? '' : `, its data in ${into}`} (copy of ${configured}; the configured data is not changed)`),
+        onSandbox: (dir, into) => {
+          say(`simulate: sandbox in ${dir}${into.startsWith(dir) ? '' : `, its data in ${into}`} (copy of ${configured}; the configured data is not changed)`);
+          if (context.config.paymentGateway === 'webhook') say('simulate: PAYMENT_GATEWAY=webhook is not called (no card is charged): renewals wait for payment, as with manual');
+        },
         ...(options.json ? {} : { onDay: printDay }),
       });
       if (options.json) printJson({ days });

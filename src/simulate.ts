@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { storeTarget, type Config } from './config.js';
@@ -55,11 +55,11 @@ export async function simulateInSandbox(
   if (intoDatabase !== undefined && !/^postgres(ql)?:\/\//i.test(intoDatabase)) {
     throw new InputError(`--into-database ${redactUrl(intoDatabase)}: expected postgres://…/DB (an SQLite sandbox goes into its data directory: --into DIR)`);
   }
-  // SQLite to SQLite is a page copy (`copyDatabase`); any other pair goes table by table, checked by counts.
-  const isPageCopy = 'file' in source && intoDatabase === undefined;
+  // A SQLite source is first a page copy (`copyDatabase`) into the sandbox's data directory, read-only (not even a
+  // checkpoint writes its file), and that copy is migrated: a file an earlier release left (not migrated yet) simulates
+  // on today's schema. Into PostgreSQL that copy then goes table by table, checked by counts, and is removed.
   // Both stores are reached before the sandbox directory is made: a refusal leaves nothing behind.
-  // A SQLite source is read as it is, read-only (like the page copy's: not even a checkpoint writes its file).
-  let from = isPageCopy ? undefined : 'file' in source ? await connectStore(source, { mode: 'read-only' }) : await openCopySource(source, 'lifecycle simulate');
+  let from = 'file' in source ? undefined : await openCopySource(source, 'lifecycle simulate');
   let target: CopyTarget | undefined;
   let dataDir: string;
   try {
@@ -67,8 +67,22 @@ export async function simulateInSandbox(
     dataDir = prepareSandboxDir(options.into);
     const sandbox: StoreTarget = intoDatabase !== undefined ? { url: intoDatabase } : { file: databaseFile(dataDir) };
     options.onSandbox?.(dataDir, target?.store.location ?? databaseFile(dataDir));
-    if (from === undefined) await copyDatabase((source as { file: string }).file, databaseFile(dataDir));
-    else {
+    if (from === undefined) {
+      const staged = databaseFile(dataDir);
+      await copyDatabase((source as { file: string }).file, staged);
+      if (target !== undefined) {
+        try {
+          const copy = await connectStore({ file: staged }, { mode: 'existing' });
+          try {
+            await copyStore(copy, target.store);
+          } finally {
+            await copy.close();
+          }
+        } finally {
+          for (const suffix of ['', '-wal', '-shm']) rmSync(`${staged}${suffix}`, { force: true });
+        }
+      }
+    } else {
       target ??= await openCopyTarget(databaseFile(dataDir));
       try {
         await copyStore(from, target.store);

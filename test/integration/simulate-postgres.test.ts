@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -130,6 +130,28 @@ describe.skipIf(!(await isPostgresTested()))('simulate with PostgreSQL', () => {
     expect((JSON.parse(inSandbox.stdout) as { actions: { action: string }[] }).actions.map((a) => a.action)).toEqual(['remind-before', 'auto-renew']);
     const configured = await runLifecycle(['show', 'S-1', '--json'], { dataDir, env });
     expect((JSON.parse(configured.stdout) as { actions: unknown[] }).actions).toEqual([]);
+  });
+
+  it('--into-database from an SQLite file of an earlier schema (migrations 0000-0003): the sandbox has today\'s schema and the file stays as it was', async () => {
+    // The file a daemon of the previous release left, simulated before the new daemon first starts (which would migrate it).
+    const dataDir = tempDir();
+    const file = path.join(dataDir, 'lifecycle.db');
+    copyFileSync(path.join(repoRoot, 'test/fixtures/lifecycle-0003.db'), file);
+    const before = hashFile(file);
+    const database = await newDatabase();
+    const sandbox = path.join(tempDir(), 'sandbox');
+    const result = await runLifecycle(['simulate', '--from', '2019-08-31', '--to', '2019-09-02', '--into', sandbox, '--into-database', database.url, '--json'], {
+      dataDir,
+      env: { PAYMENT_GATEWAY: 'test' },
+      timeoutMs: 60_000,
+    });
+    expect(errorLines(result.stderr)).toEqual([]);
+    expect(result.status).toBe(0);
+    expect((JSON.parse(result.stdout) as Days).days.map((d) => d.date)).toEqual(['2019-08-31', '2019-09-01', '2019-09-02']);
+    expect(hashFile(file)).toBe(before);
+    // Every row of the file is in the sandbox database, and the data directory keeps no database of its own.
+    expect((await fingerprint({ url: database.url })).subscriptions).toMatch(/^9 /);
+    expect(readdirSync(sandbox).filter((entry) => entry.startsWith('lifecycle.db'))).toEqual([]);
   });
 
   it('refuses a database that does not exist, and an --into-database that is not PostgreSQL, as one line; no sandbox directory is made', async () => {

@@ -145,6 +145,9 @@ export function checkCancellation(
   if (subscription.status === 'cancelled') {
     return refuse('R11', `already cancelled on ${subscription.cancelledOn ?? '?'}`);
   }
+  if (asOf < subscription.purchasedOn) {
+    return refuse('R11', `a cancellation cannot be dated ${asOf}, before the purchase on ${subscription.purchasedOn}`);
+  }
   const { lapsesOn, windowCloses } = findCycleDates(subscription.anniversaryOn);
   if (subscription.status === 'lapsed' || asOf > windowCloses) {
     return refuse('R5', `nothing to cancel: lapsed on ${subscription.lapsedOn ?? lapsesOn}`);

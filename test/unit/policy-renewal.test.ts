@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { findExceptions } from '../../src/policy/exceptions.js';
 import { selectRecipients } from '../../src/policy/recipients.js';
 import { checkAutoRenewal, checkCancellation, checkManualRenewal, checkReactivation, checkReactivationRequest, validateBillTo } from '../../src/policy/renewal.js';
+import { addDays } from '../../src/policy/dates.js';
 import type { Contact, Role } from '../../src/policy/types.js';
 import { buildBillTo, buildCompetency, buildContact, buildPartner, buildSubscription } from './builders.js';
 
@@ -188,6 +189,15 @@ describe('checkCancellation (R11)', () => {
     },
   ])('refuses a lapsed subscription: $name', ({ subscription: lapsed, asOf, reason }) => {
     expect(checkCancellation(lapsed, 'SR-123', asOf)).toEqual({ ok: false, rule: 'R5', reason });
+  });
+
+  it('refuses a day before the purchase', () => {
+    expect(checkCancellation(subscription, 'SR-125', addDays(subscription.purchasedOn, -1))).toEqual({
+      ok: false,
+      rule: 'R11',
+      reason: `a cancellation cannot be dated ${addDays(subscription.purchasedOn, -1)}, before the purchase on ${subscription.purchasedOn}`,
+    });
+    expect(checkCancellation(subscription, 'SR-125', subscription.purchasedOn)).toMatchObject({ ok: true });
   });
 
   it('refuses an already cancelled subscription', () => {

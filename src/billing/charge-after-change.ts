@@ -37,6 +37,18 @@ export async function settleChargeAfterChange(
   },
 ): Promise<ChargeAfterChange> {
   const { subscription, invoice, charge, change, at } = options;
+  // The invoice's event as it stands after the settlement above it.
+  const recordInvoiceEvent = async (type: 'invoice.voided' | 'invoice.paid', detail: Record<string, unknown>): Promise<void> => {
+    await recordEvent(tx, {
+      type,
+      at,
+      subscription: subscription.id,
+      partner: subscription.partnerId,
+      anniversary: subscription.anniversaryOn,
+      detail,
+      invoice: await findInvoice(tx, invoice.number),
+    });
+  };
   if (charge.status === 'paid') {
     // Whatever happened meanwhile (a cancellation voids the invoice), it must show the money taken.
     await settleInvoice(tx, invoice.number, { status: 'paid', paidOn: options.today, gatewayRef: charge.reference, at });
@@ -47,17 +59,7 @@ export async function settleChargeAfterChange(
         : { status: 'failed' as const, failureReason: charge.reason, at };
     const isVoided = (await settlePendingInvoice(tx, invoice.number, settled)) && settled.status === 'void';
     // The gateway was asked for it (a webhook gateway answered pending): a billing system must learn it is void.
-    if (isVoided) {
-      await recordEvent(tx, {
-        type: 'invoice.voided',
-        at,
-        subscription: subscription.id,
-        partner: subscription.partnerId,
-        anniversary: subscription.anniversaryOn,
-        detail: { reason: voidReasons.changedWhileCharging, action: options.action },
-        invoice: await findInvoice(tx, invoice.number),
-      });
-    }
+    if (isVoided) await recordInvoiceEvent('invoice.voided', { reason: voidReasons.changedWhileCharging, action: options.action });
   }
   const isRefundDue = charge.status === 'paid';
   const why = `${subscription.id} changed while invoice ${invoice.number} was charged: ${change.description}`;
@@ -74,15 +76,7 @@ export async function settleChargeAfterChange(
     detail: { invoice: invoice.number, action: options.action, change: change.reason, charge: charge.status },
   });
   if (isRefundDue) {
-    await recordEvent(tx, {
-      type: 'invoice.paid',
-      at,
-      subscription: subscription.id,
-      partner: subscription.partnerId,
-      anniversary: subscription.anniversaryOn,
-      detail: { action: options.action, refundDue: change.description },
-      invoice: await findInvoice(tx, invoice.number),
-    });
+    await recordInvoiceEvent('invoice.paid', { action: options.action, refundDue: change.description });
     options.log?.warn({ subscription: subscription.id, invoice: invoice.number, change: change.reason }, 'a charge was paid for a subscription that changed meanwhile: refund due');
   }
   return { message, isRefundDue };
